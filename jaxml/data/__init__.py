@@ -1,0 +1,254 @@
+"""Data: the real data sets shipped with jaxml, scikit-learn's bundled sets, splits, scaling, synthetic sets.
+
+Nothing is downloaded. The course's files live in ``jaxml/data/files`` with their provenance (``SOURCES.md``
+there: origin, commit, sha256); scikit-learn's sets come from its own package. Every loader returns a
+:class:`Dataset` of NumPy arrays, validated: NaN, empty, ragged or non-numeric data raise ``ValueError``.
+
+Example:
+    >>> import jax
+    >>> from jaxml import data
+    >>> ds = data.load("diabetes")
+    >>> (x_tr, y_tr), (x_te, y_te) = data.train_test_split(ds.x, ds.y, key=jax.random.PRNGKey(0))
+    >>> scaler = data.fit_standardizer(x_tr)
+    >>> x_tr, x_te = scaler.transform(x_tr), scaler.transform(x_te)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = jax.Array
+
+#: sha256 of the shipped files, from SOURCES.md: a load checks the bytes it reads are the documented ones.
+SHA256 = {
+    "pokemon.csv": "02eabc49d3c70bc1e150891bdb9acb254910adfdfc12a6020c7b7117b2eca32f",
+    "covid.train.csv": "298378b3db6a233e6cba686533c55844072b7c84e5e2eecf830a9e86a8dce475",
+    "covid.test.csv": "d7bc0afb67a741638d745efa53dd4f967ca65f1e774957e701ff7822af6a37c3",
+}
+
+#: the 16 daily survey features of the covid homework, repeated for 5 days.
+COVID_DAILY = (
+    "cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli", "wearing_mask", "travel_outside_state", "work_outside_home",
+    "shop", "restaurant", "spent_time", "large_event", "public_transit", "anxious", "depressed",
+    "worried_finances", "tested_positive",
+)  # fmt: skip
+
+
+class Dataset(NamedTuple):
+    """Features ``x`` (N, d) float64, targets ``y`` (N,), names and a one-line description."""
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+    description: str
+
+
+def read_file(name: str) -> bytes:
+    """The bytes of a shipped data file, checked against its documented sha256."""
+    if name not in SHA256:
+        raise ValueError(f"unknown data file {name!r}; shipped files: {sorted(SHA256)}")
+    raw = resources.files(__name__).joinpath("files", name).read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != SHA256[name]:
+        raise ValueError(f"{name} is corrupted: sha256 {digest}, expected {SHA256[name]}")
+    return raw
+
+
+def read_csv(name: str) -> tuple[list[str], list[list[str]]]:
+    """A shipped CSV as (header, rows of strings); ragged rows raise ``ValueError``."""
+    reader = csv.reader(io.StringIO(read_file(name).decode("utf-8")))
+    header = next(reader)
+    rows = [row for row in reader if row]
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"{name}: row {i + 1} has {len(row)} fields, the header has {len(header)}")
+    return header, rows
+
+
+def as_float_matrix(values: Any, name: str = "x") -> np.ndarray:
+    """``values`` as a finite, non-empty 2-D float64 array, or a ``ValueError`` naming the problem."""
+    if isinstance(values, (list, tuple)) and values and isinstance(values[0], (list, tuple)):
+        lengths = {len(row) for row in values}
+        if len(lengths) > 1:
+            raise ValueError(f"{name} is ragged: rows have lengths {sorted(lengths)}")
+    try:
+        arr = np.asarray(values)
+    except ValueError as err:  # numpy refuses ragged nested sequences
+        raise ValueError(f"{name} is ragged or not numeric: {err}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N, d), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} contains NaN or infinite values (first at row {bad[0]}, column {bad[1]})")
+    return arr
+
+
+def _check_targets(y: Any, n: int, name: str = "y") -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number):
+        raise ValueError(f"{name} must be numeric, got dtype {y.dtype}")
+    if y.shape[:1] != (n,):
+        raise ValueError(f"{name} must have {n} rows like x, got shape {y.shape}")
+    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return y
+
+
+def load_covid(split: str = "train") -> Dataset:
+    """The course's HW1 regression set (COVIDcast surveys, 2,699 rows): predict day 5's ``tested_positive``.
+
+    ``x`` holds the 37 one-hot states and the 5 × 16 daily features except the target (116 columns; ``id`` is
+    dropped). ``split="test"`` returns the unlabeled homework test file with ``y`` all NaN — for prediction
+    shapes only; evaluate on a held-out part of the training file.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    header, rows = read_csv(f"covid.{split}.csv")
+    values = as_float_matrix([[float(v) for v in row] for row in rows], f"covid.{split}.csv")
+    names = [f"{h}_d{(i - 38) // 16 + 1}" if i >= 38 else h for i, h in enumerate(header)]
+    if split == "train":
+        x, y, feature_names = values[:, 1:-1], values[:, -1], names[1:-1]
+    else:
+        x, y, feature_names = values[:, 1:], np.full(len(values), np.nan), names[1:]
+    return Dataset(x, y, tuple(feature_names), ("tested_positive_d5",), "COVIDcast survey features (ML 2022 HW1)")
+
+
+def load_sklearn(name: str) -> Dataset:
+    """scikit-learn's bundled ``digits``, ``diabetes`` or ``breast_cancer`` (no download)."""
+    from sklearn import datasets
+
+    loaders = {
+        "digits": datasets.load_digits,
+        "diabetes": datasets.load_diabetes,
+        "breast_cancer": datasets.load_breast_cancer,
+    }
+    if name not in loaders:
+        raise ValueError(f"unknown scikit-learn data set {name!r}; expected one of {sorted(loaders)}")
+    bunch = loaders[name]()
+    x = as_float_matrix(bunch.data, name)
+    y = bunch.target
+    y = y.astype(np.int32) if name != "diabetes" else y.astype(np.float64)
+    targets = tuple(str(t) for t in getattr(bunch, "target_names", ("target",)))
+    title = next(line for line in bunch.DESCR.splitlines() if line.strip() and not line.startswith(".."))
+    return Dataset(x, y, tuple(str(f) for f in bunch.feature_names), targets, f"scikit-learn: {title.strip()}")
+
+
+DATASETS = ("covid", "digits", "diabetes", "breast_cancer", "pokemon")
+
+
+def load(name: str) -> Dataset:
+    """Load a data set by name: ``covid``, ``digits``, ``diabetes``, ``breast_cancer`` or ``pokemon``."""
+    if name == "covid":
+        return load_covid("train")
+    if name == "pokemon":
+        from jaxml.data.pokemon import load_pokemon_dataset
+
+        return load_pokemon_dataset()
+    if name in ("digits", "diabetes", "breast_cancer"):
+        return load_sklearn(name)
+    raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
+
+
+def train_test_split(
+    x: Any, y: Any, *, key: Array | int, test_fraction: float = 0.2
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Shuffle with ``key`` and hold out ``test_fraction`` of the rows: ((x_train, y_train), (x_test, y_test))."""
+    x = np.asarray(x)
+    y = _check_targets(y, len(x))
+    if len(x) < 2:
+        raise ValueError(f"x needs at least 2 rows to split, got {len(x)}")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    perm = np.asarray(jax.random.permutation(key, len(x)))
+    n_test = min(max(1, round(test_fraction * len(x))), len(x) - 1)
+    test, train = perm[:n_test], perm[n_test:]
+    return (x[train], y[train]), (x[test], y[test])
+
+
+class Standardizer(NamedTuple):
+    """x ↦ (x − mean) / std with mean and std fitted on the training part only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def transform(self, x: Any) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape[-1:] != self.mean.shape:
+            raise ValueError(f"x must have {self.mean.shape[0]} columns, got shape {x.shape}")
+        return (x - self.mean) / self.std
+
+    def inverse(self, z: Any) -> np.ndarray:
+        return np.asarray(z) * self.std + self.mean
+
+
+def fit_standardizer(x: Any) -> Standardizer:
+    """Per-column mean and std of ``x`` (columns of zero spread get std 1, so they map to 0, not NaN)."""
+    x = as_float_matrix(x)
+    std = x.std(axis=0)
+    return Standardizer(x.mean(axis=0), np.where(std > 0, std, 1.0))
+
+
+# ---------------------------------------------------------------- synthetic sets
+
+
+def piecewise_linear_target(
+    breakpoints_x: Sequence[float] = (-3.0, -1.0, 0.5, 2.0, 3.5),
+    breakpoints_y: Sequence[float] = (1.0, -0.5, 1.5, 0.5, 2.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """The breakpoints (x, y) of the lecture's red curve: a piecewise-linear target to build from hard sigmoids."""
+    xs, ys = np.asarray(breakpoints_x, dtype=float), np.asarray(breakpoints_y, dtype=float)
+    if xs.shape != ys.shape or xs.ndim != 1 or xs.size < 2 or np.any(np.diff(xs) <= 0):
+        raise ValueError("breakpoints must be 1-D, equal length ≥ 2, with strictly increasing x")
+    return xs, ys
+
+
+def noisy_regression_1d(
+    key: Array | int, n: int = 100, noise: float = 0.1, low: float = -3.0, high: float = 3.0, fn: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ U(low, high), y = fn(x) + noise·ε with ε ~ N(0, 1); ``fn`` defaults to sin(x) + 0.3x."""
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    kx, ke = jax.random.split(key)
+    x = np.asarray(jax.random.uniform(kx, (n,), minval=low, maxval=high), dtype=np.float64)
+    fn = fn or (lambda t: np.sin(t) + 0.3 * t)
+    y = np.asarray(fn(x), dtype=np.float64) + noise * np.asarray(jax.random.normal(ke, (n,)), dtype=np.float64)
+    return x, y
+
+
+def xor(key: Array | int, n_per_corner: int = 25, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """XOR: points around (0,0), (1,1) (class 0) and (0,1), (1,0) (class 1), Gaussian noise of std ``noise``."""
+    if n_per_corner < 1:
+        raise ValueError(f"n_per_corner must be positive, got {n_per_corner}")
+    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    corners = np.array([[0, 0], [1, 1], [0, 1], [1, 0]], dtype=np.float64)
+    labels = np.array([0, 0, 1, 1], dtype=np.int32)
+    x = np.repeat(corners, n_per_corner, axis=0)
+    x = x + noise * np.asarray(jax.random.normal(key, x.shape), dtype=np.float64)
+    return x, np.repeat(labels, n_per_corner)
+
+
+def to_device(*arrays: np.ndarray, dtype: Any = None) -> tuple[Array, ...]:
+    """NumPy arrays to JAX arrays (floats cast to ``dtype``, default JAX's float)."""
+    dtype = dtype or jnp.result_type(float)
+    return tuple(jnp.asarray(a, dtype if np.issubdtype(np.asarray(a).dtype, np.floating) else None) for a in arrays)

@@ -1,0 +1,486 @@
+"""The one trainer: mini-batch gradient descent over epochs, compiled end to end.
+
+Training minimizes an *objective* ``objective(params, batch) -> scalar`` — a pure function of a parameter
+pytree and a batch (a pytree of arrays sharing a leading example axis, usually ``(x, y)``). Each epoch draws a
+fresh permutation of the N examples from ``fold_in(key, epoch)``, cuts it into ⌊N/B⌋ batches of B (the
+remainder of the permutation waits for a later epoch) and takes one optimizer step per batch:
+
+    g = ∇θ L(θ; batch),   (u, s) = optimizer.update(g, s, θ),   θ ← θ + u
+
+for any ``optax.GradientTransformation``. Steps run in a ``lax.scan`` inside a ``lax.while_loop`` over
+epochs, so a whole run is one XLA program with no Python per step; :func:`fit_sweep` vmaps that program over
+seeds or learning rates, training N models at once.
+
+A step whose loss or gradient is not finite is not applied: the run freezes at the last finite state and
+:func:`fit` raises :class:`DivergenceError` naming the epoch and step and carrying that state. Checkpoints
+(``checkpoint_dir``, every ``checkpoint_every`` epochs) are flax-msgpack files written atomically; a run
+started again with the same arguments resumes from the last one and ends with bit-identical parameters.
+
+Example:
+    >>> import jax, optax
+    >>> from jaxml import losses, models, train
+    >>> x = jax.random.normal(jax.random.PRNGKey(0), (256, 3)); y = x @ jax.numpy.array([1.0, -2.0, 0.5])
+    >>> model = models.linear(3)
+    >>> objective = train.supervised(model.apply, losses.mse)
+    >>> result = train.fit(objective, model.init(jax.random.PRNGKey(1)), optax.sgd(0.1), (x, y),
+    ...                    key=jax.random.PRNGKey(2), epochs=50, batch_size=32)
+    >>> bool(result.history["train_loss"][-1] < 1e-6)
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import serialization
+
+from jaxml.io import atomic_write_bytes
+from jaxml.losses import l2_penalty
+
+Array = jax.Array
+PyTree = Any
+Objective = Callable[[PyTree, PyTree], Array]
+Metric = Callable[[PyTree, PyTree], Array]
+
+CHECKPOINT_FILE = "checkpoint.msgpack"
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or gradient.
+
+    Attributes:
+        epoch: the epoch (0-based) in which the first non-finite step happened.
+        step: that step's index within the epoch.
+        params, opt_state: the last finite state (the update that diverged was not applied).
+        history: the per-epoch history up to and including the diverged epoch.
+    """
+
+    def __init__(self, epoch: int, step: int, params: PyTree, opt_state: PyTree, history: dict[str, np.ndarray]):
+        super().__init__(
+            f"training diverged: non-finite loss or gradient at epoch {epoch}, step {step}; "
+            "the last finite parameters are in .params (try a smaller learning rate)"
+        )
+        self.epoch, self.step = epoch, step
+        self.params, self.opt_state, self.history = params, opt_state, history
+
+
+class FitResult(NamedTuple):
+    """What training returns.
+
+    ``history`` maps "train_loss" (the mean mini-batch loss of each epoch), "val_loss" and
+    "train_<metric>"/"val_<metric>" (evaluated on the whole split at each epoch's end) to arrays of one value
+    per epoch — with a leading run axis N for :func:`fit_sweep`. ``diverged_epoch`` is −1 for runs that
+    stayed finite, else the epoch where they froze (always all −1 for :func:`fit`, which raises instead).
+    """
+
+    params: PyTree
+    opt_state: PyTree
+    history: dict[str, np.ndarray]
+    diverged_epoch: np.ndarray
+
+
+class _State(NamedTuple):
+    params: PyTree
+    opt_state: PyTree
+    epoch: Array  # the next epoch to run
+    diverged_epoch: Array  # −1 while finite
+    diverged_step: Array
+    history: dict[str, Array]  # (epochs,) buffers, NaN where not run yet
+
+
+def supervised(
+    apply: Callable[[PyTree, Any], Array],
+    loss: Callable[[Array, Array], Array],
+    l2: float = 0.0,
+    l2_mask: PyTree | None = None,
+) -> Objective:
+    """The objective L(θ) = loss(apply(θ, x), y) + λ·Σθ² of a supervised model on a batch ``(x, y)``.
+
+    ``l2`` is λ; the penalty skips biases unless ``l2_mask`` says otherwise (see :func:`jaxml.losses.l2_penalty`).
+    """
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
+
+    def objective(params: PyTree, batch: tuple[Any, Array]) -> Array:
+        x, y = batch
+        value = loss(apply(params, x), y)
+        if l2:
+            value = value + l2 * l2_penalty(params, l2_mask)
+        return value
+
+    return objective
+
+
+def _as_raw_key(key: Any, name: str = "key") -> Array:
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.PRNGKey(int(key))
+    if not isinstance(key, (jax.Array, np.ndarray)):
+        raise TypeError(f"{name} must be a PRNG key or an int seed, got {type(key).__name__}")
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(key)
+    if key.dtype != jnp.uint32 or key.shape[-1:] != (2,):
+        raise TypeError(f"{name} must be a PRNG key (jax.random.key or PRNGKey), got {key.dtype}{key.shape}")
+    return jnp.asarray(key)
+
+
+def _num_examples(data: PyTree, name: str) -> int:
+    leaves = jax.tree_util.tree_leaves(data)
+    if not leaves:
+        raise ValueError(f"{name} must hold at least one array")
+    sizes = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in leaves}
+    if None in sizes or len(sizes) != 1:
+        shapes = [np.shape(leaf) for leaf in leaves]
+        raise ValueError(f"every array in {name} must share a leading example axis, got shapes {shapes}")
+    (n,) = sizes
+    if n == 0:
+        raise ValueError(f"{name} is empty")
+    for leaf in leaves:
+        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.floating) and not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError(f"{name} contains NaN or infinite values")
+    return int(n)
+
+
+def _history_names(has_val: bool, metrics: Mapping[str, Metric]) -> list[str]:
+    names = ["train_loss"] + (["val_loss"] if has_val else [])
+    for m in metrics:
+        names += [f"train_{m}"] + ([f"val_{m}"] if has_val else [])
+    return names
+
+
+def _tree_all_finite(tree: PyTree) -> Array:
+    leaves = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+def _make_runner(
+    objective: Objective,
+    make_optimizer: Callable[[Any], optax.GradientTransformation],
+    metrics: Mapping[str, Metric],
+    n_train: int,
+    batch_size: int,
+    epochs: int,
+) -> Callable[..., _State]:
+    """The compiled core: run epochs [state.epoch, stop) of one model, stopping early on divergence."""
+    steps = n_train // batch_size
+    full_batch = batch_size == n_train
+    value_and_grad = jax.value_and_grad(objective)
+
+    def run(state: _State, stop: Array, key: Array, hparam: Any, data: PyTree, val_data: PyTree) -> _State:
+        optimizer = make_optimizer(hparam)
+
+        def step(carry: tuple, batch: PyTree) -> tuple:
+            params, opt_state, bad_step, i = carry
+            loss, grads = value_and_grad(params, batch)
+            updates, new_opt_state = optimizer.update(grads, opt_state, params)
+            new_params = optax.apply_updates(params, updates)
+            ok = jnp.isfinite(loss) & _tree_all_finite(grads) & _tree_all_finite(new_params) & (bad_step < 0)
+            keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
+            bad_step = jnp.where((bad_step < 0) & ~ok, i, bad_step)
+            return (keep(new_params, params), keep(new_opt_state, opt_state), bad_step, i + 1), loss
+
+        def epoch_body(state: _State) -> _State:
+            e = state.epoch
+            if full_batch:
+                batches = jax.tree_util.tree_map(lambda a: a[None], data)
+            else:
+                perm = jax.random.permutation(jax.random.fold_in(key, e), n_train)[: steps * batch_size]
+                batches = jax.tree_util.tree_map(
+                    lambda a: a[perm].reshape((steps, batch_size) + a.shape[1:]), data
+                )
+            init = (state.params, state.opt_state, jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
+            (params, opt_state, bad_step, _), batch_losses = jax.lax.scan(step, init, batches)
+            diverged = bad_step >= 0
+            record = {"train_loss": jnp.where(diverged, jnp.nan, jnp.mean(batch_losses))}
+            if val_data is not None:
+                record["val_loss"] = objective(params, val_data)
+            for name, fn in metrics.items():
+                record[f"train_{name}"] = fn(params, data)
+                if val_data is not None:
+                    record[f"val_{name}"] = fn(params, val_data)
+            history = {
+                k: buf.at[e].set(jnp.asarray(record[k], buf.dtype)) for k, buf in state.history.items()
+            }
+            return _State(
+                params,
+                opt_state,
+                e + 1,
+                jnp.where(diverged, e, state.diverged_epoch),
+                jnp.where(diverged, bad_step, state.diverged_step),
+                history,
+            )
+
+        cond = lambda s: (s.epoch < stop) & (s.diverged_epoch < 0)
+        return jax.lax.while_loop(cond, epoch_body, state)
+
+    del epochs
+    return run
+
+
+def _initial_state(
+    params: PyTree, opt_state: PyTree, names: list[str], epochs: int, dtype: Any, lead: tuple[int, ...] = ()
+) -> _State:
+    minus_one = jnp.full(lead, -1, jnp.int32)
+    return _State(
+        params,
+        opt_state,
+        jnp.zeros(lead, jnp.int32),
+        minus_one,
+        minus_one,
+        {k: jnp.full(lead + (epochs,), jnp.nan, dtype) for k in names},
+    )
+
+
+def _checkpoint_meta(epochs: int, batch_size: int, n_train: int, names: list[str]) -> dict[str, Any]:
+    return {"epochs": epochs, "batch_size": batch_size, "n_train": n_train, "history": names}
+
+
+def _save_checkpoint(directory: Path, state: _State, meta: dict[str, Any]) -> None:
+    payload = {"meta": json.dumps(meta), "state": serialization.to_state_dict(jax.device_get(state))}
+    atomic_write_bytes(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+
+
+def _load_checkpoint(directory: Path, template: _State, meta: dict[str, Any]) -> _State | None:
+    path = directory / CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    payload = serialization.msgpack_restore(path.read_bytes())
+    saved = json.loads(payload["meta"])
+    if saved != meta:
+        raise ValueError(
+            f"checkpoint at {path} belongs to a different run ({saved}); expected {meta}. "
+            "Use another checkpoint_dir or delete it."
+        )
+    return serialization.from_state_dict(template, payload["state"])
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is None:
+        return sys.stderr.isatty() and os.environ.get("CI") is None
+    return bool(progress)
+
+
+def _drive(
+    run: Callable[..., _State],
+    state: _State,
+    epochs: int,
+    chunk: int,
+    args: tuple,
+    checkpoint_dir: Path | None,
+    meta: dict[str, Any],
+    progress: bool,
+    callback: Callable[[int, _State], None] | None,
+    stop_early: Callable[[_State], bool],
+) -> _State:
+    """Host loop over chunks of epochs (one compiled call each): progress, checkpoints, early stop."""
+    start = int(np.max(np.asarray(state.epoch)))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, initial=start, unit="epoch", leave=False)
+    try:
+        epoch = start
+        while epoch < epochs and not stop_early(state):
+            stop = min(epoch + chunk, epochs)
+            state = run(state, jnp.int32(stop), *args)
+            epoch = stop
+            if bar is not None:
+                bar.update(stop - bar.n)
+                bar.set_postfix(loss=f"{float(np.nanmean(np.asarray(state.history['train_loss'])[..., stop - 1])):.4g}")
+            if checkpoint_dir is not None and not stop_early(state):
+                _save_checkpoint(checkpoint_dir, state, meta)
+            if callback is not None:
+                callback(epoch, state)
+    finally:
+        if bar is not None:
+            bar.close()
+    return state
+
+
+def _validate(epochs: int, batch_size: int | None, n_train: int, checkpoint_every: int | None) -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if batch_size is None:
+        return n_train
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+    if batch_size > n_train:
+        raise ValueError(f"batch_size ({batch_size}) exceeds the number of training examples ({n_train})")
+    if checkpoint_every is not None and (not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+    return int(batch_size)
+
+
+def _chunk_size(epochs: int, checkpoint_every: int | None, progress: bool) -> int:
+    if checkpoint_every is not None:
+        return int(checkpoint_every)
+    if progress:
+        return max(1, -(-epochs // 50))
+    return epochs
+
+
+def fit(
+    objective: Objective,
+    params: PyTree,
+    optimizer: optax.GradientTransformation,
+    data: PyTree,
+    *,
+    key: Array | int,
+    epochs: int,
+    batch_size: int | None = None,
+    val_data: PyTree | None = None,
+    metrics: Mapping[str, Metric] | None = None,
+    progress: bool | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    callback: Callable[[int, Any], None] | None = None,
+) -> FitResult:
+    """Train ``params`` on ``data`` with ``optimizer`` for ``epochs`` epochs of mini-batch descent.
+
+    Args:
+        objective: ``objective(params, batch) -> scalar`` (see :func:`supervised`).
+        params: the initial parameter pytree.
+        optimizer: any ``optax.GradientTransformation`` (jaxml's or optax's).
+        data: the training set, a pytree of arrays with a shared leading axis N (usually ``(x, y)``).
+        key: PRNG key (or int seed) for the per-epoch permutations.
+        epochs: passes over the data.
+        batch_size: B; ``None`` is full-batch gradient descent (one step per epoch).
+        val_data: optional held-out set, evaluated at the end of every epoch.
+        metrics: ``{"name": fn(params, batch) -> scalar}`` evaluated on train and val each epoch.
+        progress: a tqdm bar; ``None`` shows it only on an interactive terminal outside CI.
+        checkpoint_dir, checkpoint_every: save the state every K epochs (atomically); if the directory already
+            holds a checkpoint of this run, training resumes from it.
+        callback: ``callback(epoch, state)`` after each compiled chunk (for logging).
+
+    Returns:
+        :class:`FitResult` with the final params, optimizer state and per-epoch history.
+
+    Raises:
+        DivergenceError: a non-finite loss or gradient; carries the last finite state.
+    """
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+    metrics = dict(metrics or {})
+    n_train = _num_examples(data, "data")
+    if val_data is not None:
+        _num_examples(val_data, "val_data")
+    batch_size = _validate(epochs, batch_size, n_train, checkpoint_every)
+    raw_key = _as_raw_key(key)
+    names = _history_names(val_data is not None, metrics)
+    dtype = jnp.result_type(*jax.tree_util.tree_leaves(params)) if jax.tree_util.tree_leaves(params) else float
+    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+    state = _initial_state(params, optimizer.init(params), names, epochs, dtype)
+
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    meta = _checkpoint_meta(epochs, batch_size, n_train, names)
+    if ckpt is not None:
+        restored = _load_checkpoint(ckpt, state, meta)
+        state = restored if restored is not None else state
+
+    run = jax.jit(_make_runner(objective, lambda _: optimizer, metrics, n_train, batch_size, epochs))
+    show = _show_progress(progress)
+    state = _drive(
+        run, state, epochs, _chunk_size(epochs, checkpoint_every, show),
+        (raw_key, None, data, val_data), ckpt, meta, show, callback,
+        stop_early=lambda s: bool(s.diverged_epoch >= 0),
+    )
+    history = {k: np.asarray(v) for k, v in state.history.items()}
+    if int(state.diverged_epoch) >= 0:
+        e = int(state.diverged_epoch)
+        raise DivergenceError(
+            e, int(state.diverged_step), state.params, state.opt_state, {k: v[: e + 1] for k, v in history.items()}
+        )
+    return FitResult(state.params, state.opt_state, history, np.array(-1))
+
+
+def fit_sweep(
+    objective: Objective,
+    params: PyTree,
+    optimizer: optax.GradientTransformation | Callable[[Array], optax.GradientTransformation],
+    data: PyTree,
+    *,
+    keys: Array,
+    epochs: int,
+    batch_size: int | None = None,
+    learning_rates: Array | None = None,
+    val_data: PyTree | None = None,
+    metrics: Mapping[str, Metric] | None = None,
+    progress: bool | None = None,
+) -> FitResult:
+    """Train N models in one compiled program (``jax.vmap`` of :func:`fit`'s core): a sweep over seeds or η.
+
+    ``params`` carries a leading axis N (e.g. ``jax.vmap(model.init)(init_keys)``) and ``keys`` (N, …) gives
+    each run its batch order. With ``learning_rates`` (N,), ``optimizer`` is a factory ``η -> transformation``
+    called with a traced η; otherwise the same transformation serves every run. Run i equals
+    ``fit(objective, params[i], optimizer(η_i), data, key=keys[i], ...)`` up to float reassociation.
+
+    A run that diverges freezes at its last finite state; ``diverged_epoch[i]`` says where (−1: never), and
+    its later history is NaN. No error is raised: sweeps are for finding where η breaks.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, optax
+        >>> from jaxml import losses, models, train
+        >>> x = jnp.linspace(-1, 1, 64)[:, None]; y = 3 * x[:, 0]
+        >>> model = models.linear(1)
+        >>> lrs = jnp.array([0.01, 0.1, 0.5])
+        >>> res = train.fit_sweep(train.supervised(model.apply, losses.mse),
+        ...                       jax.vmap(model.init)(jax.random.split(jax.random.PRNGKey(0), 3)),
+        ...                       optax.sgd, (x, y), keys=jax.random.split(jax.random.PRNGKey(1), 3),
+        ...                       epochs=20, learning_rates=lrs)
+        >>> res.history["train_loss"].shape
+        (3, 20)
+    """
+    metrics = dict(metrics or {})
+    n_train = _num_examples(data, "data")
+    if val_data is not None:
+        _num_examples(val_data, "val_data")
+    batch_size = _validate(epochs, batch_size, n_train, None)
+    keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        keys = jax.random.key_data(keys)
+    if keys.ndim != 2 or keys.shape[1] != 2 or keys.dtype != jnp.uint32:
+        raise TypeError(f"keys must be a batch of PRNG keys of shape (N, 2), got {keys.dtype}{keys.shape}")
+    n_runs = keys.shape[0]
+    lead = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in jax.tree_util.tree_leaves(params)}
+    if lead != {n_runs}:
+        raise ValueError(f"every params leaf must have a leading axis of N = {n_runs} runs (len(keys)), got {lead}")
+
+    if learning_rates is None:
+        if not isinstance(optimizer, optax.GradientTransformation):
+            raise TypeError("without learning_rates, optimizer must be an optax.GradientTransformation")
+        make = lambda _: optimizer
+        hparams = jnp.zeros((n_runs,))
+    else:
+        if isinstance(optimizer, optax.GradientTransformation) or not callable(optimizer):
+            raise TypeError("with learning_rates, optimizer must be a callable: learning_rate -> transformation")
+        make = optimizer
+        hparams = jnp.asarray(learning_rates)
+        if hparams.shape != (n_runs,):
+            raise ValueError(f"learning_rates must have shape ({n_runs},), got {hparams.shape}")
+
+    names = _history_names(val_data is not None, metrics)
+    leaves = jax.tree_util.tree_leaves(params)
+    dtype = jnp.result_type(*leaves)
+    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+    opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
+    state = _initial_state(params, opt_state, names, epochs, dtype, lead=(n_runs,))
+
+    core = _make_runner(objective, make, metrics, n_train, batch_size, epochs)
+    vmapped = jax.vmap(core, in_axes=(0, None, 0, 0, None, None))
+    run = jax.jit(lambda s, stop, *args: vmapped(s, stop, *args))
+    show = _show_progress(progress)
+    state = _drive(
+        run, state, epochs, _chunk_size(epochs, None, show), (keys, hparams, data, val_data),
+        None, {}, show, None, stop_early=lambda s: bool(np.all(np.asarray(s.diverged_epoch) >= 0)),
+    )
+    history = {k: np.asarray(v) for k, v in state.history.items()}
+    return FitResult(state.params, state.opt_state, history, np.asarray(state.diverged_epoch))
