@@ -240,3 +240,26 @@ def conditional_linear(num_categories: int, in_features: int) -> Model:
         return jnp.sum(delta * (x @ params["w"].T + params["b"]), axis=-1)
 
     return Model(init, apply)
+
+
+def least_squares(x: Array, y: Array, l2: float = 0.0) -> dict[str, Array]:
+    """Closed-form (ridge) least squares for :func:`linear`: θ* = argmin mean (b + xᵀw − y)² + λ‖w‖².
+
+    The bias is not penalized: with centred data, w* = (XᶜᵀXᶜ/N + λI)⁻¹ Xᶜᵀyᶜ/N and b* = ȳ − x̄ᵀw*.
+    With λ = 0 this is the minimum-norm least-squares solution (``lstsq``), the oracle gradient descent must
+    reach. Returns params for ``linear(d)`` (scalar output).
+    """
+    x = jnp.asarray(x)
+    y = jnp.asarray(y)
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise ValueError(f"x must be (N, d) and y (N,), got x {x.shape} and y {y.shape}")
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
+    n = x.shape[0]
+    x_mean, y_mean = x.mean(axis=0), y.mean()
+    xc, yc = x - x_mean, y - y_mean
+    if l2 == 0:
+        w = jnp.linalg.lstsq(xc, yc)[0]
+    else:
+        w = jnp.linalg.solve(xc.T @ xc / n + l2 * jnp.eye(x.shape[1], dtype=x.dtype), xc.T @ yc / n)
+    return {"w": w[:, None], "b": (y_mean - x_mean @ w)[None]}

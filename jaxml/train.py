@@ -193,9 +193,7 @@ def _make_runner(
                 batches = jax.tree_util.tree_map(lambda a: a[None], data)
             else:
                 perm = jax.random.permutation(jax.random.fold_in(key, e), n_train)[: steps * batch_size]
-                batches = jax.tree_util.tree_map(
-                    lambda a: a[perm].reshape((steps, batch_size) + a.shape[1:]), data
-                )
+                batches = jax.tree_util.tree_map(lambda a: a[perm].reshape((steps, batch_size) + a.shape[1:]), data)
             init = (state.params, state.opt_state, jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
             (params, opt_state, bad_step, _), batch_losses = jax.lax.scan(step, init, batches)
             diverged = bad_step >= 0
@@ -206,9 +204,7 @@ def _make_runner(
                 record[f"train_{name}"] = fn(params, data)
                 if val_data is not None:
                     record[f"val_{name}"] = fn(params, val_data)
-            history = {
-                k: buf.at[e].set(jnp.asarray(record[k], buf.dtype)) for k, buf in state.history.items()
-            }
+            history = {k: buf.at[e].set(jnp.asarray(record[k], buf.dtype)) for k, buf in state.history.items()}
             return _State(
                 params,
                 opt_state,
@@ -389,8 +385,15 @@ def fit(
     run = jax.jit(_make_runner(objective, lambda _: optimizer, metrics, n_train, batch_size, epochs))
     show = _show_progress(progress)
     state = _drive(
-        run, state, epochs, _chunk_size(epochs, checkpoint_every, show),
-        (raw_key, None, data, val_data), ckpt, meta, show, callback,
+        run,
+        state,
+        epochs,
+        _chunk_size(epochs, checkpoint_every, show),
+        (raw_key, None, data, val_data),
+        ckpt,
+        meta,
+        show,
+        callback,
         stop_early=lambda s: bool(s.diverged_epoch >= 0),
     )
     history = {k: np.asarray(v) for k, v in state.history.items()}
@@ -479,8 +482,16 @@ def fit_sweep(
     run = jax.jit(lambda s, stop, *args: vmapped(s, stop, *args))
     show = _show_progress(progress)
     state = _drive(
-        run, state, epochs, _chunk_size(epochs, None, show), (keys, hparams, data, val_data),
-        None, {}, show, None, stop_early=lambda s: bool(np.all(np.asarray(s.diverged_epoch) >= 0)),
+        run,
+        state,
+        epochs,
+        _chunk_size(epochs, None, show),
+        (keys, hparams, data, val_data),
+        None,
+        {},
+        show,
+        None,
+        stop_early=lambda s: bool(np.all(np.asarray(s.diverged_epoch) >= 0)),
     )
     history = {k: np.asarray(v) for k, v in state.history.items()}
     return FitResult(state.params, state.opt_state, history, np.asarray(state.diverged_epoch))

@@ -206,6 +206,31 @@ def fit_standardizer(x: Any) -> Standardizer:
     return Standardizer(x.mean(axis=0), np.where(std > 0, std, 1.0))
 
 
+def split_standardized(
+    ds: Dataset,
+    *,
+    key: Array | int,
+    test_fraction: float = 0.2,
+    features: Sequence[str] | None = None,
+    n_train: int | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], Standardizer]:
+    """Select ``features`` (by name; default all), split with ``key``, keep at most ``n_train`` training rows,
+    and standardize with statistics of the training part only. Returns (train, test, standardizer)."""
+    x = ds.x
+    if features is not None:
+        missing = [f for f in features if f not in ds.feature_names]
+        if missing:
+            raise ValueError(f"features not in the data set: {missing}")
+        x = x[:, [ds.feature_names.index(f) for f in features]]
+    (x_tr, y_tr), (x_te, y_te) = train_test_split(x, ds.y, key=key, test_fraction=test_fraction)
+    if n_train is not None:
+        if not 1 <= n_train <= len(x_tr):
+            raise ValueError(f"n_train must be in [1, {len(x_tr)}], got {n_train}")
+        x_tr, y_tr = x_tr[:n_train], y_tr[:n_train]
+    scaler = fit_standardizer(x_tr)
+    return (scaler.transform(x_tr), y_tr), (scaler.transform(x_te), y_te), scaler
+
+
 # ---------------------------------------------------------------- synthetic sets
 
 
