@@ -1,0 +1,88 @@
+"""The regression experiments in --quick mode, with their numbers checked; the runner and its report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import experiments
+from experiments import __main__ as runner
+
+
+def run(name, tmp_path):
+    module = experiments.load(name)
+    result = module.main(module.Config(quick=True, out=str(tmp_path)))
+    for fig in result.figures:
+        with open(fig, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return result
+
+
+def test_linear_regression(tmp_path):
+    m = run("linear_regression", tmp_path).metrics
+    assert m["gd_train_mse"] == pytest.approx(m["least_squares_train_mse"], rel=1e-3)
+    assert m["test_mae_mse_with_outliers"] > 2 * m["test_mae_mae_with_outliers"]
+    assert m["test_mae_huber_with_outliers"] < 1.2 * m["test_mae_least_squares_clean"]
+
+
+def test_sigmoid_sum(tmp_path):
+    r = run("sigmoid_sum", tmp_path)
+    assert r.metrics["construction_max_error"] < 1e-5
+    assert r.metrics["two_relu_minus_hard_sigmoid_max_error"] < 1e-6
+    errors = r.data["errors"]["hard sigmoids (construction)"]
+    n = r.data["units"]
+    # piecewise-linear interpolation error of a smooth curve falls like 1/n²
+    assert errors[-1] < errors[0] * (n[0] / n[-1]) ** 2 * 4
+
+
+def test_depth_overfitting(tmp_path):
+    r = run("depth_overfitting", tmp_path)
+    train_loss = [t for t, _ in r.data["by_depth"]]
+    heldout = [v for _, v in r.data["by_depth"]]
+    assert train_loss[-1] < 0.1 * train_loss[0]  # deeper fits the training set far better ...
+    assert heldout[-1] > 10 * train_loss[-1]  # ... and far worse on held-out data than on its training set
+
+
+def test_regularization(tmp_path):
+    r = run("regularization", tmp_path)
+    rows = r.data["lambda_rows"]
+    train, test = [row[1] for row in rows], [row[2] for row in rows]
+    assert train[0] < 1e-6  # λ = 0 interpolates 100 rows with 116 features
+    assert all(np.diff(train) > 0)  # training error grows with λ
+    assert min(test) < test[0] and min(test) < test[-1]  # the U shape
+    norms = [row[3] for row in rows]
+    assert all(np.diff(norms) < 0)
+    degree_test = [row[2] for row in r.data["degree_rows"]]
+    assert degree_test[-1] > 3 * min(degree_test)
+    assert set(r.lecture) <= set(r.metrics)
+
+
+def test_conditional_linear(tmp_path):
+    m = run("conditional_linear", tmp_path).metrics
+    assert m["conditional_train_mae"] < m["single_train_mae"]
+    assert m["conditional_test_mae"] < m["single_test_mae"]
+    assert m["conditional_mse_trained"] == pytest.approx(m["conditional_mse_closed_form"], rel=0.01)
+
+
+def test_runner_writes_report_with_figures(tmp_path):
+    assert runner.main(["regularization", "--quick", "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "λ sweep" in report and "lecture" in report
+    for line in report.splitlines():
+        if line.startswith("!["):
+            assert (tmp_path / line.split("(")[1].rstrip(")")).exists()
+    assert (tmp_path / "regularization" / "results.json").exists()
+
+
+def test_cli_list_and_help():
+    out = subprocess.run([sys.executable, "-m", "experiments", "list"], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == len(experiments.names()) and any(line.startswith("linear_regression") for line in lines)
+    help_text = subprocess.run([sys.executable, "-m", "experiments", "--help"], capture_output=True, text=True,
+                               check=True).stdout
+    assert "--quick" in help_text and "--seed" in help_text
+    bad = subprocess.run([sys.executable, "-m", "experiments", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown experiment" in bad.stderr
