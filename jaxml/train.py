@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -167,9 +168,8 @@ def _make_runner(
     metrics: Mapping[str, Metric],
     n_train: int,
     batch_size: int,
-    epochs: int,
 ) -> Callable[..., _State]:
-    """The compiled core: run epochs [state.epoch, stop) of one model, stopping early on divergence."""
+    """The core: run epochs [state.epoch, stop) of one model, stopping early on divergence."""
     steps = n_train // batch_size
     full_batch = batch_size == n_train
     value_and_grad = jax.value_and_grad(objective)
@@ -217,8 +217,31 @@ def _make_runner(
         cond = lambda s: (s.epoch < stop) & (s.diverged_epoch < 0)
         return jax.lax.while_loop(cond, epoch_body, state)
 
-    del epochs
     return run
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_runner(
+    objective: Objective,
+    optimizer: Any,
+    is_factory: bool,
+    metrics: tuple[tuple[str, Metric], ...],
+    n_train: int,
+    batch_size: int,
+    sweep: bool,
+) -> Callable[..., _State]:
+    make = optimizer if is_factory else (lambda _: optimizer)
+    core = _make_runner(objective, make, dict(metrics), n_train, batch_size)
+    # vmap over the state, the batch-order key and the hyper-parameter; the data are shared.
+    return jax.jit(jax.vmap(core, in_axes=(0, None, 0, 0, None, None)) if sweep else core)
+
+
+def _compiled_runner(*args: Any) -> Callable[..., _State]:
+    """The jitted runner, reused across calls with the same objective and optimizer objects (no recompile)."""
+    try:
+        return _cached_runner(*args)
+    except TypeError:  # an unhashable objective or metric: compile afresh
+        return _cached_runner.__wrapped__(*args)
 
 
 def _initial_state(
@@ -382,7 +405,7 @@ def fit(
         restored = _load_checkpoint(ckpt, state, meta)
         state = restored if restored is not None else state
 
-    run = jax.jit(_make_runner(objective, lambda _: optimizer, metrics, n_train, batch_size, epochs))
+    run = _compiled_runner(objective, optimizer, False, tuple(metrics.items()), n_train, batch_size, False)
     show = _show_progress(progress)
     state = _drive(
         run,
@@ -460,7 +483,7 @@ def fit_sweep(
     if learning_rates is None:
         if not isinstance(optimizer, optax.GradientTransformation):
             raise TypeError("without learning_rates, optimizer must be an optax.GradientTransformation")
-        make = lambda _: optimizer
+        make: Callable[[Any], optax.GradientTransformation] = lambda _: optimizer
         hparams = jnp.zeros((n_runs,))
     else:
         if isinstance(optimizer, optax.GradientTransformation) or not callable(optimizer):
@@ -477,9 +500,8 @@ def fit_sweep(
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
     state = _initial_state(params, opt_state, names, epochs, dtype, lead=(n_runs,))
 
-    core = _make_runner(objective, make, metrics, n_train, batch_size, epochs)
-    vmapped = jax.vmap(core, in_axes=(0, None, 0, 0, None, None))
-    run = jax.jit(lambda s, stop, *args: vmapped(s, stop, *args))
+    is_factory = learning_rates is not None
+    run = _compiled_runner(objective, optimizer, is_factory, tuple(metrics.items()), n_train, batch_size, True)
     show = _show_progress(progress)
     state = _drive(
         run,

@@ -35,8 +35,14 @@ def test_covid_loader_shapes_and_target():
     assert test.x.shape == (1078, 116) and np.all(np.isnan(test.y))
 
 
-@pytest.mark.parametrize("name, loader", [("digits", datasets.load_digits), ("diabetes", datasets.load_diabetes),
-                                          ("breast_cancer", datasets.load_breast_cancer)])
+@pytest.mark.parametrize(
+    "name, loader",
+    [
+        ("digits", datasets.load_digits),
+        ("diabetes", datasets.load_diabetes),
+        ("breast_cancer", datasets.load_breast_cancer),
+    ],
+)
 def test_sklearn_sets_through_one_api(name, loader):
     ds = data.load(name)
     ref = loader()
@@ -81,8 +87,13 @@ def test_standardizer_uses_training_statistics_only():
 
 @pytest.mark.parametrize(
     "bad, match",
-    [([[1.0, np.nan]], "NaN"), ([], "empty"), ([[1.0, 2.0], [3.0]], "ragged"), ([["a", "b"]], "numeric"),
-     (np.zeros((2, 2, 2)), "2-D")],
+    [
+        ([[1.0, np.nan]], "NaN"),
+        ([], "empty"),
+        ([[1.0, 2.0], [3.0]], "ragged"),
+        ([["a", "b"]], "numeric"),
+        (np.zeros((2, 2, 2)), "2-D"),
+    ],
 )
 def test_bad_data_raises_value_error_naming_the_problem(bad, match):
     with pytest.raises(ValueError, match=match):

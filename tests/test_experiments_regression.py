@@ -81,8 +81,9 @@ def test_cli_list_and_help():
     out = subprocess.run([sys.executable, "-m", "experiments", "list"], capture_output=True, text=True, check=True)
     lines = out.stdout.strip().splitlines()
     assert len(lines) == len(experiments.names()) and any(line.startswith("linear_regression") for line in lines)
-    help_text = subprocess.run([sys.executable, "-m", "experiments", "--help"], capture_output=True, text=True,
-                               check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "experiments", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "--quick" in help_text and "--seed" in help_text
     bad = subprocess.run([sys.executable, "-m", "experiments", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown experiment" in bad.stderr

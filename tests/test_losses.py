@@ -58,9 +58,14 @@ def test_huber_is_continuous_at_delta_unlike_the_notes():
     assert abs((1 - eps) ** 2 - ((1 + eps) - 0.5)) > 0.4
 
 
-@given(sizes.flatmap(lambda n: st.tuples(
-    arrays(np.float32, (n,), elements=st.floats(-30, 30, width=32)),
-    arrays(np.int32, (n,), elements=st.integers(0, 1)))))
+@given(
+    sizes.flatmap(
+        lambda n: st.tuples(
+            arrays(np.float32, (n,), elements=st.floats(-30, 30, width=32)),
+            arrays(np.int32, (n,), elements=st.integers(0, 1)),
+        )
+    )
+)
 def test_binary_cross_entropy_matches_formula_and_optax(zl):
     z, y = zl
     z64 = z.astype(np.float64)
@@ -95,7 +100,9 @@ def test_softmax_cross_entropy_int_and_one_hot(n, k, data):
     np.testing.assert_allclose(losses.softmax_cross_entropy(logits, one_hot), expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(
         losses.softmax_cross_entropy(logits, labels),
-        np.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels)), rtol=1e-5, atol=1e-5,
+        np.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels)),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 
@@ -124,9 +131,7 @@ def test_zero_one_and_accuracy():
     np.testing.assert_allclose(losses.zero_one(jnp.array([1.0, -1.0, 2.0]), jnp.array([1, 1, 0])), 2 / 3)
 
 
-@pytest.mark.parametrize(
-    "fn", [losses.mae, losses.mse, losses.huber, losses.binary_cross_entropy]
-)
+@pytest.mark.parametrize("fn", [losses.mae, losses.mse, losses.huber, losses.binary_cross_entropy])
 def test_gradients_match_finite_differences(fn):
     with jax.enable_x64(True):
         p = jnp.array([0.3, -1.7, 2.2, 0.05])

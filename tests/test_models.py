@@ -60,7 +60,10 @@ def test_linear_and_mlp_match_numpy_forward():
 def test_sigmoid_and_relu_sums_match_the_lecture_formula():
     key = jax.random.PRNGKey(1)
     x = np.asarray(jax.random.normal(key, (6, 2)))
-    for factory, act in ((models.sigmoid_sum, lambda r: 1 / (1 + np.exp(-r))), (models.relu_sum, lambda r: np.maximum(r, 0))):
+    for factory, act in (
+        (models.sigmoid_sum, lambda r: 1 / (1 + np.exp(-r))),
+        (models.relu_sum, lambda r: np.maximum(r, 0)),
+    ):
         model = factory(2, 5)
         p = jax.tree_util.tree_map(np.asarray, model.init(key))
         expected = p["b"] + act(x @ p["hidden"]["w"] + p["hidden"]["b"]) @ p["c"]

@@ -29,8 +29,9 @@ def test_gd_reaches_lstsq_within_1e_4():
     with jax.enable_x64(True):
         x, y = regression_data()
         model = models.linear(3)
-        result = train.fit(train.supervised(model.apply, losses.mse), model.init(0), optax.sgd(0.2), (x, y),
-                           key=0, epochs=500)
+        result = train.fit(
+            train.supervised(model.apply, losses.mse), model.init(0), optax.sgd(0.2), (x, y), key=0, epochs=500
+        )
         coef, *_ = np.linalg.lstsq(np.c_[np.asarray(x), np.ones(len(x))], np.asarray(y), rcond=None)
         got = np.r_[np.asarray(result.params["w"][:, 0]), np.asarray(result.params["b"])]
         np.testing.assert_allclose(got, coef, atol=1e-4)
@@ -57,11 +58,13 @@ def _sweep_setup():
 def test_vmap_over_seeds_equals_separate_runs():
     model, objective, data = _sweep_setup()
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
-    sweep = train.fit_sweep(objective, jax.vmap(model.init)(keys), optax.adam(0.01), data, keys=keys, epochs=8,
-                            batch_size=16, val_data=data)
+    sweep = train.fit_sweep(
+        objective, jax.vmap(model.init)(keys), optax.adam(0.01), data, keys=keys, epochs=8, batch_size=16, val_data=data
+    )
     for i in range(3):
-        single = train.fit(objective, model.init(keys[i]), optax.adam(0.01), data, key=keys[i], epochs=8,
-                           batch_size=16, val_data=data)
+        single = train.fit(
+            objective, model.init(keys[i]), optax.adam(0.01), data, key=keys[i], epochs=8, batch_size=16, val_data=data
+        )
         for a, b in zip(jax.tree_util.tree_leaves(sweep.params), jax.tree_util.tree_leaves(single.params)):
             np.testing.assert_allclose(a[i], b, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(sweep.history["val_loss"][i], single.history["val_loss"], rtol=1e-5)
@@ -73,8 +76,9 @@ def test_vmap_over_learning_rates_equals_separate_runs():
     key = jax.random.PRNGKey(4)
     params = model.init(key)
     stacked = jax.tree_util.tree_map(lambda a: jnp.stack([a] * 3), params)
-    sweep = train.fit_sweep(objective, stacked, optax.sgd, data, keys=jnp.stack([key] * 3), epochs=5,
-                            batch_size=8, learning_rates=lrs)
+    sweep = train.fit_sweep(
+        objective, stacked, optax.sgd, data, keys=jnp.stack([key] * 3), epochs=5, batch_size=8, learning_rates=lrs
+    )
     for i, lr in enumerate(lrs):
         single = train.fit(objective, params, optax.sgd(float(lr)), data, key=key, epochs=5, batch_size=8)
         np.testing.assert_allclose(sweep.history["train_loss"][i], single.history["train_loss"], rtol=1e-5)
@@ -82,8 +86,9 @@ def test_vmap_over_learning_rates_equals_separate_runs():
 
 def test_same_seed_same_numbers_different_seed_different():
     model, objective, data = _sweep_setup()
-    run = lambda seed: train.fit(objective, model.init(jax.random.PRNGKey(seed)), optax.adam(0.01), data,
-                                 key=seed, epochs=3, batch_size=8).history["train_loss"]
+    run = lambda seed: train.fit(
+        objective, model.init(jax.random.PRNGKey(seed)), optax.adam(0.01), data, key=seed, epochs=3, batch_size=8
+    ).history["train_loss"]
     np.testing.assert_array_equal(run(1), run(1))
     assert not np.array_equal(run(1), run(2))
 
@@ -103,16 +108,34 @@ def test_divergence_names_the_epoch_and_keeps_last_finite_params():
 def test_divergence_in_a_sweep_freezes_only_that_run():
     model, objective, data = _sweep_setup()
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
-    sweep = train.fit_sweep(objective, jax.vmap(model.init)(keys), optax.sgd, (data[0], 1e4 * data[1]), keys=keys,
-                            epochs=30, batch_size=16, learning_rates=jnp.array([1e-6, 50.0]))
+    sweep = train.fit_sweep(
+        objective,
+        jax.vmap(model.init)(keys),
+        optax.sgd,
+        (data[0], 1e4 * data[1]),
+        keys=keys,
+        epochs=30,
+        batch_size=16,
+        learning_rates=jnp.array([1e-6, 50.0]),
+    )
     assert sweep.diverged_epoch[0] == -1 and sweep.diverged_epoch[1] >= 0
     assert np.all(np.isfinite(sweep.history["train_loss"][0]))
 
 
 def _fit_with_checkpoints(tmp_path, callback=None, epochs=10):
     model, objective, data = _sweep_setup()
-    return train.fit(objective, model.init(jax.random.PRNGKey(0)), optax.adam(0.01), data, key=7, epochs=epochs,
-                     batch_size=16, checkpoint_dir=tmp_path, checkpoint_every=2, callback=callback)
+    return train.fit(
+        objective,
+        model.init(jax.random.PRNGKey(0)),
+        optax.adam(0.01),
+        data,
+        key=7,
+        epochs=epochs,
+        batch_size=16,
+        checkpoint_dir=tmp_path,
+        checkpoint_every=2,
+        callback=callback,
+    )
 
 
 def test_resume_after_interruption_is_bit_identical(tmp_path):
@@ -144,7 +167,8 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
         slow = (lambda e, s: time.sleep(0.3)) if sys.argv[2] == "slow" else None
         res = train.fit(objective, model.init(jax.random.PRNGKey(0)), optax.adam(0.01), data, key=7, epochs=40,
                         batch_size=16, checkpoint_dir=sys.argv[1], checkpoint_every=2, callback=slow)
-        np.save(sys.argv[1] + "/final.npy", np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(res.params)]))
+        leaves = jax.tree_util.tree_leaves(res.params)
+        np.save(sys.argv[1] + "/final.npy", np.concatenate([np.ravel(leaf) for leaf in leaves]))
     """)
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     ref_dir, run_dir = tmp_path / "ref", tmp_path / "run"
@@ -172,8 +196,17 @@ def test_history_has_metrics_for_train_and_val():
     y = (x[:, 0] > 0).astype(jnp.int32)
     model = models.linear(2, 2)
     acc = lambda p, b: losses.accuracy(model.apply(p, b[0]), b[1])
-    res = train.fit(train.supervised(model.apply, losses.softmax_cross_entropy), model.init(0), optax.adam(0.1),
-                    (x, y), key=0, epochs=20, batch_size=20, val_data=(x[:10], y[:10]), metrics={"accuracy": acc})
+    res = train.fit(
+        train.supervised(model.apply, losses.softmax_cross_entropy),
+        model.init(0),
+        optax.adam(0.1),
+        (x, y),
+        key=0,
+        epochs=20,
+        batch_size=20,
+        val_data=(x[:10], y[:10]),
+        metrics={"accuracy": acc},
+    )
     assert set(res.history) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy"}
     assert all(v.shape == (20,) for v in res.history.values())
     assert res.history["train_accuracy"][-1] > 0.9
@@ -181,8 +214,12 @@ def test_history_has_metrics_for_train_and_val():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"batch_size": 1000}, "exceeds"),
-     ({"key": "seed"}, "key")],
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 1000}, "exceeds"),
+        ({"key": "seed"}, "key"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     model, objective, data = _sweep_setup()
