@@ -1,0 +1,420 @@
+"""Critical points: what kind they are, how to leave a saddle, and how to find one.
+
+At a critical point θ′ the gradient g vanishes and L(θ) ≈ L(θ′) + ½(θ−θ′)ᵀH(θ−θ′): the Hessian H decides.
+All eigenvalues λ of H positive: a local minimum; all negative: a local maximum; both signs: a saddle point,
+which gradient descent can leave along an eigenvector u of a negative λ, since
+L(θ′ + tu) ≈ L(θ′) + ½λt² < L(θ′).
+When the deciding eigenvalues are zero the second-order test says nothing: ``degenerate``.
+
+* :func:`classify_critical_point` does that test (dense eigh below ``dense_threshold`` parameters, Lanczos's
+  extreme eigenpairs above it) and returns the escape step.
+* :func:`find_critical_point` drives ‖g‖ to a tolerance from a start point by Levenberg–Marquardt on the
+  residual g(θ) = 0 (Gauss–Newton for ½‖g‖², whose Jacobian is H): p = −(H² + μI)⁻¹Hg. It converges to the
+  nearby critical point of any kind (saddles included), which is what the minimum-ratio experiment needs.
+
+Example (the lecture's saddle, y = w₁w₂x with x = 1, ŷ = 1):
+    >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2
+    >>> cp = classify_critical_point(f, jnp.zeros(2))
+    >>> cp.kind, cp.eigenvalues                     # 'saddle_point', [-2, 2]
+    >>> cp.escape_direction                          # ±[1, 1]: one step reaches L = 0
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxml.curvature.hessian import Data, Objective, Params, _check_data, _check_objective, hessian, ravel
+from jaxml.curvature.spectra import _check_positive_int, _run_eigenpairs
+
+__all__ = [
+    "KINDS",
+    "CriticalPoint",
+    "CriticalPointSearch",
+    "classify_critical_point",
+    "classify_eigenvalues",
+    "find_critical_point",
+    "minimum_ratio",
+]
+
+KINDS = ("local_minimum", "local_maximum", "saddle_point", "degenerate", "not_critical")
+
+
+class CriticalPoint(NamedTuple):
+    """The second-order test at θ.
+
+    Attributes:
+        kind: one of :data:`KINDS`.
+        eigenvalues: ascending; all P of them (``exact``) or the k smallest then the k largest (Lanczos).
+        escape_direction: a step like ``params`` along the eigenvector of the most negative λ, scaled by a
+            line search so that f(θ + step) < f(θ); None when no eigenvalue is below −``tolerance``, when θ is
+            not critical, or when no tried step lowered f.
+        grad_norm: ‖g‖.
+        loss: f(θ).
+        escape_loss: f(θ + escape_direction), or None.
+        tolerance: the eigenvalue tolerance used: |λ| ≤ tolerance counts as zero.
+        num_positive, num_negative, num_zero: counts among ``eigenvalues``.
+        minimum_ratio: the lecture's (number of λ > tolerance) / (number of eigenvalues), of ``eigenvalues``.
+        exact: whether ``eigenvalues`` is the whole spectrum (dense) rather than its extremes (Lanczos).
+        num_hvps: H·v products used (Lanczos; 0 for the dense path, which uses P of them inside ``hessian``).
+    """
+
+    kind: str
+    eigenvalues: jax.Array
+    escape_direction: Params | None
+    grad_norm: float
+    loss: float
+    escape_loss: float | None
+    tolerance: float
+    num_positive: int
+    num_negative: int
+    num_zero: int
+    minimum_ratio: float
+    exact: bool
+    num_hvps: int
+
+
+def classify_eigenvalues(lam_min: float, lam_max: float, tolerance: float) -> str:
+    """The kind decided by the extreme eigenvalues.
+
+    λ_min > tol → minimum; λ_max < −tol → maximum; λ_min < −tol and λ_max > tol → saddle; otherwise (a
+    deciding eigenvalue within ±tol) degenerate.
+    """
+    if lam_min > tolerance:
+        return "local_minimum"
+    if lam_max < -tolerance:
+        return "local_maximum"
+    if lam_min < -tolerance and lam_max > tolerance:
+        return "saddle_point"
+    return "degenerate"
+
+
+def minimum_ratio(eigenvalues: Any, tolerance: float = 0.0) -> float:
+    """The lecture's minimum ratio: (number of eigenvalues > ``tolerance``) / (number of eigenvalues)."""
+    lam = np.asarray(eigenvalues, np.float64).reshape(-1)
+    if lam.size == 0:
+        raise ValueError("eigenvalues must be non-empty")
+    return float(np.mean(lam > tolerance))
+
+
+def _full_value_and_grad(f: Objective, params: Params, data: Data) -> tuple[jax.Array, Params]:
+    if data is None:
+        return jax.value_and_grad(f)(params)
+    return jax.value_and_grad(f)(params, tuple(data))
+
+
+_value_and_grad_jit = jax.jit(_full_value_and_grad, static_argnames=("f",))
+
+
+def _line_search_impl(f: Objective, theta: jax.Array, u: jax.Array, steps: jax.Array, data: Data, unravel: Any):
+    def value(t: jax.Array) -> jax.Array:
+        p = unravel(theta + t * u)
+        return f(p) if data is None else f(p, data)
+
+    return jax.lax.map(value, steps)
+
+
+_line_search_jit = jax.jit(_line_search_impl, static_argnames=("f", "unravel"))
+
+
+def _escape(
+    f: Objective, params: Params, u: jax.Array, lam: float, loss: float, data: Data, step_scale: float
+) -> tuple[jax.Array | None, float | None]:
+    """Scale the unit eigenvector u by t = ±step_scale·2^(i/2), i = −60…8, keeping the lowest f among the
+    steps that achieve a tenth of the quadratic model's decrease, f(θ+tu) ≤ f(θ) − 0.05|λ|t² (else any
+    decrease)."""
+    theta, unravel = ravel(params)
+    t = step_scale * 2.0 ** (np.arange(-60, 9) / 2.0)
+    t = np.concatenate([t, -t]).astype(np.dtype(theta.dtype))
+    values = np.asarray(_line_search_jit(f, theta, u, jnp.asarray(t), None if data is None else tuple(data), unravel))
+    ok = np.isfinite(values) & (values <= loss - 0.05 * abs(lam) * t.astype(np.float64) ** 2)
+    if not ok.any():
+        ok = np.isfinite(values) & (values < loss)
+    if not ok.any():
+        return None, None
+    best = int(np.argmin(np.where(ok, values, np.inf)))
+    half = t.size // 2
+    if best >= half and ok[best - half] and values[best - half] <= values[best] + 1e-12 * (1 + abs(loss)):
+        best -= half  # a tie between ±t: keep the sign convention of u
+    return jnp.asarray(t[best], theta.dtype) * u, float(values[best])
+
+
+def classify_critical_point(
+    f: Objective,
+    params: Params,
+    *,
+    grad_tol: float = 1e-5,
+    rtol: float | None = None,
+    dense_threshold: int = 2048,
+    k: int = 5,
+    key: jax.Array | None = None,
+    max_steps: int = 300,
+    data: Data = None,
+    step_scale: float = 1.0,
+) -> CriticalPoint:
+    """The second-order test at θ: local minimum, local maximum, saddle point, degenerate, or not critical.
+
+    1. ‖g‖ > ``grad_tol`` → ``not_critical``.
+    2. The spectrum of H: all P eigenvalues by a dense ``eigh`` when P ≤ ``dense_threshold``, else the k
+       smallest and k largest by Lanczos (``key``, ``max_steps``).
+    3. An eigenvalue counts as zero when |λ| ≤ tol = max(``rtol``·max|λ|, ‖g‖) (``rtol`` default √eps of the
+       dtype; the ‖g‖ term because at a point critical only up to ‖g‖, H's null directions, e.g. from
+       symmetries of the network, are perturbed by O(‖g‖)). The kind then follows
+       :func:`classify_eigenvalues`.
+    4. With λ_min < −tol, the escape step: the unit eigenvector u of λ_min times the t found by a line search
+       on f(θ + tu) over t = ±``step_scale``·2^(i/2) (both signs, since ±u are both eigenvectors).
+
+    Args:
+        f: ``f(params)``, or ``f(params, data)`` with ``data`` (the full data set as one batch).
+        params: θ, a pytree of float arrays (use float64: ``with jax.enable_x64(True)``).
+        grad_tol: absolute tolerance on ‖g‖.
+        rtol: relative eigenvalue tolerance.
+        dense_threshold: the largest P for the dense path.
+        k: eigenpairs at each end of the spectrum for the Lanczos path.
+        key: PRNG key for Lanczos's start vector.
+        max_steps: Lanczos steps at most.
+        data: optional data tuple passed to ``f``.
+        step_scale: the line search's unit step length.
+
+    Example:
+        >>> cp = classify_critical_point(lambda w: (1.0 - w[0] * w[1]) ** 2, jnp.zeros(2))
+        >>> cp.kind                                 # 'saddle_point'
+    """
+    _check_objective(f)
+    theta, unravel = ravel(params)
+    _check_data(data, None)
+    if not grad_tol >= 0:
+        raise ValueError(f"grad_tol must be a non-negative float, got {grad_tol!r}")
+    if rtol is not None and not rtol >= 0:
+        raise ValueError(f"rtol must be a non-negative float or None, got {rtol!r}")
+    dense_threshold = _check_positive_int("dense_threshold", dense_threshold)
+    k = _check_positive_int("k", k)
+    p = theta.shape[0]
+    rtol = float(np.sqrt(np.finfo(np.dtype(theta.dtype)).eps)) if rtol is None else float(rtol)
+
+    loss, g = _value_and_grad_jit(f, params, None if data is None else tuple(data))
+    gnorm = float(jnp.linalg.norm(ravel(g)[0]))
+    loss = float(loss)
+
+    num_hvps = 0
+    if p <= dense_threshold:
+        h = hessian(f, params) if data is None else hessian(f, params, data=tuple(data))
+        lam, vecs = jnp.linalg.eigh(h)
+        u_min = vecs[:, 0]
+        exact = True
+    else:
+        kk = min(k, p // 2)
+        out, num_hvps, _, _ = _run_eigenpairs(
+            f if data is None else f,
+            params,
+            kk,
+            "both",
+            key,
+            None,
+            max_steps,
+            None if data is None else tuple(data),
+            None,
+            5,
+        )
+        (top_vals, _, _), (bot_vals, bot_vecs, _) = out
+        lam = jnp.sort(jnp.concatenate([bot_vals, top_vals]))
+        u_min = bot_vecs[0]
+        exact = False
+
+    lam_np = np.asarray(lam, np.float64)
+    scale = float(np.max(np.abs(lam_np)))
+    tol = max(rtol * scale, gnorm)
+    lam_min, lam_max = float(lam_np[0]), float(lam_np[-1])
+    n_pos = int(np.sum(lam_np > tol))
+    n_neg = int(np.sum(lam_np < -tol))
+    n_zero = lam_np.size - n_pos - n_neg
+    ratio = n_pos / lam_np.size
+
+    if not math.isfinite(gnorm) or gnorm > grad_tol:
+        return CriticalPoint(
+            "not_critical", lam, None, gnorm, loss, None, tol, n_pos, n_neg, n_zero, ratio, exact, num_hvps
+        )
+    kind = classify_eigenvalues(lam_min, lam_max, tol)
+    escape, escape_loss = None, None
+    if lam_min < -tol:
+        # Sign convention: the largest-magnitude component of u is positive (u and −u are both eigenvectors).
+        u_min = u_min * jnp.where(u_min[jnp.argmax(jnp.abs(u_min))] < 0, -1.0, 1.0).astype(u_min.dtype)
+        step, escape_loss = _escape(f, params, u_min, lam_min, loss, data, step_scale)
+        escape = None if step is None else unravel(step)
+    return CriticalPoint(kind, lam, escape, gnorm, loss, escape_loss, tol, n_pos, n_neg, n_zero, ratio, exact, num_hvps)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Finding critical points
+
+
+class CriticalPointSearch(NamedTuple):
+    """The result of :func:`find_critical_point` (arrays, so the search can be ``jax.vmap``-ed over starts).
+
+    Attributes:
+        params: the final θ (a pytree like the start).
+        loss: f(θ).
+        grad_norm: ‖g(θ)‖.
+        num_steps: accepted Levenberg–Marquardt steps.
+        converged: ‖g‖ ≤ ``tol``.
+        grad_norm_history: (max_steps+1,) ‖g‖ after each step (NaN past ``num_steps``).
+    """
+
+    params: Params
+    loss: jax.Array
+    grad_norm: jax.Array
+    num_steps: jax.Array
+    converged: jax.Array
+    grad_norm_history: jax.Array
+
+
+class _SearchState(NamedTuple):
+    step: jax.Array
+    theta: jax.Array
+    grad: jax.Array
+    gnorm: jax.Array
+    mu: jax.Array
+    stalled: jax.Array
+    history: jax.Array
+
+
+def _find_impl(f, params, data, *, tol, max_steps, damping, max_trials, method, cg_steps):
+    theta0, unravel = ravel(params)
+    dtype = theta0.dtype
+
+    def value(th: jax.Array) -> jax.Array:
+        return f(unravel(th)) if data is None else f(unravel(th), data)
+
+    grad = jax.grad(value)
+
+    def solver(th: jax.Array, g: jax.Array):
+        """Returns (scale², p(μ)) for the LM direction p = −(H² + μ·scale²·I)⁻¹Hg."""
+        if method == "dense":
+            lam, q = jnp.linalg.eigh(jax.hessian(value)(th))
+            gq = q.T @ g
+            s2 = jnp.max(lam**2)
+
+            def direction(mu: jax.Array) -> jax.Array:
+                return -q @ (lam / (lam**2 + mu * s2) * gq)
+
+            return direction
+        _, hv = jax.linearize(grad, th)
+        cg_tol = float(jnp.finfo(dtype).eps) ** 0.75
+        hg = hv(g)
+        # ‖Hg‖/‖g‖ ≤ ‖H‖ gives a cheap scale for μ; CG solves the SPD system (H² + μs²I)p = −Hg.
+        s2 = (jnp.linalg.norm(hg) / jnp.maximum(jnp.linalg.norm(g), jnp.finfo(dtype).tiny)) ** 2
+
+        def direction(mu: jax.Array) -> jax.Array:
+            op = lambda v: hv(hv(v)) + mu * s2 * v
+            p, _ = jax.scipy.sparse.linalg.cg(op, -hg, tol=cg_tol, maxiter=cg_steps)
+            return p
+
+        return direction
+
+    def cond(s: _SearchState) -> jax.Array:
+        return (s.step < max_steps) & (s.gnorm > tol) & ~s.stalled
+
+    def body(s: _SearchState) -> _SearchState:
+        direction = solver(s.theta, s.grad)
+
+        def trial_cond(t: tuple) -> jax.Array:
+            i, ok, *_ = t
+            return (i < max_trials) & ~ok
+
+        def trial_body(t: tuple) -> tuple:
+            i, _, mu, th, g, gn = t
+            cand = s.theta + direction(mu)
+            g_new = grad(cand)
+            gn_new = jnp.linalg.norm(g_new)
+            ok = jnp.isfinite(gn_new) & (gn_new < s.gnorm)
+            return (
+                i + 1,
+                ok,
+                jnp.where(ok, mu, mu * 4.0),
+                jnp.where(ok, cand, th),
+                jnp.where(ok, g_new, g),
+                jnp.where(ok, gn_new, gn),
+            )
+
+        init = (jnp.zeros((), jnp.int32), jnp.zeros((), bool), s.mu, s.theta, s.grad, s.gnorm)
+        _, ok, mu, th, g, gn = jax.lax.while_loop(trial_cond, trial_body, init)
+        mu = jnp.where(ok, jnp.maximum(mu / 3.0, 1e-15), mu)
+        step = s.step + ok.astype(s.step.dtype)
+        return _SearchState(step, th, g, gn, mu, ~ok, s.history.at[step].set(jnp.where(ok, gn, s.history[step])))
+
+    g0 = grad(theta0)
+    gn0 = jnp.linalg.norm(g0)
+    history = jnp.full((max_steps + 1,), jnp.nan, dtype).at[0].set(gn0)
+    state = _SearchState(
+        jnp.zeros((), jnp.int32), theta0, g0, gn0, jnp.asarray(damping, dtype), jnp.zeros((), bool), history
+    )
+    s = jax.lax.while_loop(cond, body, state)
+    return CriticalPointSearch(unravel(s.theta), value(s.theta), s.gnorm, s.step, s.gnorm <= tol, s.history)
+
+
+_find_jit = jax.jit(
+    _find_impl, static_argnames=("f", "tol", "max_steps", "damping", "max_trials", "method", "cg_steps")
+)
+
+
+def find_critical_point(
+    f: Objective,
+    params: Params,
+    *,
+    tol: float = 1e-8,
+    max_steps: int = 100,
+    damping: float = 1e-3,
+    method: str = "auto",
+    dense_threshold: int = 2048,
+    cg_steps: int = 100,
+    max_trials: int = 30,
+    data: Data = None,
+) -> CriticalPointSearch:
+    """From θ₀, reach ‖g‖ ≤ ``tol`` by Levenberg–Marquardt steps on g(θ) = 0.
+
+    Each step minimizes ‖g + Hp‖² + μ‖p‖², p = −(H² + μI)⁻¹Hg: Gauss–Newton on ½‖g‖² (whose gradient is Hg),
+    damped Newton p → −H⁻¹g as μ → 0, and a short step along −Hg for large μ. Since H² is positive
+    semidefinite, the step is defined at saddles too, so the search finds the nearby critical point whatever
+    its kind. μ (relative to max λ²) shrinks ×⅓ after a step that lowers ‖g‖ and grows ×4 until one does
+    (``max_trials``); the search stops at ‖g‖ ≤ ``tol``, after ``max_steps`` accepted steps, or when no trial
+    lowers ‖g‖ (a stall, e.g. at float precision).
+
+    ``method="dense"`` eigendecomposes H each step (exact; P ≤ a few thousand); ``"cg"`` is matrix-free (CG on
+    (H² + μI)p = −Hg, 2·``cg_steps`` H·v products at most per trial); ``"auto"`` picks dense when
+    P ≤ ``dense_threshold``. The search is one compiled program (``lax.while_loop``) and can be vmapped over
+    start points. Use float64 (``with jax.enable_x64(True)``) for tolerances below ~1e-5.
+
+    Example:
+        >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2
+        >>> s = find_critical_point(f, jnp.array([0.3, -0.2]))
+        >>> s.params, s.grad_norm, s.converged
+    """
+    _check_objective(f)
+    theta, _ = ravel(params)
+    _check_data(data, None)
+    if method not in ("auto", "dense", "cg"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'cg', got {method!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be a positive float, got {tol!r}")
+    if not damping > 0:
+        raise ValueError(f"damping must be a positive float, got {damping!r}")
+    max_steps = _check_positive_int("max_steps", max_steps)
+    max_trials = _check_positive_int("max_trials", max_trials)
+    cg_steps = _check_positive_int("cg_steps", cg_steps)
+    if method == "auto":
+        method = "dense" if theta.shape[0] <= dense_threshold else "cg"
+    return _find_jit(
+        f,
+        params,
+        None if data is None else tuple(data),
+        tol=float(tol),
+        max_steps=max_steps,
+        damping=float(damping),
+        max_trials=max_trials,
+        method=method,
+        cg_steps=cg_steps,
+    )
