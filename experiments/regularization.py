@@ -157,8 +157,8 @@ def main(config: Config) -> Result:
             "The lecture's Pokémon CP data are not public in its form, so we compare *shapes* on `covid.train.csv` "
             f"(average absolute error, as the lecture). With {config.n_small} training rows of one input "
             f"(`{config.feature_1d}`), a higher degree roughly keeps lowering the training error but eventually "
-            "raises the test error — overfitting. In the λ sweep training error grows with λ while test error first falls "
-            f"(best at λ = {best_lambda:g}) then rises as the model underfits — the lecture's U shape; ‖w‖ "
+            "raises the test error — overfitting. In the λ sweep training error grows with λ while test error "
+            f"first falls (best at λ = {best_lambda:g}) then rises as the model underfits — the lecture's U shape; ‖w‖ "
             "shrinks with λ, i.e. a smoother function."
         ),
         metrics=metrics,

@@ -1,0 +1,54 @@
+"""Optax-style optimizers of the lecture, built from small blocks (SCOPE §4).
+
+* :mod:`~jaxml.optim.transforms` — blocks: learning rate, momentum, RMS (Adagrad / RMSProp / Adam σ).
+* :mod:`~jaxml.optim.combine` — :func:`fan_out` / :func:`divide`: several blocks on the *same* raw gradient.
+* :mod:`~jaxml.optim.alias` — :func:`sgd`, :func:`momentum`, :func:`adagrad`, :func:`rmsprop`, :func:`adam`.
+* :mod:`~jaxml.optim.schedules` — learning-rate decay and warm-up schedules.
+
+Every optimizer is an ``optax.GradientTransformation``, so it composes with ``optax.chain``,
+``optax.inject_hyperparams``, ``optax.MultiSteps``, ``optax.apply_if_finite``, ``jit`` and ``vmap``.
+
+Example:
+    >>> import jax.numpy as jnp, optax
+    >>> from jaxml import optim
+    >>> opt = optax.chain(optax.clip_by_global_norm(1.0), optim.adam(optim.schedules.cosine_decay(1e-3, 1000)))
+    >>> state = opt.init(jnp.zeros(3))
+"""
+
+from jaxml.optim import schedules
+from jaxml.optim.alias import adagrad, adam, momentum, rmsprop, sgd
+from jaxml.optim.combine import FanOutState, divide, fan_out
+from jaxml.optim.transforms import (
+    LearningRateState,
+    MomentumState,
+    RmsState,
+    check_hyperparameter,
+    rms_ema,
+    rms_mean,
+    scale_by_adagrad,
+    scale_by_learning_rate,
+    scale_by_momentum,
+    scale_by_rms,
+)
+
+__all__ = [
+    "FanOutState",
+    "LearningRateState",
+    "MomentumState",
+    "RmsState",
+    "adagrad",
+    "adam",
+    "check_hyperparameter",
+    "divide",
+    "fan_out",
+    "momentum",
+    "rms_ema",
+    "rms_mean",
+    "rmsprop",
+    "scale_by_adagrad",
+    "scale_by_learning_rate",
+    "scale_by_momentum",
+    "scale_by_rms",
+    "schedules",
+    "sgd",
+]

@@ -1,0 +1,199 @@
+r"""Two-parameter error surfaces L(θ₁, θ₂) for watching optimizers move (SCOPE §4), and :func:`trajectory`.
+
+Each surface is a pure function of θ whose **leading axis has length 2** and which is vectorised over any
+trailing axes: ``f(θ)`` with θ of shape (2,) is a scalar (differentiable: ``jax.grad(f)``), and with θ of
+shape (2, H, W) — e.g. ``np.stack([X, Y])`` of a mesh grid — it is the (H, W) grid of losses for a contour
+plot. :func:`on_grid` turns one into the ``f(X, Y)`` form that :func:`jaxml.plot.contour` takes.
+
+The :class:`Surface` records (``ELONGATED``, ``CRESCENT``, ``SADDLE``, ``DOUBLE_WELL``) bundle a surface with
+its known minimum, a start point and plotting limits. The surfaces:
+
+* :func:`elongated` — a convex quadratic whose curvatures differ 1000-fold (the lecture's error surface where a
+  fixed η either bounces between the walls or crawls along the floor while ‖g‖ is still large);
+* :func:`crescent` — a Rosenbrock banana (1−θ₁)² + b(θ₂−θ₁²)² (steep walls, a flat curved floor);
+* :func:`saddle` — the lecture's L = (1 − θ₁θ₂)² (SCOPE §3.2): a saddle at 0, minima on θ₁θ₂ = 1;
+* :func:`double_well` — a tilted double well: a shallow local minimum that plain gradient descent settles in
+  and momentum rolls through to the global one.
+
+Example:
+    >>> import jax, numpy as np
+    >>> from jaxml import optim, surfaces
+    >>> float(surfaces.elongated(np.array([0.0, 0.0])))
+    0.0
+    >>> X, Y = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-1, 1, 4))
+    >>> surfaces.on_grid(surfaces.crescent)(X, Y).shape
+    (4, 5)
+    >>> traj = surfaces.trajectory(surfaces.crescent, optim.adam(0.05), np.array([-1.5, 2.0]), steps=100)
+    >>> traj.theta.shape, traj.loss.shape
+    ((101, 2), (101,))
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+__all__ = [
+    "CRESCENT",
+    "DOUBLE_WELL",
+    "ELONGATED",
+    "SADDLE",
+    "Surface",
+    "Trajectory",
+    "crescent",
+    "double_well",
+    "double_well_critical_points",
+    "elongated",
+    "on_grid",
+    "saddle",
+    "trajectory",
+]
+
+SurfaceFn = Callable[[Any], jax.Array]
+
+#: curvatures of :func:`elongated`: ∂²L/∂θ₁² and ∂²L/∂θ₂²
+ELONGATED_CURVATURE = (0.1, 100.0)
+#: the steepness b of :func:`crescent`
+CRESCENT_B = 100.0
+#: the tilt of :func:`double_well`
+DOUBLE_WELL_TILT = 0.5
+
+
+def elongated(theta: Any) -> jax.Array:
+    r"""L = ½(a θ₁² + b θ₂²), a = 0.1, b = 100: convex, minimum 0 at θ = 0, Hessian diag(a, b) (κ = 1000).
+
+    Gradient descent is stable only for η < 2/b = 0.02, and then moves along θ₁ by a factor (1 − ηa) ≥ 0.998
+    per step: any fixed η is either too large for θ₂ or too small for θ₁.
+    """
+    a, b = ELONGATED_CURVATURE
+    return 0.5 * (a * theta[0] ** 2 + b * theta[1] ** 2)
+
+
+def crescent(theta: Any) -> jax.Array:
+    r"""L = (1 − θ₁)² + b(θ₂ − θ₁²)², b = 100: a crescent-shaped valley (Rosenbrock), minimum 0 at (1, 1)."""
+    return (1 - theta[0]) ** 2 + CRESCENT_B * (theta[1] - theta[0] ** 2) ** 2
+
+
+def saddle(theta: Any) -> jax.Array:
+    r"""L = (1 − θ₁θ₂)², the lecture's y = w₁w₂x with x = 1, ŷ = 1 (SCOPE §3.2).
+
+    At θ = 0: g = 0, H = [[0, −2], [−2, 0]] with eigenvalues ±2 — a saddle point; the minima (L = 0) form the
+    hyperbola θ₁θ₂ = 1. Starting near the line θ₂ = −θ₁ the gradient points at the saddle.
+    """
+    return (1 - theta[0] * theta[1]) ** 2
+
+
+def double_well(theta: Any) -> jax.Array:
+    r"""L = (θ₁² − 1)² + c θ₁ + θ₂², c = 0.5: two valleys along θ₁, the right one (θ₁ ≈ 0.93) a shallow *local*
+    minimum, the left one (θ₁ ≈ −1.06) the global minimum; the barrier between them is at θ₁ ≈ 0.13."""
+    return (theta[0] ** 2 - 1) ** 2 + DOUBLE_WELL_TILT * theta[0] + theta[1] ** 2
+
+
+def double_well_critical_points() -> np.ndarray:
+    """θ₁ of :func:`double_well`'s critical points on θ₂ = 0, ascending: global minimum, barrier (a saddle),
+    local minimum — the real roots of ∂L/∂θ₁ = 4θ₁³ − 4θ₁ + c."""
+    return np.sort(np.roots([4.0, 0.0, -4.0, DOUBLE_WELL_TILT]).real)
+
+
+def on_grid(f: SurfaceFn) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The ``f(X, Y)`` form of a surface: NumPy grids in, a NumPy grid of losses out (for plotting)."""
+    return lambda x, y: np.asarray(f(jnp.stack([jnp.asarray(x), jnp.asarray(y)])))
+
+
+class Surface(NamedTuple):
+    """A surface with what is known about it.
+
+    Attributes:
+        name: a label.
+        f: the surface, θ (2, ...) -> loss (...).
+        minimum: the global minimum (θ₁, θ₂).
+        start: a start point that shows the surface's difficulty.
+        xlim, ylim: plotting limits.
+    """
+
+    name: str
+    f: SurfaceFn
+    minimum: tuple[float, float]
+    start: tuple[float, float]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+
+ELONGATED = Surface("elongated quadratic", elongated, (0.0, 0.0), (-9.0, 0.8), (-10.0, 2.0), (-1.0, 1.0))
+CRESCENT = Surface("crescent", crescent, (1.0, 1.0), (-1.2, 1.0), (-2.0, 2.0), (-1.0, 3.0))
+SADDLE = Surface("saddle", saddle, (1.0, 1.0), (1.0, -0.99), (-2.0, 2.0), (-2.0, 2.0))
+_DW = double_well_critical_points()
+DOUBLE_WELL = Surface("tilted double well", double_well, (float(_DW[0]), 0.0), (2.0, 1.0), (-2.0, 2.2), (-1.2, 1.2))
+
+
+class Trajectory(NamedTuple):
+    """An optimizer's path over a surface.
+
+    Attributes:
+        theta: (steps+1, 2) points θ⁰ … θᵀ.
+        loss: (steps+1,) L(θᵗ).
+        grad: (steps+1, 2) ∇L(θᵗ).
+        state: the optimizer state after each update, every leaf stacked on a leading axis of length ``steps``
+            (e.g. Adam's σ² is in ``state[0].inner_states[1].sigma_sq`` for :func:`jaxml.optim.adam`).
+    """
+
+    theta: jax.Array
+    loss: jax.Array
+    grad: jax.Array
+    state: optax.OptState
+
+
+def trajectory(
+    f: SurfaceFn,
+    optimizer: optax.GradientTransformation,
+    theta0: Any,
+    steps: int,
+) -> Trajectory:
+    r"""Run ``optimizer`` on the surface ``f`` from ``theta0`` for ``steps`` updates, compiled with ``lax.scan``.
+
+    Each step: gᵗ = ∇L(θᵗ); (uᵗ, s) = optimizer.update(gᵗ, s, θᵗ); θᵗ⁺¹ = θᵗ + uᵗ. Works under ``jax.vmap``
+    (e.g. over learning rates: ``jax.vmap(lambda lr: trajectory(f, optim.sgd(lr), θ0, 100).loss)(lrs)``).
+
+    Raises:
+        TypeError: ``steps`` not an integer, or ``optimizer`` not a GradientTransformation.
+        ValueError: ``theta0`` not of shape (2,), or ``steps`` < 0.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"steps must be an integer, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"steps must be ≥ 0, got {steps}")
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+    theta0 = jnp.asarray(theta0)
+    if theta0.shape != (2,):
+        raise ValueError(f"theta0 must have shape (2,), got {theta0.shape}")
+    if not jnp.issubdtype(theta0.dtype, jnp.floating):
+        theta0 = theta0.astype(jnp.result_type(float))
+    value_and_grad = jax.value_and_grad(f)
+
+    def step(carry: tuple[jax.Array, optax.OptState], _: None) -> tuple[tuple[jax.Array, optax.OptState], tuple]:
+        theta, state = carry
+        loss, g = value_and_grad(theta)
+        updates, state = optimizer.update(g, state, theta)
+        return (optax.apply_updates(theta, updates), state), (theta, loss, g, state)
+
+    @jax.jit
+    def run(theta0: jax.Array) -> Trajectory:
+        (last, _), (thetas, losses, grads, states) = jax.lax.scan(
+            step, (theta0, optimizer.init(theta0)), None, length=steps
+        )
+        last_loss, last_grad = value_and_grad(last)
+        return Trajectory(
+            theta=jnp.concatenate([thetas, last[None]]),
+            loss=jnp.concatenate([losses, last_loss[None]]),
+            grad=jnp.concatenate([grads, last_grad[None]]),
+            state=states,
+        )
+
+    return run(theta0)
