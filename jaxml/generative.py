@@ -1,0 +1,609 @@
+"""Generative classifiers: Gaussian class-conditionals, naive Bayes, and the shared-Σ → (w, b) map.
+
+A generative classifier models how each class produces its data, P(x|Cₖ), and a prior P(Cₖ), and classifies by
+Bayes' rule (lecture notation, K classes):
+
+    P(Cₖ|x) = P(x|Cₖ) P(Cₖ) / Σⱼ P(x|Cⱼ) P(Cⱼ),    P(Cₖ) = Nₖ / N.
+
+With Gaussian class-conditionals P(x|Cₖ) = N(x; μᵏ, Σᵏ) the maximum-likelihood estimates are the class mean
+μᵏ* = (1/Nₖ) Σₙ xⁿ and the **biased** covariance Σᵏ* = (1/Nₖ) Σₙ (xⁿ − μᵏ*)(xⁿ − μᵏ*)ᵀ (1/Nₖ, not 1/(Nₖ−1)).
+:func:`fit` offers three covariance structures:
+
+* ``"full"``: one Σᵏ per class (quadratic boundaries; scikit-learn's QDA, whose releases before 1.8 divide by
+  Nₖ−1).
+* ``"shared"``: one Σ = Σₖ (Nₖ/N) Σᵏ for all classes. The quadratic terms cancel and the posterior becomes
+  linear in x: for two classes P(C₁|x) = σ(wᵀx + b) (:func:`to_linear`); scikit-learn's
+  ``LinearDiscriminantAnalysis(solver="lsqr")``.
+* ``"diagonal"``: independent features, Σᵏ = diag(σᵏ²) — Gaussian naive Bayes (scikit-learn's GaussianNB
+  with ``var_smoothing=0``).
+
+:func:`fit_bernoulli` is naive Bayes for binary features, P(x|Cₖ) = Πᵢ pₖᵢ^xᵢ (1−pₖᵢ)^(1−xᵢ).
+
+Everything is computed in log space — log-determinants from Cholesky factors, posteriors by ``logsumexp`` — so
+posteriors stay exact in hundreds of dimensions where the densities themselves under- or overflow. Use float64
+(``with jax.enable_x64(True): ...``) where exactness matters.
+
+Validation (labels are 0…K−1, every class has enough examples, no covariance is singular, no NaN) runs only
+on concrete inputs; inside ``jax.jit`` / ``jax.vmap`` pass ``num_classes`` and the jittable core runs unchecked.
+
+Example:
+    >>> import jax, numpy as np
+    >>> from jaxml import generative
+    >>> x = np.array([[0.0, 0.1], [0.2, -0.3], [-0.1, 0.4], [2.0, 2.1], [2.3, 1.7], [1.8, 2.2]])
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> with jax.enable_x64(True):
+    ...     model = generative.fit(x, y, covariance="shared")
+    ...     p = generative.predict_proba(model, x)          # (6, 2), rows sum to 1
+    ...     w, b = generative.to_linear(model)              # p[:, 1] == sigmoid(x @ w + b)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import cho_solve, solve_triangular
+from jax.scipy.special import logsumexp, xlogy
+
+Array = jax.Array
+PyTree = Any
+CovarianceKind = Literal["full", "shared", "diagonal"]
+_KINDS = ("full", "shared", "diagonal")
+
+__all__ = [
+    "BernoulliModel",
+    "GaussianModel",
+    "SingularCovarianceError",
+    "covariance_kind",
+    "covariance_matrices",
+    "fit",
+    "fit_bernoulli",
+    "log_likelihood",
+    "predict",
+    "predict_log_proba",
+    "predict_proba",
+    "to_linear",
+]
+
+
+class SingularCovarianceError(ValueError):
+    """A class covariance is singular (a constant feature, or features that are linear combinations)."""
+
+
+class GaussianModel(NamedTuple):
+    """Gaussian class-conditional model (a pytree: jit, vmap and tree-map over it).
+
+    Attributes:
+        means: (K, D) class means μᵏ.
+        covariance: the covariances, its shape says the structure:
+            ``"full"`` (K, D, D) one Σᵏ per class; ``"shared"`` (1, D, D) one Σ for all classes;
+            ``"diagonal"`` (K, D) the per-class variances σᵏ² (diagonal of Σᵏ).
+            ``reg`` is already added to the diagonal.
+        priors: (K,) class priors P(Cₖ) = Nₖ/N.
+    """
+
+    means: Array
+    covariance: Array
+    priors: Array
+
+
+class BernoulliModel(NamedTuple):
+    """Bernoulli naive Bayes model: ``feature_probs[k, i]`` = P(xᵢ = 1 | Cₖ), ``priors[k]`` = Nₖ/N."""
+
+    feature_probs: Array
+    priors: Array
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _is_concrete(*arrays: object) -> bool:
+    return not any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
+#: XLA's CPU buffers are 64-byte aligned; an aligned NumPy array can be shared instead of copied.
+_ALIGN = 64
+
+
+def _to_device(x: Any) -> Any:
+    """A NumPy array as a JAX array, cheaply on CPU (anything else is returned as it is).
+
+    ``jax.device_put`` shares a 64-byte-aligned, C-contiguous NumPy buffer on CPU (zero-copy) and otherwise
+    copies it into freshly mapped memory, which costs page faults for large arrays. NumPy only guarantees
+    16-byte alignment, so an unaligned array is first copied into an aligned NumPy buffer (memory NumPy's
+    allocator reuses), then shared.
+    """
+    if not isinstance(x, np.ndarray) or x.dtype == object:
+        return x
+    if x.dtype == np.float64 and not jax.config.jax_enable_x64:
+        return jax.device_put(x.astype(np.float32))
+    if jax.default_backend() == "cpu" and x.nbytes >= 1 << 20 and (x.ctypes.data % _ALIGN or not x.flags.c_contiguous):
+        raw = np.empty(x.nbytes + _ALIGN, dtype=np.uint8)
+        start = (-raw.ctypes.data) % _ALIGN
+        aligned = raw[start : start + x.nbytes].view(x.dtype).reshape(x.shape)
+        np.copyto(aligned, x)
+        x = aligned
+    return jax.device_put(x)
+
+
+def _as_arrays(x: Array, y: Array) -> tuple[Array, Array]:
+    """Float features; NumPy inputs are converted by NumPy, so no eager JAX op has to compile."""
+    if not isinstance(x, jax.Array):
+        x = np.asarray(x)
+        if not np.issubdtype(x.dtype, np.floating) or (x.dtype == np.float64 and not jax.config.jax_enable_x64):
+            x = x.astype(jnp.result_type(float))
+        x = _to_device(x)
+    else:
+        x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
+    if not isinstance(y, jax.Array):
+        y = np.asarray(y)
+    return x, y
+
+
+def _check_xy(x: Array, y: Array) -> None:
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D array (N examples, D features), got shape {x.shape}")
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be a 1-D array of {x.shape[0]} labels (one per row of x), got shape {y.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("x must contain at least one example")
+
+
+def _check_labels(
+    y: Array, num_classes: int | None, min_count: int, what: str, weight: np.ndarray | None = None
+) -> int:
+    """Validate concrete labels 0…K−1 with at least ``min_count`` examples (of weight > 0) per class; returns K."""
+    labels = np.asarray(y)
+    if labels.dtype == bool:
+        labels = labels.astype(np.int64)
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not np.issubdtype(labels.dtype, np.floating) or not np.all(labels == np.round(labels)):
+            raise ValueError(f"y must hold integer class labels 0…K−1, got dtype {labels.dtype}")
+        labels = labels.astype(np.int64)
+    lo, hi = int(labels.min()), int(labels.max())
+    if num_classes is None:
+        num_classes = hi + 1
+    elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(
+            f"y must hold class labels 0…K−1 with K={num_classes}, got labels in [{lo}, {hi}]; "
+            "map your classes to 0…K−1 first (e.g. np.unique(y, return_inverse=True))"
+        )
+    counts = np.bincount(labels if weight is None else labels[weight > 0], minlength=num_classes)
+    few = np.flatnonzero(counts < min_count)
+    if few.size:
+        k = int(few[0])
+        if counts[k] == 0:
+            seen = np.flatnonzero(counts).tolist()
+            raise ValueError(
+                f"y must hold class labels 0…K−1 with every class present (K={num_classes}); class {k} has no "
+                f"examples (labels present: {seen[:20]}{'…' if len(seen) > 20 else ''})"
+            )
+        raise ValueError(f"class {k} has only {int(counts[k])} example(s); {what} needs at least {min_count} per class")
+    return int(num_classes)
+
+
+def _check_reg(reg: float | Array) -> None:
+    if _is_concrete(reg):
+        r = np.asarray(reg)
+        if r.ndim != 0 or not np.isfinite(r) or r < 0:
+            raise ValueError(f"reg must be a finite scalar >= 0, got {reg!r}")
+
+
+def covariance_kind(model: GaussianModel) -> str:
+    """``"full"``, ``"shared"`` or ``"diagonal"``, read from the (static) shape of ``model.covariance``."""
+    cov = model.covariance
+    if cov.ndim == 2:
+        return "diagonal"
+    if cov.ndim == 3 and cov.shape[0] == 1:
+        return "shared"
+    if cov.ndim == 3:
+        return "full"
+    raise ValueError(f"model.covariance must have shape (K, D, D), (1, D, D) or (K, D), got {cov.shape}")
+
+
+def covariance_matrices(model: GaussianModel) -> Array:
+    """The K dense (D, D) covariance matrices Σᵏ, whatever the structure (shared is repeated K times)."""
+    k = model.means.shape[0]
+    cov = model.covariance
+    if cov.ndim == 2:
+        return jax.vmap(jnp.diag)(cov)
+    return jnp.broadcast_to(cov, (k, *cov.shape[1:]))
+
+
+# ----------------------------------------------------------------------------------------------- fitting
+
+
+#: rows per block when N is large: a block of x and its temporaries stay in cache (256 rows measured fastest for
+#: the Gram matrices on a 2-core CPU, 1M × 50), and no (N, K·D) array is made.
+_BLOCK = 256
+#: up to this many rows everything is one block (no loop).
+_ONE_SHOT = 8192
+
+
+def _sum_rows(fn: Callable[..., PyTree], arrays: tuple[Array, ...], block: int = _BLOCK) -> PyTree:
+    """Σ over row blocks of ``fn(*blocks, fresh)``, where ``fresh`` (rows,) is 1 for rows not yet counted.
+
+    Small inputs are one block. Large ones loop over ⌈N/B⌉ blocks read in place with ``dynamic_slice``; the
+    last block is shifted back to end at row N, and ``fresh`` zeroes the rows it shares with the block before.
+    """
+    n = arrays[0].shape[0]
+    if n <= max(_ONE_SHOT, 2 * block):
+        return fn(*arrays, jnp.ones((n,), arrays[0].dtype))
+    count = -(-n // block)
+
+    def one(i: Array) -> PyTree:
+        start = jnp.minimum(i * block, n - block)
+        parts = [jax.lax.dynamic_slice_in_dim(a, start, block) for a in arrays]
+        fresh = (start + jnp.arange(block) >= i * block).astype(arrays[0].dtype)
+        return fn(*parts, fresh)
+
+    init = one(0)
+    return jax.lax.fori_loop(1, count, lambda i, acc: jax.tree_util.tree_map(jnp.add, acc, one(i)), init)
+
+
+def _map_rows(fn: Callable[[Array], Array], x: Array, block: int = _BLOCK) -> Array:
+    """``fn`` applied to row blocks of x and reassembled: ``fn(x)`` without its large temporaries."""
+    n = x.shape[0]
+    if n <= max(_ONE_SHOT, 2 * block):
+        return fn(x)
+    count = -(-n // block)
+    first = fn(x[:block])
+    out = jnp.zeros((n, *first.shape[1:]), first.dtype).at[:block].set(first)
+
+    def body(i: Array, out: Array) -> Array:
+        # The last block is shifted back to end at row N; its overlap is recomputed to the same values.
+        start = jnp.minimum(i * block, n - block)
+        return jax.lax.dynamic_update_slice_in_dim(out, fn(jax.lax.dynamic_slice_in_dim(x, start, block)), start, 0)
+
+    return jax.lax.fori_loop(1, count, body, out)
+
+
+def _fit_core(
+    x: Array, y: Array, num_classes: int, covariance: str, reg: float | Array, weight: Array | None = None
+) -> GaussianModel:
+    """The jittable maximum-likelihood fit (no validation): two passes over the rows, in blocks when N is large."""
+    y = y.astype(jnp.int32)
+    reg = jnp.asarray(reg, x.dtype)
+    w = jnp.ones(x.shape[:1], x.dtype) if weight is None else jnp.asarray(weight, x.dtype)
+    k, d = num_classes, x.shape[1]
+    # Means relative to a reference point: keeps sums small when the data sit far from the origin.
+    ref = x[0]
+
+    def first(xb: Array, yb: Array, wb: Array, fresh: Array) -> tuple[Array, Array]:
+        onehot = jax.nn.one_hot(yb, k, dtype=x.dtype) * (wb * fresh)[:, None]
+        return onehot.sum(0), onehot.T @ (xb - ref)
+
+    counts, sums = _sum_rows(first, (x, y, w))  # Nₖ and Σ (x − ref) per class
+    means = ref + sums / counts[:, None]
+    priors = counts / counts.sum()
+
+    # Second pass on the residuals r = x − μ_{y}: no cancellation between second moments and squared means.
+    def second(xb: Array, yb: Array, wb: Array, fresh: Array) -> Array:
+        r = xb - means[yb]
+        onehot = jax.nn.one_hot(yb, k, dtype=x.dtype) * (wb * fresh)[:, None]
+        if covariance == "shared":
+            return (r * (wb * fresh)[:, None]).T @ r
+        if covariance == "diagonal":
+            return onehot.T @ (r * r)
+        # full: one weighted Gram matrix per class, as one (K·D, D) product.
+        return (onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r
+
+    scatter = _sum_rows(second, (x, y, w))
+    eye = jnp.eye(d, dtype=x.dtype)
+    if covariance == "shared":
+        cov = (scatter / counts.sum() + reg * eye)[None]
+    elif covariance == "diagonal":
+        cov = scatter / counts[:, None] + reg
+    else:
+        cov = scatter.reshape(k, d, d) / counts[:, None, None] + reg * eye
+    return GaussianModel(means=means, covariance=cov, priors=priors)
+
+
+_fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
+
+
+def _check_model(model: GaussianModel) -> None:
+    """Concrete-only checks: finite estimates and no singular covariance (scale-free test)."""
+    means = np.asarray(model.means, dtype=np.float64)
+    cov = np.asarray(model.covariance, dtype=np.float64)
+    priors = np.asarray(model.priors, dtype=np.float64)
+    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(cov))):
+        raise ValueError("x must be finite: the fitted means/covariances contain NaN or inf")
+    kind = covariance_kind(model)
+    dense = np.broadcast_to(cov, (len(priors), *cov.shape[1:])) if kind != "diagonal" else None
+    variances = cov if kind == "diagonal" else np.diagonal(dense, axis1=1, axis2=2)
+    # Overall per-feature variance (law of total variance), the scale against which "singular" is judged.
+    grand = priors @ means
+    total_var = priors @ variances + priors @ (means - grand) ** 2
+    d = means.shape[1]
+    eps = float(np.finfo(model.covariance.dtype).eps)
+    tol = 10.0 * d * eps
+    hint = (
+        f"pass reg > 0 to fit (it adds reg·I to Σ; e.g. reg={max(1e-6 * float(np.max(total_var)), 1e-12):.3g}, "
+        "1e-6 of the largest feature variance), or drop constant / linearly dependent features"
+    )
+    if np.any(total_var <= 0):
+        bad = np.flatnonzero(total_var <= 0).tolist()
+        raise SingularCovarianceError(f"feature(s) {bad} are constant: every covariance is singular; {hint}")
+    scale = np.sqrt(total_var)
+    where = "the shared covariance" if kind == "shared" else "the covariance of class {k}"
+    if kind == "diagonal":
+        rel = variances / total_var
+        if np.any(rel <= tol):
+            k, i = (int(v) for v in np.argwhere(rel <= tol)[0])
+            raise SingularCovarianceError(
+                f"{where.format(k=k)} is singular: feature {i} has zero variance within the class; {hint}"
+            )
+        return
+    for k, sigma in enumerate(dense):
+        corr = sigma / np.outer(scale, scale)
+        eig = np.linalg.eigvalsh(corr)
+        if eig[0] <= tol * max(eig[-1], 1.0):
+            cond = eig[-1] / eig[0] if eig[0] > 0 else math.inf
+            raise SingularCovarianceError(
+                f"{where.format(k=k)} is singular (rank < {d}, condition number {cond:.3g}: a constant feature "
+                f"or features that are linear combinations of others, or fewer examples than features); {hint}"
+            )
+
+
+def fit(
+    x: Array,
+    y: Array,
+    covariance: CovarianceKind = "full",
+    reg: float | Array = 0.0,
+    *,
+    num_classes: int | None = None,
+    sample_weight: Array | None = None,
+) -> GaussianModel:
+    """Maximum-likelihood Gaussian class-conditionals and class-count priors.
+
+    μᵏ = (1/Nₖ) Σ_{n∈Cₖ} xⁿ;  Σᵏ = (1/Nₖ) Σ_{n∈Cₖ} (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ + reg·I;  P(Cₖ) = Nₖ/N.
+    ``"shared"``: Σ = Σₖ (Nₖ/N) Σᵏ (+ reg·I); ``"diagonal"``: only the variances (naive Bayes).
+
+    Args:
+        x: (N, D) features.
+        y: (N,) integer labels 0…K−1.
+        covariance: ``"full"``, ``"shared"`` or ``"diagonal"`` (static).
+        reg: added to the diagonal of every covariance (regularises a singular Σ).
+        num_classes: K; inferred from concrete ``y`` as ``max(y) + 1``. Required under ``jit``/``vmap``.
+        sample_weight: optional (N,) weights vₙ ≥ 0: every sum above becomes a weighted sum (Nₖ = Σ vₙ over
+            class k). 0/1 weights fit a subset with fixed shapes (many subsets under one ``vmap``); integer
+            counts fit a bootstrap resample.
+
+    Returns:
+        A :class:`GaussianModel`.
+
+    Raises:
+        ValueError: bad shapes or labels (not 0…K−1, a class missing, a class with 1 example for a full or
+            diagonal covariance without ``reg``), NaN/inf in ``x``.
+        SingularCovarianceError: (a ``ValueError``) a singular covariance; the message suggests ``reg``.
+
+    Example:
+        >>> model = fit(x, y, "shared")
+        >>> jax.jit(lambda x, y: fit(x, y, "full", num_classes=3))(x, y)   # jittable core
+    """
+    if covariance not in _KINDS:
+        raise ValueError(f"covariance must be one of {_KINDS}, got {covariance!r}")
+    _check_reg(reg)
+    x, y = _as_arrays(x, y)
+    _check_xy(x, y)
+    weight = None
+    if sample_weight is not None:
+        if _is_concrete(sample_weight):
+            sample_weight = np.asarray(sample_weight)
+            if sample_weight.shape != y.shape or not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+                raise ValueError(
+                    f"sample_weight must be {y.shape[0]} finite weights >= 0, got shape {sample_weight.shape}"
+                )
+            weight = sample_weight
+        elif sample_weight.shape != y.shape:
+            raise ValueError(f"sample_weight must have shape {y.shape}, got {sample_weight.shape}")
+    concrete = _is_concrete(x, y, reg, sample_weight)
+    if _is_concrete(y, sample_weight):
+        needs_two = covariance != "shared" and _is_concrete(reg) and float(np.asarray(reg)) == 0.0
+        what = f"a {covariance!r} covariance (without reg)" if needs_two else "a class mean"
+        num_classes = _check_labels(y, num_classes, 2 if needs_two else 1, what, weight)
+    elif num_classes is None:
+        raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
+    elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    model = _fit_jit(x, y, int(num_classes), covariance, reg, sample_weight)
+    if concrete:
+        _check_model(model)
+    return model
+
+
+def fit_bernoulli(x: Array, y: Array, alpha: float | Array = 1.0, *, num_classes: int | None = None) -> BernoulliModel:
+    """Bernoulli naive Bayes for binary features, smoothed as scikit-learn's ``BernoulliNB``.
+
+    pₖᵢ = P(xᵢ=1|Cₖ) = (Σ_{n∈Cₖ} xᵢⁿ + α) / (Nₖ + 2α);  P(Cₖ) = Nₖ/N (priors are not smoothed).
+    With α = 0 these are the maximum-likelihood frequencies: the lecture's toy set (one (1,1) in C₁; 4×(1,0),
+    4×(0,1), 4×(0,0) in C₂) gives P(C₁|(1,1)) = 3/7 exactly.
+
+    Args:
+        x: (N, D) binary features (0/1 or bool).
+        y: (N,) integer labels 0…K−1.
+        alpha: additive (Laplace) smoothing α ≥ 0.
+        num_classes: K; inferred from concrete ``y``. Required under ``jit``/``vmap``.
+    """
+    x, y = _as_arrays(x, y)
+    _check_xy(x, y)
+    if _is_concrete(alpha):
+        a = np.asarray(alpha)
+        if a.ndim != 0 or not np.isfinite(a) or a < 0:
+            raise ValueError(f"alpha must be a finite scalar >= 0, got {alpha!r}")
+    if _is_concrete(x) and not np.all(np.isin(np.asarray(x), (0.0, 1.0))):
+        raise ValueError("x must hold binary features (0 or 1) for Bernoulli naive Bayes")
+    if _is_concrete(y):
+        num_classes = _check_labels(y, num_classes, 1, "Bernoulli naive Bayes")
+    elif num_classes is None:
+        raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
+    return _fit_bernoulli_jit(x, y, int(num_classes), alpha)
+
+
+def _fit_bernoulli_core(x: Array, y: Array, num_classes: int, alpha: Array) -> BernoulliModel:
+    y = y.astype(jnp.int32)
+    alpha = jnp.asarray(alpha, x.dtype)
+    onehot = jax.nn.one_hot(y, num_classes, dtype=x.dtype)
+    counts = onehot.sum(0)
+    probs = (onehot.T @ x + alpha) / (counts[:, None] + 2 * alpha)
+    return BernoulliModel(feature_probs=probs, priors=counts / x.shape[0])
+
+
+_fit_bernoulli_jit = jax.jit(_fit_bernoulli_core, static_argnames=("num_classes",))
+
+
+# ----------------------------------------------------------------------------------------------- prediction
+
+
+def _check_x(model: GaussianModel | BernoulliModel, x: Array) -> Array:
+    if not isinstance(model, (GaussianModel, BernoulliModel)):
+        raise TypeError(f"model must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
+    x = jnp.asarray(x)
+    d = model.means.shape[-1] if isinstance(model, GaussianModel) else model.feature_probs.shape[-1]
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (N, {d}) to match the model, got {x.shape}")
+    dtype = model.priors.dtype
+    return x.astype(dtype)
+
+
+def _gaussian_joint(model: GaussianModel, x: Array, drop_common: bool) -> Array:
+    """log P(x|Cₖ) + log P(Cₖ), (N, K). With ``drop_common`` terms equal for all classes are omitted."""
+    means, cov = model.means, model.covariance
+    d = means.shape[1]
+    log_prior = jnp.log(model.priors)
+    const = -0.5 * d * math.log(2 * math.pi)
+    kind = covariance_kind(model)
+    ref = means.mean(0)
+    mc = means - ref
+    if kind == "diagonal":
+        inv = 1.0 / cov  # (K, D)
+        logdet = jnp.sum(jnp.log(cov), axis=1)
+        offset = const - 0.5 * (logdet + jnp.sum(mc * mc * inv, axis=1)) + log_prior
+
+        def block(xb: Array) -> Array:
+            # Σᵢ (xᵢ−μᵢ)²/σᵢ² expanded into two matrix products (no (N, K, D) temporary).
+            xc = xb - ref
+            return offset - 0.5 * ((xc * xc) @ inv.T - 2.0 * xc @ (mc * inv).T)
+
+        return _map_rows(block, x)
+    chol = jnp.linalg.cholesky(cov)  # (K', D, D), K' = 1 for shared
+    logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    if kind == "shared":
+        # −½(x−μᵏ)ᵀΣ⁻¹(x−μᵏ) = −½xᵀΣ⁻¹x + xᵀΣ⁻¹μᵏ − ½μᵏᵀΣ⁻¹μᵏ: linear in x up to the class-free term.
+        w = cho_solve((chol[0], True), mc.T)  # (D, K) = Σ⁻¹(μᵏ − ref)
+        offset = -0.5 * jnp.sum(mc * w.T, axis=1) + log_prior
+
+        def block(xb: Array) -> Array:
+            xc = xb - ref
+            out = xc @ w + offset
+            if not drop_common:
+                z = solve_triangular(chol[0], xc.T, lower=True)
+                out = out + const - 0.5 * (logdet[0] + jnp.sum(z * z, axis=0))[:, None]
+            return out
+
+        return _map_rows(block, x)
+    # full: ‖L⁻¹(x − μᵏ)‖² with L⁻¹ formed once per class, so the work on x is one (D, K·D) matrix product.
+    k = means.shape[0]
+    eye = jnp.eye(d, dtype=cov.dtype)
+    inv_chol = jax.vmap(lambda l: solve_triangular(l, eye, lower=True))(chol)  # (K, D, D)
+    proj_matrix = inv_chol.transpose(2, 0, 1).reshape(d, k * d)  # column k·D + e is row e of L_k⁻¹
+    shift = jnp.einsum("kd,ked->ke", mc, inv_chol)
+    offset = const - 0.5 * logdet + log_prior
+
+    def block(xb: Array) -> Array:
+        diff = ((xb - ref) @ proj_matrix).reshape(-1, k, d) - shift
+        return offset - 0.5 * jnp.sum(diff * diff, axis=-1)
+
+    return _map_rows(block, x)
+
+
+def _bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
+    p = model.feature_probs
+    # xlogy keeps 0·log 0 = 0, so α = 0 (probabilities of exactly 0 or 1) stays exact.
+    ll = xlogy(x[:, None, :], p[None]) + xlogy(1.0 - x[:, None, :], 1.0 - p[None])
+    return ll.sum(-1) + jnp.log(model.priors)
+
+
+@jax.jit
+def _log_likelihood(model: GaussianModel, x: Array) -> Array:
+    x = _check_x(model, x)
+    if not isinstance(model, GaussianModel):
+        raise TypeError("log_likelihood needs a GaussianModel")
+    return _gaussian_joint(model, x, drop_common=False) - jnp.log(model.priors)
+
+
+@functools.partial(jax.jit, static_argnames=("output",))
+def _posterior(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
+    x = _check_x(model, x)
+    if isinstance(model, BernoulliModel):
+        joint = _bernoulli_joint(model, x)
+    else:
+        joint = _gaussian_joint(model, x, drop_common=True)
+    log_post = joint - logsumexp(joint, axis=1, keepdims=True)
+    if output == "log_proba":
+        return log_post
+    if output == "proba":
+        return jnp.exp(log_post)
+    return jnp.argmax(joint, axis=1)
+
+
+def log_likelihood(model: GaussianModel, x: Array) -> Array:
+    """log P(x|Cₖ) for every example and class, (N, K) — the log density N(x; μᵏ, Σᵏ) itself."""
+    return _log_likelihood(model, _to_device(x))
+
+
+def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
+    """log P(Cₖ|x), (N, K): the joint log P(x|Cₖ) + log P(Cₖ) normalised with ``logsumexp``."""
+    return _posterior(model, _to_device(x), "log_proba")
+
+
+def predict_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
+    """Posteriors P(Cₖ|x) = P(x|Cₖ)P(Cₖ) / Σⱼ P(x|Cⱼ)P(Cⱼ), (N, K); rows sum to 1."""
+    return _posterior(model, _to_device(x), "proba")
+
+
+def predict(model: GaussianModel | BernoulliModel, x: Array) -> Array:
+    """The most probable class argmaxₖ P(Cₖ|x), (N,) integer labels."""
+    return _posterior(model, _to_device(x), "label")
+
+
+def to_linear(model: GaussianModel) -> tuple[Array, Array]:
+    """The logistic-regression form of a two-class, shared-covariance model.
+
+    With C₁ the class labelled 1 and C₂ the class labelled 0:
+        w = Σ⁻¹(μ¹ − μ²),   b = −½ μ¹ᵀΣ⁻¹μ¹ + ½ μ²ᵀΣ⁻¹μ² + ln(N₁/N₂),
+    so that ``sigmoid(x @ w + b) == predict_proba(model, x)[:, 1]`` — the same convention as logistic
+    regression (and scikit-learn's ``coef_``/``intercept_``).
+
+    Returns:
+        (w, b) with w of shape (D,) and b a scalar.
+    """
+    if not isinstance(model, GaussianModel):
+        raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
+    if model.means.shape[0] != 2 or covariance_kind(model) != "shared":
+        raise ValueError(
+            "to_linear needs two classes with a shared covariance (fit(x, y, covariance='shared')), got "
+            f"{model.means.shape[0]} classes and a {covariance_kind(model)!r} covariance"
+        )
+    return _to_linear_jit(model)
+
+
+@jax.jit
+def _to_linear_jit(model: GaussianModel) -> tuple[Array, Array]:
+    chol = jnp.linalg.cholesky(model.covariance[0])
+    mu2, mu1 = model.means[0], model.means[1]
+    w = cho_solve((chol, True), mu1 - mu2)
+    b = (
+        -0.5 * mu1 @ cho_solve((chol, True), mu1)
+        + 0.5 * mu2 @ cho_solve((chol, True), mu2)
+        + jnp.log(model.priors[1] / model.priors[0])
+    )
+    return w, b
