@@ -13,7 +13,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "curvature", "data", "generative", "io", "losses", "models", "optim", "plot", "report", "surfaces", "train",
+    "classification", "curvature", "data", "distributed", "generative", "io", "losses", "models", "optim", "plot",
+    "report", "surfaces", "train",
 )  # fmt: skip
 
 

@@ -16,6 +16,14 @@ A step whose loss or gradient is not finite is not applied: the run freezes at t
 (``checkpoint_dir``, every ``checkpoint_every`` epochs) are flax-msgpack files written atomically; a run
 started again with the same arguments resumes from the last one and ends with bit-identical parameters.
 
+Data parallelism: with ``mesh=`` (a ``jax.sharding.Mesh`` with a ``"data"`` axis of D devices) every batch of B
+is split into D shards of B/D examples, θ and the optimizer state are replicated, and XLA all-reduces the
+gradient, g = (1/B) Σ_d Σ_{n ∈ shard d} ∇ℓₙ(θ) — the same g as on one device up to float reassociation. The
+shuffle is unchanged (one global permutation per epoch), so a run on D devices follows the same trajectory as
+on one. :func:`fit_sweep` can also spread its N runs over a ``"sweep"`` axis (``vmap(..., spmd_axis_name=)``).
+Nothing here is device-specific: the same code runs on forced host devices, GPUs, or the devices of several
+processes (see :mod:`jaxml.distributed`).
+
 Example:
     >>> import jax, optax
     >>> from jaxml import losses, models, train
@@ -43,6 +51,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import serialization
+from jax.sharding import AxisType, Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from jaxml.io import atomic_write_bytes
 from jaxml.losses import l2_penalty
@@ -53,6 +63,8 @@ Objective = Callable[[PyTree, PyTree], Array]
 Metric = Callable[[PyTree, PyTree], Array]
 
 CHECKPOINT_FILE = "checkpoint.msgpack"
+DATA_AXIS = "data"  # mesh axis the examples of a batch are split over
+SWEEP_AXIS = "sweep"  # mesh axis the runs of a fit_sweep are split over
 
 
 class DivergenceError(FloatingPointError):
@@ -145,9 +157,25 @@ def _num_examples(data: PyTree, name: str) -> int:
     if n == 0:
         raise ValueError(f"{name} is empty")
     for leaf in leaves:
-        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.floating) and not np.all(np.isfinite(np.asarray(leaf))):
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.floating) and not _all_finite(leaf):
             raise ValueError(f"{name} contains NaN or infinite values")
     return int(n)
+
+
+def _all_finite(leaf: Any) -> bool:
+    if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+        # Part of it lives in other processes: reduce on the devices, read back the replicated scalar.
+        return bool(jax.jit(lambda a: jnp.all(jnp.isfinite(a)))(leaf))
+    return bool(np.all(np.isfinite(np.asarray(leaf))))
+
+
+def _host(x: Any) -> np.ndarray:
+    """``np.asarray`` that also works for an array sharded over the devices of several processes."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable and not x.is_fully_replicated:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
 
 
 def _history_names(has_val: bool, metrics: Mapping[str, Metric]) -> list[str]:
@@ -162,20 +190,48 @@ def _tree_all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
+def _constrainer(mesh: Mesh | None) -> Callable[[PyTree, int], PyTree]:
+    """``constrain(tree, dim)``: split every leaf's axis ``dim`` over the mesh's "data" axis (if it divides)."""
+    data_size = _axis_size(mesh, DATA_AXIS)
+
+    def constrain(tree: PyTree, dim: int) -> PyTree:
+        if mesh is None:
+            return tree
+
+        def one(a: Array) -> Array:
+            spec = P(*([None] * dim), DATA_AXIS) if data_size > 1 and a.shape[dim] % data_size == 0 else P()
+            # Under vmap(spmd_axis_name="sweep") JAX adds the sweep axis for the run dimension itself.
+            return jax.lax.with_sharding_constraint(a, NamedSharding(mesh, spec))
+
+        return jax.tree_util.tree_map(one, tree)
+
+    return constrain
+
+
 def _make_runner(
     objective: Objective,
     make_optimizer: Callable[[Any], optax.GradientTransformation],
     metrics: Mapping[str, Metric],
     n_train: int,
     batch_size: int,
+    mesh: Mesh | None = None,
 ) -> Callable[..., _State]:
-    """The core: run epochs [state.epoch, stop) of one model, stopping early on divergence."""
+    """The core: run epochs [state.epoch, stop) of one model, stopping early on divergence.
+
+    With a mesh, each epoch's batches (steps, B, …) are constrained to be split along B over "data": the
+    gather ``data[perm]`` then produces every device's shard in place (the data are replicated, so no
+    communication), and the only collective per step is the all-reduce of the gradient over "data".
+    """
     steps = n_train // batch_size
     full_batch = batch_size == n_train
     value_and_grad = jax.value_and_grad(objective)
+    constrain = _constrainer(mesh)
 
     def run(state: _State, stop: Array, key: Array, hparam: Any, data: PyTree, val_data: PyTree) -> _State:
         optimizer = make_optimizer(hparam)
+        # Whole-split metrics split their examples over "data" too (a local slice of the replicated data).
+        metric_data = constrain(data, 0)
+        metric_val = None if val_data is None else constrain(val_data, 0)
 
         def step(carry: tuple, batch: PyTree) -> tuple:
             params, opt_state, bad_step, i = carry
@@ -193,17 +249,21 @@ def _make_runner(
                 batches = jax.tree_util.tree_map(lambda a: a[None], data)
             else:
                 perm = jax.random.permutation(jax.random.fold_in(key, e), n_train)[: steps * batch_size]
-                batches = jax.tree_util.tree_map(lambda a: a[perm].reshape((steps, batch_size) + a.shape[1:]), data)
+                # Split the indices over "data" before gathering: each device then gathers only its own
+                # B/D rows of every batch from its replica of the data (no communication, no redundant copy).
+                index = constrain(perm.reshape(steps, batch_size), 1)
+                batches = jax.tree_util.tree_map(lambda a: a[index], data)
+            batches = constrain(batches, 1)
             init = (state.params, state.opt_state, jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
             (params, opt_state, bad_step, _), batch_losses = jax.lax.scan(step, init, batches)
             diverged = bad_step >= 0
             record = {"train_loss": jnp.where(diverged, jnp.nan, jnp.mean(batch_losses))}
             if val_data is not None:
-                record["val_loss"] = objective(params, val_data)
+                record["val_loss"] = objective(params, metric_val)
             for name, fn in metrics.items():
-                record[f"train_{name}"] = fn(params, data)
+                record[f"train_{name}"] = fn(params, metric_data)
                 if val_data is not None:
-                    record[f"val_{name}"] = fn(params, val_data)
+                    record[f"val_{name}"] = fn(params, metric_val)
             history = {k: buf.at[e].set(jnp.asarray(record[k], buf.dtype)) for k, buf in state.history.items()}
             return _State(
                 params,
@@ -229,11 +289,85 @@ def _cached_runner(
     n_train: int,
     batch_size: int,
     sweep: bool,
+    mesh: Mesh | None = None,
 ) -> Callable[..., _State]:
     make = optimizer if is_factory else (lambda _: optimizer)
-    core = _make_runner(objective, make, dict(metrics), n_train, batch_size)
-    # vmap over the state, the batch-order key and the hyper-parameter; the data are shared.
-    return jax.jit(jax.vmap(core, in_axes=(0, None, 0, 0, None, None)) if sweep else core)
+    core = _make_runner(objective, make, dict(metrics), n_train, batch_size, mesh)
+    if sweep:
+        # vmap over the state, the batch-order key and the hyper-parameter; the data are shared. With a
+        # "sweep" mesh axis, spmd_axis_name splits the run dimension of every intermediate over it.
+        spmd = SWEEP_AXIS if mesh is not None and SWEEP_AXIS in mesh.axis_names else None
+        core = jax.vmap(core, in_axes=(0, None, 0, 0, None, None), spmd_axis_name=spmd)
+    if mesh is None:
+        return jax.jit(core)
+    # Pin the state's layout so that chunk after chunk it stays where it started (replicated, or runs over
+    # "sweep"); a Mesh and its NamedShardings are hashable, so this runner is cached like any other.
+    return jax.jit(core, out_shardings=_state_sharding(mesh, sweep))
+
+
+def _axis_size(mesh: Mesh | None, name: str) -> int:
+    return int(mesh.shape[name]) if mesh is not None and name in mesh.axis_names else 1
+
+
+def _state_sharding(mesh: Mesh, sweep: bool) -> NamedSharding:
+    return NamedSharding(mesh, P(SWEEP_AXIS) if sweep and SWEEP_AXIS in mesh.axis_names else P())
+
+
+def _check_mesh(mesh: Any, allowed: tuple[str, ...], caller: str) -> Mesh:
+    """Validate the axis names and return the mesh with every axis in Auto mode.
+
+    ``jax.make_mesh`` makes Explicit axes by default (sharding in types), where ``with_sharding_constraint`` is
+    not allowed and every op on sharded values must resolve its output sharding; the trainer instead lets XLA's
+    partitioner propagate from a few constraints, which works for any objective, so it uses the same devices
+    as Auto axes.
+    """
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a jax.sharding.Mesh (or None), got {type(mesh).__name__}")
+    unknown = [a for a in mesh.axis_names if a not in allowed]
+    if unknown or (caller == "fit" and DATA_AXIS not in mesh.axis_names):
+        raise ValueError(
+            f"mesh for {caller} must have axes among {allowed}"
+            + (f" including {DATA_AXIS!r}" if caller == "fit" else "")
+            + f", got axis_names {mesh.axis_names}"
+        )
+    if all(t == AxisType.Auto for t in mesh.axis_types):
+        return mesh
+    return Mesh(mesh.devices, mesh.axis_names, axis_types=(AxisType.Auto,) * len(mesh.axis_names))
+
+
+def _check_divisible(count: int, what: str, mesh: Mesh, axis: str) -> None:
+    size = _axis_size(mesh, axis)
+    if count % size:
+        raise ValueError(f"{what} ({count}) must be divisible by the size of the mesh axis {axis!r} ({size})")
+
+
+def _place(tree: PyTree, sharding: NamedSharding, keep_on_mesh: bool = False) -> PyTree:
+    """Lay every leaf out with ``sharding``; with ``keep_on_mesh``, leaves already laid out on the same
+    mesh keep their layout (e.g. data made global with :func:`jaxml.distributed.global_array`).
+
+    A mesh spanning several processes gets host values through ``make_array_from_callback``: each process
+    fills its own shards from its (identical) copy. ``device_put`` would first check that the copies agree
+    by comparing values, which fails on the NaN-filled history buffers.
+    """
+    mesh = sharding.mesh
+    local_mesh = sharding.is_fully_addressable
+
+    def put(leaf: Any) -> Any:
+        own = getattr(leaf, "sharding", None)
+        same_mesh = (
+            isinstance(own, NamedSharding)
+            and own.mesh.axis_names == mesh.axis_names
+            and np.array_equal(own.mesh.device_ids, mesh.device_ids)
+        )
+        if keep_on_mesh and same_mesh:
+            # Same devices, same layout: only the axis types may differ (no data moves).
+            return jax.device_put(leaf, NamedSharding(mesh, own.spec))
+        if local_mesh or (isinstance(leaf, jax.Array) and not leaf.is_fully_addressable):
+            return jax.device_put(leaf, sharding)
+        host = np.asarray(leaf, dtype=jax.dtypes.canonicalize_dtype(jnp.result_type(leaf)))
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree_util.tree_map(put, tree)
 
 
 def _compiled_runner(*args: Any) -> Callable[..., _State]:
@@ -264,7 +398,8 @@ def _checkpoint_meta(epochs: int, batch_size: int, n_train: int, names: list[str
 
 def _save_checkpoint(directory: Path, state: _State, meta: dict[str, Any]) -> None:
     payload = {"meta": json.dumps(meta), "state": serialization.to_state_dict(jax.device_get(state))}
-    atomic_write_bytes(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+    if jax.process_index() == 0:  # with several processes the (replicated) state is written once
+        atomic_write_bytes(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
 
 
 def _load_checkpoint(directory: Path, template: _State, meta: dict[str, Any]) -> _State | None:
@@ -300,7 +435,7 @@ def _drive(
     stop_early: Callable[[_State], bool],
 ) -> _State:
     """Host loop over chunks of epochs (one compiled call each): progress, checkpoints, early stop."""
-    start = int(np.max(np.asarray(state.epoch)))
+    start = int(np.max(_host(state.epoch)))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -310,11 +445,11 @@ def _drive(
         epoch = start
         while epoch < epochs and not stop_early(state):
             stop = min(epoch + chunk, epochs)
-            state = run(state, jnp.int32(stop), *args)
+            state = run(state, np.int32(stop), *args)
             epoch = stop
             if bar is not None:
                 bar.update(stop - bar.n)
-                bar.set_postfix(loss=f"{float(np.nanmean(np.asarray(state.history['train_loss'])[..., stop - 1])):.4g}")
+                bar.set_postfix(loss=f"{float(np.nanmean(_host(state.history['train_loss'])[..., stop - 1])):.4g}")
             if checkpoint_dir is not None and not stop_early(state):
                 _save_checkpoint(checkpoint_dir, state, meta)
             if callback is not None:
@@ -362,6 +497,7 @@ def fit(
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     callback: Callable[[int, Any], None] | None = None,
+    mesh: Mesh | None = None,
 ) -> FitResult:
     """Train ``params`` on ``data`` with ``optimizer`` for ``epochs`` epochs of mini-batch descent.
 
@@ -379,12 +515,22 @@ def fit(
         checkpoint_dir, checkpoint_every: save the state every K epochs (atomically); if the directory already
             holds a checkpoint of this run, training resumes from it.
         callback: ``callback(epoch, state)`` after each compiled chunk (for logging).
+        mesh: train data-parallel over this ``jax.sharding.Mesh`` with one axis ``"data"`` of D devices: each
+            batch is split into D shards of B/D examples (B, or N when full-batch, must be divisible by D), θ and
+            the optimizer state are replicated, the gradient is all-reduced. Data are replicated onto the mesh
+            unless already laid out on it. Same result as without a mesh up to float reassociation.
 
     Returns:
-        :class:`FitResult` with the final params, optimizer state and per-epoch history.
+        :class:`FitResult` with the final params, optimizer state and per-epoch history (with a mesh, params
+        and state are replicated ``jax.Array`` s on its devices).
 
     Raises:
         DivergenceError: a non-finite loss or gradient; carries the last finite state.
+
+    Example (4 devices; on a CPU ``XLA_FLAGS=--xla_force_host_platform_device_count=4``):
+        >>> mesh = jax.make_mesh((4,), ("data",))
+        >>> result = train.fit(objective, params, optax.adam(1e-3), (x, y), key=0, epochs=10, batch_size=64,
+        ...                    mesh=mesh)
     """
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
@@ -393,6 +539,10 @@ def fit(
     if val_data is not None:
         _num_examples(val_data, "val_data")
     batch_size = _validate(epochs, batch_size, n_train, checkpoint_every)
+    if mesh is not None:
+        mesh = _check_mesh(mesh, (DATA_AXIS,), "fit")
+        what = "batch_size" if batch_size < n_train else "the full batch (batch_size=None) of N examples"
+        _check_divisible(batch_size, what, mesh, DATA_AXIS)
     raw_key = _as_raw_key(key)
     names = _history_names(val_data is not None, metrics)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params)) if jax.tree_util.tree_leaves(params) else float
@@ -404,8 +554,12 @@ def fit(
     if ckpt is not None:
         restored = _load_checkpoint(ckpt, state, meta)
         state = restored if restored is not None else state
+    if mesh is not None:
+        replicated = NamedSharding(mesh, P())
+        state, raw_key = _place(state, replicated), _place(raw_key, replicated)
+        data, val_data = _place(data, replicated, keep_on_mesh=True), _place(val_data, replicated, keep_on_mesh=True)
 
-    run = _compiled_runner(objective, optimizer, False, tuple(metrics.items()), n_train, batch_size, False)
+    run = _compiled_runner(objective, optimizer, False, tuple(metrics.items()), n_train, batch_size, False, mesh)
     show = _show_progress(progress)
     state = _drive(
         run,
@@ -419,7 +573,7 @@ def fit(
         callback,
         stop_early=lambda s: bool(s.diverged_epoch >= 0),
     )
-    history = {k: np.asarray(v) for k, v in state.history.items()}
+    history = {k: _host(v) for k, v in state.history.items()}
     if int(state.diverged_epoch) >= 0:
         e = int(state.diverged_epoch)
         raise DivergenceError(
@@ -441,6 +595,7 @@ def fit_sweep(
     val_data: PyTree | None = None,
     metrics: Mapping[str, Metric] | None = None,
     progress: bool | None = None,
+    mesh: Mesh | None = None,
 ) -> FitResult:
     """Train N models in one compiled program (``jax.vmap`` of :func:`fit`'s core): a sweep over seeds or η.
 
@@ -451,6 +606,11 @@ def fit_sweep(
 
     A run that diverges freezes at its last finite state; ``diverged_epoch[i]`` says where (−1: never), and
     its later history is NaN. No error is raised: sweeps are for finding where η breaks.
+
+    With ``mesh`` (axes among ``"sweep"`` and ``"data"``) the N runs are split over ``"sweep"`` (N divisible
+    by its size; params, state, keys and η sharded along their run axis) and each run's batches over ``"data"``
+    (B divisible by its size), e.g. ``jax.make_mesh((2, 2), ("sweep", "data"))`` on 4 devices. The results'
+    run axis then stays sharded over ``"sweep"``.
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
@@ -479,6 +639,11 @@ def fit_sweep(
     lead = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in jax.tree_util.tree_leaves(params)}
     if lead != {n_runs}:
         raise ValueError(f"every params leaf must have a leading axis of N = {n_runs} runs (len(keys)), got {lead}")
+    if mesh is not None:
+        mesh = _check_mesh(mesh, (SWEEP_AXIS, DATA_AXIS), "fit_sweep")
+        _check_divisible(n_runs, "the number of runs N (len(keys))", mesh, SWEEP_AXIS)
+        what = "batch_size" if batch_size < n_train else "the full batch (batch_size=None) of N examples"
+        _check_divisible(batch_size, what, mesh, DATA_AXIS)
 
     if learning_rates is None:
         if not isinstance(optimizer, optax.GradientTransformation):
@@ -499,9 +664,14 @@ def fit_sweep(
     dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
     state = _initial_state(params, opt_state, names, epochs, dtype, lead=(n_runs,))
+    if mesh is not None:
+        runs = _state_sharding(mesh, sweep=True)
+        state, keys, hparams = _place(state, runs), _place(keys, runs), _place(hparams, runs)
+        replicated = NamedSharding(mesh, P())
+        data, val_data = _place(data, replicated, keep_on_mesh=True), _place(val_data, replicated, keep_on_mesh=True)
 
     is_factory = learning_rates is not None
-    run = _compiled_runner(objective, optimizer, is_factory, tuple(metrics.items()), n_train, batch_size, True)
+    run = _compiled_runner(objective, optimizer, is_factory, tuple(metrics.items()), n_train, batch_size, True, mesh)
     show = _show_progress(progress)
     state = _drive(
         run,
@@ -513,7 +683,7 @@ def fit_sweep(
         {},
         show,
         None,
-        stop_early=lambda s: bool(np.all(np.asarray(s.diverged_epoch) >= 0)),
+        stop_early=lambda s: bool(np.all(_host(s.diverged_epoch) >= 0)),
     )
-    history = {k: np.asarray(v) for k, v in state.history.items()}
-    return FitResult(state.params, state.opt_state, history, np.asarray(state.diverged_epoch))
+    history = {k: _host(v) for k, v in state.history.items()}
+    return FitResult(state.params, state.opt_state, history, _host(state.diverged_epoch))
