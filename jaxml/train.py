@@ -379,8 +379,12 @@ def _compiled_runner(*args: Any) -> Callable[..., _State]:
 
 
 def _initial_state(
-    params: PyTree, opt_state: PyTree, names: list[str], epochs: int, dtype: Any, lead: tuple[int, ...] = ()
+    params: PyTree, opt_state: PyTree, names: list[str], epochs: int, lead: tuple[int, ...] = ()
 ) -> _State:
+    """The state before epoch 0: history buffers (NaN until run) in the parameters' float type."""
+    leaves = jax.tree_util.tree_leaves(params)
+    dtype = jnp.result_type(*leaves) if leaves else jnp.result_type(float)
+    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
     minus_one = jnp.full(lead, -1, jnp.int32)
     return _State(
         params,
@@ -545,9 +549,7 @@ def fit(
         _check_divisible(batch_size, what, mesh, DATA_AXIS)
     raw_key = _as_raw_key(key)
     names = _history_names(val_data is not None, metrics)
-    dtype = jnp.result_type(*jax.tree_util.tree_leaves(params)) if jax.tree_util.tree_leaves(params) else float
-    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
-    state = _initial_state(params, optimizer.init(params), names, epochs, dtype)
+    state = _initial_state(params, optimizer.init(params), names, epochs)
 
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     meta = _checkpoint_meta(epochs, batch_size, n_train, names)
@@ -659,11 +661,8 @@ def fit_sweep(
             raise ValueError(f"learning_rates must have shape ({n_runs},), got {hparams.shape}")
 
     names = _history_names(val_data is not None, metrics)
-    leaves = jax.tree_util.tree_leaves(params)
-    dtype = jnp.result_type(*leaves)
-    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
-    state = _initial_state(params, opt_state, names, epochs, dtype, lead=(n_runs,))
+    state = _initial_state(params, opt_state, names, epochs, lead=(n_runs,))
     if mesh is not None:
         runs = _state_sharding(mesh, sweep=True)
         state, keys, hparams = _place(state, runs), _place(keys, runs), _place(hparams, runs)
