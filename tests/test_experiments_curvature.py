@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import experiments
-
-
-def run(name, tmp_path):
-    module = experiments.load(name)
-    result = module.main(module.Config(quick=True, out=str(tmp_path)))
-    assert result.figures
-    for fig in result.figures:
-        with open(fig, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    return result
+from helpers import run_quick
 
 
 def test_saddle_toy_reproduces_the_lecture(tmp_path):
-    r = run("saddle_toy", tmp_path)
+    r = run_quick("saddle_toy", tmp_path)
     m, lecture = r.metrics, r.lecture
     for key, value in lecture.items():
         assert m[key] == pytest.approx(value, abs=1e-12), key
@@ -36,7 +25,7 @@ def test_saddle_toy_reproduces_the_lecture(tmp_path):
 
 
 def test_minimum_ratio_finds_saddles_not_minima(tmp_path):
-    r = run("minimum_ratio", tmp_path)
+    r = run_quick("minimum_ratio", tmp_path)
     m = r.metrics
     points = r.data["points"]
     assert m["networks"] == len(points) >= 6
@@ -57,7 +46,7 @@ def test_minimum_ratio_finds_saddles_not_minima(tmp_path):
 
 
 def test_hessian_spectrum_matches_dense_checks(tmp_path):
-    r = run("hessian_spectrum", tmp_path)
+    r = run_quick("hessian_spectrum", tmp_path)
     m = r.metrics
     assert m["top5_max_rel_error_vs_dense"] < 1e-8
     assert m["lambda_max_trained"] == pytest.approx(m["lambda_max_dense"], rel=1e-8)

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import run_quick
 
-import experiments
 from jaxml import surfaces
 
 
 def run(name, tmp_path):
-    module = experiments.load(name)
-    result = module.main(module.Config(quick=True, out=str(tmp_path)))
-    assert result.figures
-    for fig in result.figures:
-        with open(fig, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    result = run_quick(name, tmp_path)
     assert all(np.isfinite(v) or np.isinf(v) for v in result.metrics.values())
     return result
 

@@ -7,29 +7,21 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import run_quick
 
 import experiments
 from experiments import __main__ as runner
 
 
-def run(name, tmp_path):
-    module = experiments.load(name)
-    result = module.main(module.Config(quick=True, out=str(tmp_path)))
-    for fig in result.figures:
-        with open(fig, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    return result
-
-
 def test_linear_regression(tmp_path):
-    m = run("linear_regression", tmp_path).metrics
+    m = run_quick("linear_regression", tmp_path).metrics
     assert m["gd_train_mse"] == pytest.approx(m["least_squares_train_mse"], rel=1e-3)
     assert m["test_mae_mse_with_outliers"] > 2 * m["test_mae_mae_with_outliers"]
     assert m["test_mae_huber_with_outliers"] < 1.2 * m["test_mae_least_squares_clean"]
 
 
 def test_sigmoid_sum(tmp_path):
-    r = run("sigmoid_sum", tmp_path)
+    r = run_quick("sigmoid_sum", tmp_path)
     assert r.metrics["construction_max_error"] < 1e-5
     assert r.metrics["two_relu_minus_hard_sigmoid_max_error"] < 1e-6
     errors = r.data["errors"]["hard sigmoids (construction)"]
@@ -39,7 +31,7 @@ def test_sigmoid_sum(tmp_path):
 
 
 def test_depth_overfitting(tmp_path):
-    r = run("depth_overfitting", tmp_path)
+    r = run_quick("depth_overfitting", tmp_path)
     train_loss = [t for t, _ in r.data["by_depth"]]
     heldout = [v for _, v in r.data["by_depth"]]
     assert train_loss[-1] < 0.1 * train_loss[0]  # deeper fits the training set far better ...
@@ -47,7 +39,7 @@ def test_depth_overfitting(tmp_path):
 
 
 def test_regularization(tmp_path):
-    r = run("regularization", tmp_path)
+    r = run_quick("regularization", tmp_path)
     rows = r.data["lambda_rows"]
     train, test = [row[1] for row in rows], [row[2] for row in rows]
     assert train[0] < 1e-6  # λ = 0 interpolates 100 rows with 116 features
@@ -61,7 +53,7 @@ def test_regularization(tmp_path):
 
 
 def test_conditional_linear(tmp_path):
-    m = run("conditional_linear", tmp_path).metrics
+    m = run_quick("conditional_linear", tmp_path).metrics
     assert m["conditional_train_mae"] < m["single_train_mae"]
     assert m["conditional_test_mae"] < m["single_test_mae"]
     assert m["conditional_mse_trained"] == pytest.approx(m["conditional_mse_closed_form"], rel=0.01)
