@@ -1,8 +1,16 @@
 """Lecture experiments: one module per result, run with ``python -m experiments <name>``.
 
-Each module defines ``DESCRIPTION`` (one line), ``SECTION`` (the syllabus section it reproduces, e.g. ``"1.4"``),
-``Config`` (a dataclass deriving from :class:`jaxml.report.ExperimentConfig`) and ``main(config) -> Result``.
-Modules are discovered, so adding an experiment is adding a file; the tour runs them in syllabus order.
+Each module defines (see :mod:`jaxml.report`):
+
+* ``DESCRIPTION`` (one line) and ``SECTION`` (the syllabus section it reproduces, e.g. ``"1.4"``);
+* ``Config``, a frozen dataclass deriving from :class:`jaxml.report.ExperimentConfig`, with ``QUICK`` overrides
+  for its smoke-test variant (``Config().quick()``);
+* ``CLAIMS``, the lecture claims it tests (:class:`jaxml.report.Claim`);
+* ``compute(config) -> Result``: the numbers, tables and arrays (writes no file);
+* ``figures(result, out) -> list[path]``: the figures, drawn through :mod:`jaxml.plot` into the folder ``out``.
+
+:func:`run` joins them: compute, evaluate the claims on the metrics, draw. Modules are discovered, so adding an
+experiment is adding a file; the tour runs them in syllabus order.
 """
 
 from __future__ import annotations
@@ -11,29 +19,45 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from jaxml.report import ExperimentConfig, Result, evaluate
+
+__all__ = ["load", "names", "run"]
+
+REQUIRED = ("DESCRIPTION", "SECTION", "Config", "CLAIMS", "compute", "figures")
+
 
 def _section_key(section: str) -> tuple[int, ...]:
     return tuple(int(p) for p in section.split("."))
 
 
+def _module_names() -> list[str]:
+    return [i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_")]
+
+
 def names() -> list[str]:
     """All experiment names, in syllabus order (then by name)."""
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = load(info.name)
-        found.append((_section_key(module.SECTION), info.name))
+    found = [(_section_key(importlib.import_module(f"{__name__}.{n}").SECTION), n) for n in _module_names()]
     return [name for _, name in sorted(found)]
 
 
 def load(name: str) -> ModuleType:
     """Import experiment ``name``; a ``ValueError`` lists the valid names when it does not exist."""
-    if name.startswith("_") or not any(i.name == name for i in pkgutil.iter_modules(__path__)):
-        valid = ", ".join(i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_"))
-        raise ValueError(f"unknown experiment {name!r}; expected one of: {valid}")
+    valid = _module_names()
+    if name not in valid:
+        raise ValueError(f"unknown experiment {name!r}; expected one of: {', '.join(sorted(valid))}")
     module = importlib.import_module(f"{__name__}.{name}")
-    for attr in ("DESCRIPTION", "SECTION", "Config", "main"):
-        if not hasattr(module, attr):
-            raise TypeError(f"experiment module {name!r} lacks {attr}")
+    missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
+    if missing:
+        raise TypeError(f"experiment module {name!r} lacks {', '.join(missing)}")
     return module
+
+
+def run(name: str, config: ExperimentConfig) -> Result:
+    """Experiment ``name`` with ``config``: compute, the claims' verdicts, then the figures in ``out/<name>``."""
+    module = load(name)
+    if not isinstance(config, module.Config):
+        raise TypeError(f"config must be a {name}.Config, got {type(config).__name__}")
+    result = module.compute(config)
+    result.claims = evaluate(module.CLAIMS, result.metrics, quick=config.is_quick)
+    result.figures = [str(path) for path in module.figures(result, config.out_dir(name))]
+    return result

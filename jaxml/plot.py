@@ -237,14 +237,23 @@ def bars(
     title: str,
     ylabel: str,
     xlabel: str = "",
+    errors: Mapping[str, Sequence[float]] | None = None,
+    hlines: Mapping[str, float] | None = None,
 ) -> Path:
-    """Grouped bar chart: one bar per group within each category (e.g. lecture vs ours)."""
+    """Grouped bar chart: one bar per group within each category (e.g. lecture vs ours).
+
+    ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references.
+    """
     fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(categories) * max(1, len(groups))), 4.2))
     n = len(groups)
     width = 0.8 / max(n, 1)
     xs = np.arange(len(categories))
     for i, (label, values) in enumerate(groups.items()):
-        ax.bar(xs + (i - (n - 1) / 2) * width, np.asarray(values, dtype=float), width, label=label)
+        err = None if errors is None or label not in errors else np.asarray(errors[label], dtype=float)
+        ax.bar(xs + (i - (n - 1) / 2) * width, np.asarray(values, dtype=float), width, label=label, yerr=err, capsize=3)
+    for label, value in (hlines or {}).items():
+        ax.axhline(value, linestyle="--", color="gray", linewidth=1)
+        ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
     ax.set_xticks(xs)
     ax.set_xticklabels(list(categories), rotation=15, ha="right")
     _finish(ax, title, xlabel, ylabel)

@@ -1,16 +1,10 @@
-"""The regression experiments in --quick mode, with their numbers checked; the runner and its report."""
+"""The regression experiments in their quick variant, with their numbers checked."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from helpers import run_quick
-
-import experiments
-from experiments import __main__ as runner
 
 
 def test_linear_regression(tmp_path):
@@ -57,25 +51,3 @@ def test_conditional_linear(tmp_path):
     assert m["conditional_train_mae"] < m["single_train_mae"]
     assert m["conditional_test_mae"] < m["single_test_mae"]
     assert m["conditional_mse_trained"] == pytest.approx(m["conditional_mse_closed_form"], rel=0.01)
-
-
-def test_runner_writes_report_with_figures(tmp_path):
-    assert runner.main(["regularization", "--quick", "--out", str(tmp_path)]) == 0
-    report = (tmp_path / "report.md").read_text()
-    assert "λ sweep" in report and "lecture" in report
-    for line in report.splitlines():
-        if line.startswith("!["):
-            assert (tmp_path / line.split("(")[1].rstrip(")")).exists()
-    assert (tmp_path / "regularization" / "results.json").exists()
-
-
-def test_cli_list_and_help():
-    out = subprocess.run([sys.executable, "-m", "experiments", "list"], capture_output=True, text=True, check=True)
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == len(experiments.names()) and any(line.startswith("linear_regression") for line in lines)
-    help_text = subprocess.run(
-        [sys.executable, "-m", "experiments", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    assert "--quick" in help_text and "--seed" in help_text
-    bad = subprocess.run([sys.executable, "-m", "experiments", "nope"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "unknown experiment" in bad.stderr

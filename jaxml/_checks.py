@@ -1,0 +1,279 @@
+"""The one validation layer: every public entry point of jaxml checks its inputs through these functions.
+
+Each check either returns the value in the form the caller needs (an ``int``, a PRNG key, an array) or raises
+``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, wrong value) whose message names the argument,
+says what was expected and shows what was got. Nothing here is public API: modules import it as
+``from jaxml import _checks``.
+
+Under ``jax.jit`` values are abstract tracers and cannot be inspected: value checks (finiteness, label range,
+domains) then pass silently and only shapes and dtypes are checked. :func:`is_concrete` tells the two apart;
+the public functions document what they cannot check under ``jit``.
+
+Example:
+    >>> from jaxml import _checks
+    >>> _checks.positive_int(3, "epochs")
+    3
+    >>> _checks.positive_int(0, "epochs")
+    Traceback (most recent call last):
+    ...
+    ValueError: epochs must be a positive integer, got 0
+    >>> _checks.key(0).dtype
+    key<fry>
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+PyTree = Any
+
+__all__ = [
+    "callable_",
+    "finite",
+    "integer",
+    "is_concrete",
+    "key",
+    "keys",
+    "labels",
+    "leading_axis",
+    "positive_int",
+    "probabilities",
+    "raw_key",
+    "real",
+]
+
+
+def is_concrete(x: Any) -> bool:
+    """Whether ``x`` holds values Python can read (not a tracer under ``jit``/``vmap``/``grad``)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (jax.Array, np.ndarray)):
+        return f"an array of dtype {value.dtype} and shape {tuple(value.shape)}"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Integers and reals
+
+
+def integer(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as a Python ``int`` in ``[low, high]`` (either bound optional); ``bool`` is refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, (np.ndarray, jax.Array)) and value.ndim == 0 and jnp.issubdtype(value.dtype, jnp.integer):
+            if not is_concrete(value):
+                raise TypeError(f"{name} must be a concrete integer (it sets a shape or a loop count), got a tracer")
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"<= {high}" if low is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {bounds}, got {value}")
+    return value
+
+
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an ``int`` ≥ 1."""
+    try:
+        return integer(value, name, low=1)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
+
+
+def real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_array: bool = True,
+) -> Any:
+    """A finite real number in the given interval; returned unchanged.
+
+    Python and NumPy numbers, and concrete 0-d arrays, are checked: finite, and ``low ≤ value ≤ high`` (strict
+    where ``low_open``/``high_open``). A JAX array that is a tracer (under ``jit``, ``vmap``,
+    ``optax.inject_hyperparams``) cannot be read and passes unchecked; a concrete array (``allow_array``) is
+    checked element-wise.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got bool {value!r}")
+    if isinstance(value, numbers.Real):
+        arr = np.asarray(float(value))
+    elif isinstance(value, (np.ndarray, jax.Array, np.generic)) and allow_array:
+        if not jnp.issubdtype(value.dtype, jnp.number) or jnp.issubdtype(value.dtype, jnp.complexfloating):
+            raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        if not is_concrete(value):
+            return value
+        arr = np.asarray(value, dtype=np.float64)
+    else:
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    lo_bad = low is not None and np.any(arr <= low if low_open else arr < low)
+    hi_bad = high is not None and np.any(arr >= high if high_open else arr > high)
+    if lo_bad or hi_bad:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        domain = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+        shown = float(arr) if arr.ndim == 0 else value
+        raise ValueError(f"{name} must lie in {domain}, got {shown!r}")
+    return value
+
+
+def callable_(value: Any, name: str, expected: str = "a callable") -> Any:
+    """``value`` if callable, else ``TypeError`` naming ``name``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+    return value
+
+
+# ----------------------------------------------------------------------------------------------------------
+# PRNG keys: an int seed and a key are accepted alike everywhere
+
+
+def key(value: Any, name: str = "key") -> jax.Array:
+    """A typed PRNG key (``jax.random.key``) from an int seed, a typed key or a raw ``PRNGKey`` (uint32 (2,)).
+
+    The seed s and ``jax.random.PRNGKey(s)`` give the same key, so the same seed gives the same numbers
+    whichever form a caller passes.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a PRNG key or an int seed, got bool {value!r}")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        seed = int(value)
+        if not -(2**63) <= seed < 2**64:
+            raise ValueError(f"{name} as an int seed must fit in 64 bits, got {seed}")
+        return jax.random.key(seed)
+    if not isinstance(value, (jax.Array, np.ndarray)):
+        raise TypeError(f"{name} must be a PRNG key (jax.random.key / PRNGKey) or an int seed, got {_describe(value)}")
+    if jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+        if value.shape != ():
+            raise ValueError(f"{name} must be a single PRNG key, got a batch of shape {value.shape}")
+        return value
+    if value.shape == () and jnp.issubdtype(value.dtype, jnp.integer):
+        return key(int(value), name) if is_concrete(value) else jax.random.key(value)
+    if value.dtype != np.uint32 or value.shape != (2,):
+        raise TypeError(
+            f"{name} must be a PRNG key (jax.random.key or PRNGKey, uint32 of shape (2,)) or an int seed, "
+            f"got {_describe(value)}"
+        )
+    return jax.random.wrap_key_data(jnp.asarray(value))
+
+
+def raw_key(value: Any, name: str = "key") -> jax.Array:
+    """Like :func:`key` but as raw uint32 key data of shape (2,) (what ``jax.random.PRNGKey`` returns)."""
+    return jax.random.key_data(key(value, name))
+
+
+def keys(value: Any, name: str = "keys", count: int | None = None) -> jax.Array:
+    """A batch of N raw keys (N, 2) uint32 from typed keys (N,), raw keys (N, 2) or N int seeds."""
+    if isinstance(value, (list, tuple)):
+        value = jnp.stack([raw_key(v, f"{name}[{i}]") for i, v in enumerate(value)]) if value else jnp.zeros((0, 2))
+    if not isinstance(value, (jax.Array, np.ndarray)):
+        raise TypeError(f"{name} must be a batch of PRNG keys, got {_describe(value)}")
+    if jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+        value = jax.random.key_data(value)
+    elif value.ndim == 1 and jnp.issubdtype(value.dtype, jnp.integer):
+        value = jax.vmap(lambda s: jax.random.key_data(jax.random.key(s)))(jnp.asarray(value))
+    if value.ndim != 2 or value.shape[1] != 2 or value.dtype != np.uint32 or value.shape[0] == 0:
+        raise TypeError(
+            f"{name} must be a non-empty batch of PRNG keys of shape (N, 2) (e.g. jax.random.split(key, N)), "
+            f"got {_describe(value)}"
+        )
+    if count is not None and value.shape[0] != count:
+        raise ValueError(f"{name} must hold {count} keys, got {value.shape[0]}")
+    return jnp.asarray(value)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Arrays
+
+
+def finite(x: Any, name: str, *, allow_empty: bool = False) -> Any:
+    """``x`` unchanged after checking it is numeric, non-empty and (for floats, when concrete) finite.
+
+    Under ``jit`` the values are not readable: only the dtype and size are checked then.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        try:
+            arr = np.asarray(x)
+        except ValueError as err:
+            raise ValueError(f"{name} is ragged or not numeric: {err}") from None
+        dtype = arr.dtype
+    else:
+        arr = x
+    if not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+        raise TypeError(f"{name} must be a numeric array, got dtype {dtype}")
+    if not allow_empty and np.size(arr) == 0:
+        raise ValueError(f"{name} must not be empty, got shape {np.shape(arr)}")
+    if jnp.issubdtype(dtype, jnp.inexact) and is_concrete(arr):
+        ok = jnp.all(jnp.isfinite(arr)) if isinstance(arr, jax.Array) else np.all(np.isfinite(arr))
+        if not bool(ok):
+            raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def leading_axis(tree: PyTree, name: str) -> int:
+    """N, the leading (example) axis that every array leaf of ``tree`` shares; ``ValueError`` otherwise."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    if not leaves:
+        raise ValueError(f"{name} must hold at least one array, got {_describe(tree)}")
+    sizes = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in leaves}
+    if None in sizes or len(sizes) != 1:
+        shapes = [tuple(np.shape(leaf)) for leaf in leaves]
+        raise ValueError(f"every array in {name} must share a leading example axis, got shapes {shapes}")
+    (n,) = sizes
+    if n == 0:
+        raise ValueError(f"{name} is empty (0 examples)")
+    return int(n)
+
+
+def labels(y: Any, num_classes: int | None, name: str = "labels") -> Any:
+    """Integer class labels in 0 … K−1 (K = ``num_classes``; None checks only ≥ 0); returned unchanged.
+
+    Under ``jit`` the range cannot be read: callers must make an out-of-range label produce NaN, never a
+    plausible finite number.
+    """
+    dtype = getattr(y, "dtype", None) or np.asarray(y).dtype
+    if not jnp.issubdtype(dtype, jnp.integer):
+        raise TypeError(f"{name} must be integer class indices, got dtype {dtype}")
+    if is_concrete(y) and np.size(y):
+        values = np.asarray(y)
+        lo, hi = int(values.min()), int(values.max())
+        if lo < 0 or (num_classes is not None and hi >= num_classes):
+            expected = f"0 … {num_classes - 1}" if num_classes is not None else ">= 0"
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} must lie in {expected}, got {bad}")
+    return y
+
+
+def probabilities(p: Any, name: str = "probs", *, atol: float | None = None) -> Any:
+    """Rows of probabilities: entries in [0, 1] and each row summing to 1, within ``atol`` (when concrete).
+
+    ``atol`` defaults to max(1e-5, 100·eps of the dtype), room for the rounding of a softmax.
+    """
+    finite(p, name)
+    dtype = np.dtype(getattr(p, "dtype", None) or np.asarray(p).dtype)
+    if not np.issubdtype(dtype, np.floating) and dtype != jnp.bfloat16:
+        raise TypeError(f"{name} must be floating-point probabilities, got dtype {dtype}")
+    if is_concrete(p):
+        atol = max(1e-5, 100 * float(jnp.finfo(dtype).eps)) if atol is None else atol
+        arr = np.asarray(p, np.float64)
+        if arr.min() < -atol or arr.max() > 1 + atol:
+            raise ValueError(f"{name} must lie in [0, 1], got values in [{arr.min():.4g}, {arr.max():.4g}]")
+        sums = arr.sum(axis=-1)
+        worst = np.argmax(np.abs(sums - 1))
+        if abs(sums.flat[worst] - 1) > atol:
+            raise ValueError(f"{name} rows must sum to 1, got a row summing to {float(sums.flat[worst]):.6g}")
+    return p
