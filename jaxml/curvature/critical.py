@@ -15,8 +15,10 @@ When the deciding eigenvalues are zero the second-order test says nothing: ``deg
 Example (the lecture's saddle, y = w₁w₂x with x = 1, ŷ = 1):
     >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2
     >>> cp = classify_critical_point(f, jnp.zeros(2))
-    >>> cp.kind, cp.eigenvalues                     # 'saddle_point', [-2, 2]
-    >>> cp.escape_direction                          # ±[1, 1]: one step reaches L = 0
+    >>> cp.kind, cp.eigenvalues
+    ('saddle_point', Array([-2.,  2.], dtype=float32))
+    >>> f(cp.escape_direction) < f(jnp.zeros(2))      # the step along the negative eigenvector lowers L
+    Array(True, dtype=bool)
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.curvature.hessian import Data, Objective, Params, _check_data, _check_objective, hessian, ravel
-from jaxml.curvature.spectra import _check_positive_int, _run_eigenpairs
+from jaxml import _checks
+from jaxml.curvature import _core
+from jaxml.curvature._core import Data, Objective, Params
+from jaxml.curvature.hessian import hessian
+from jaxml.curvature.spectra import run_eigsh
 
 __all__ = [
     "KINDS",
@@ -110,15 +115,12 @@ def _full_value_and_grad(f: Objective, params: Params, data: Data) -> tuple[jax.
 _value_and_grad_jit = jax.jit(_full_value_and_grad, static_argnames=("f",))
 
 
-def _line_search_impl(f: Objective, theta: jax.Array, u: jax.Array, steps: jax.Array, data: Data, unravel: Any):
-    def value(t: jax.Array) -> jax.Array:
-        p = unravel(theta + t * u)
-        return f(p) if data is None else f(p, data)
-
-    return jax.lax.map(value, steps)
+def _line_search_impl(f: Objective, theta: jax.Array, u: jax.Array, steps: jax.Array, data: Data, lay: Any):
+    value = _core.flat_objective(f, lay, data)
+    return jax.lax.map(lambda t: value(theta + t * u), steps)
 
 
-_line_search_jit = jax.jit(_line_search_impl, static_argnames=("f", "unravel"))
+_line_search_jit = jax.jit(_line_search_impl, static_argnames=("f", "lay"))
 
 
 def _escape(
@@ -127,10 +129,11 @@ def _escape(
     """Scale the unit eigenvector u by t = ±step_scale·2^(i/2), i = −60…8, keeping the lowest f among the
     steps that achieve a tenth of the quadratic model's decrease, f(θ+tu) ≤ f(θ) − 0.05|λ|t² (else any
     decrease)."""
-    theta, unravel = ravel(params)
+    lay = _core.layout(params)
+    theta = _core.flatten(params)
     t = step_scale * 2.0 ** (np.arange(-60, 9) / 2.0)
     t = np.concatenate([t, -t]).astype(np.dtype(theta.dtype))
-    values = np.asarray(_line_search_jit(f, theta, u, jnp.asarray(t), None if data is None else tuple(data), unravel))
+    values = np.asarray(_line_search_jit(f, theta, u, jnp.asarray(t), None if data is None else tuple(data), lay))
     ok = np.isfinite(values) & (values <= loss - 0.05 * abs(lam) * t.astype(np.float64) ** 2)
     if not ok.any():
         ok = np.isfinite(values) & (values < loss)
@@ -151,7 +154,7 @@ def classify_critical_point(
     rtol: float | None = None,
     dense_threshold: int = 2048,
     k: int = 5,
-    key: jax.Array | None = None,
+    key: Any = None,
     max_steps: int = 300,
     data: Data = None,
     step_scale: float = 1.0,
@@ -175,29 +178,32 @@ def classify_critical_point(
         rtol: relative eigenvalue tolerance.
         dense_threshold: the largest P for the dense path.
         k: eigenpairs at each end of the spectrum for the Lanczos path.
-        key: PRNG key for Lanczos's start vector.
+        key: PRNG key or int seed for Lanczos's start vector.
         max_steps: Lanczos steps at most.
         data: optional data tuple passed to ``f``.
         step_scale: the line search's unit step length.
 
     Example:
         >>> cp = classify_critical_point(lambda w: (1.0 - w[0] * w[1]) ** 2, jnp.zeros(2))
-        >>> cp.kind                                 # 'saddle_point'
+        >>> cp.kind
+        'saddle_point'
     """
-    _check_objective(f)
-    theta, unravel = ravel(params)
-    _check_data(data, None)
-    if not grad_tol >= 0:
-        raise ValueError(f"grad_tol must be a non-negative float, got {grad_tol!r}")
-    if rtol is not None and not rtol >= 0:
-        raise ValueError(f"rtol must be a non-negative float or None, got {rtol!r}")
-    dense_threshold = _check_positive_int("dense_threshold", dense_threshold)
-    k = _check_positive_int("k", k)
+    _core.check_objective(f)
+    lay = _core.check_params(params)
+    _core.check_data(data, None)
+    _core.check_scalar_objective(f, params, data)
+    theta = _core.flatten(params)
+    _checks.real(grad_tol, "grad_tol", low=0.0)
+    if rtol is not None:
+        _checks.real(rtol, "rtol", low=0.0)
+    _checks.real(step_scale, "step_scale", low=0.0, low_open=True)
+    dense_threshold = _checks.positive_int(dense_threshold, "dense_threshold")
+    k = _checks.positive_int(k, "k")
     p = theta.shape[0]
     rtol = float(np.sqrt(np.finfo(np.dtype(theta.dtype)).eps)) if rtol is None else float(rtol)
 
     loss, g = _value_and_grad_jit(f, params, None if data is None else tuple(data))
-    gnorm = float(jnp.linalg.norm(ravel(g)[0]))
+    gnorm = float(jnp.linalg.norm(_core.flatten(g)))
     loss = float(loss)
 
     num_hvps = 0
@@ -208,24 +214,31 @@ def classify_critical_point(
         exact = True
     else:
         kk = min(k, p // 2)
-        out, num_hvps, _, _ = _run_eigenpairs(
-            f if data is None else f,
+        res, _, _ = run_eigsh(
+            f,
             params,
             kk,
             "both",
-            key,
-            None,
-            max_steps,
-            None if data is None else tuple(data),
-            None,
-            5,
+            key=key,
+            tol=None,
+            max_steps=max_steps,
+            basis_size=None,
+            data=None if data is None else tuple(data),
+            batch_size=None,
+            check_every=5,
         )
-        (top_vals, _, _), (bot_vals, bot_vecs, _) = out
-        lam = jnp.sort(jnp.concatenate([bot_vals, top_vals]))
-        u_min = bot_vecs[0]
+        order = np.argsort(res.values)
+        lam = jnp.asarray(res.values[order])
+        u_min = res.vectors[int(order[0])]
+        num_hvps = res.num_hvps
         exact = False
 
     lam_np = np.asarray(lam, np.float64)
+    if not (np.all(np.isfinite(lam_np)) and math.isfinite(loss) and math.isfinite(gnorm)):
+        raise ValueError(
+            f"the objective is not finite at params (loss {loss}, ‖g‖ {gnorm}, eigenvalues finite: "
+            f"{bool(np.all(np.isfinite(lam_np)))}): no second-order test is possible"
+        )
     scale = float(np.max(np.abs(lam_np)))
     tol = max(rtol * scale, gnorm)
     lam_min, lam_max = float(lam_np[0]), float(lam_np[-1])
@@ -234,7 +247,7 @@ def classify_critical_point(
     n_zero = lam_np.size - n_pos - n_neg
     ratio = n_pos / lam_np.size
 
-    if not math.isfinite(gnorm) or gnorm > grad_tol:
+    if gnorm > grad_tol:
         return CriticalPoint(
             "not_critical", lam, None, gnorm, loss, None, tol, n_pos, n_neg, n_zero, ratio, exact, num_hvps
         )
@@ -244,7 +257,7 @@ def classify_critical_point(
         # Sign convention: the largest-magnitude component of u is positive (u and −u are both eigenvectors).
         u_min = u_min * jnp.where(u_min[jnp.argmax(jnp.abs(u_min))] < 0, -1.0, 1.0).astype(u_min.dtype)
         step, escape_loss = _escape(f, params, u_min, lam_min, loss, data, step_scale)
-        escape = None if step is None else unravel(step)
+        escape = None if step is None else _core.unflatten(lay, step)
     return CriticalPoint(kind, lam, escape, gnorm, loss, escape_loss, tol, n_pos, n_neg, n_zero, ratio, exact, num_hvps)
 
 
@@ -282,12 +295,10 @@ class _SearchState(NamedTuple):
     history: jax.Array
 
 
-def _find_impl(f, params, data, *, tol, max_steps, damping, max_trials, method, cg_steps):
-    theta0, unravel = ravel(params)
+def _find_impl(f, params, data, *, lay, tol, max_steps, damping, max_trials, method, cg_steps):
+    theta0 = _core.flatten(params)
     dtype = theta0.dtype
-
-    def value(th: jax.Array) -> jax.Array:
-        return f(unravel(th)) if data is None else f(unravel(th), data)
+    value = _core.flat_objective(f, lay, data)
 
     grad = jax.grad(value)
 
@@ -353,11 +364,12 @@ def _find_impl(f, params, data, *, tol, max_steps, damping, max_trials, method, 
         jnp.zeros((), jnp.int32), theta0, g0, gn0, jnp.asarray(damping, dtype), jnp.zeros((), bool), history
     )
     s = jax.lax.while_loop(cond, body, state)
-    return CriticalPointSearch(unravel(s.theta), value(s.theta), s.gnorm, s.step, s.gnorm <= tol, s.history)
+    theta = s.theta
+    return CriticalPointSearch(_core.unflatten(lay, theta), value(theta), s.gnorm, s.step, s.gnorm <= tol, s.history)
 
 
 _find_jit = jax.jit(
-    _find_impl, static_argnames=("f", "tol", "max_steps", "damping", "max_trials", "method", "cg_steps")
+    _find_impl, static_argnames=("f", "lay", "tol", "max_steps", "damping", "max_trials", "method", "cg_steps")
 )
 
 
@@ -391,26 +403,29 @@ def find_critical_point(
     Example:
         >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2
         >>> s = find_critical_point(f, jnp.array([0.3, -0.2]))
-        >>> s.params, s.grad_norm, s.converged
+        >>> bool(s.converged), bool(jnp.all(jnp.abs(s.params) < 1e-6))   # the saddle at the origin
+        (True, True)
     """
-    _check_objective(f)
-    theta, _ = ravel(params)
-    _check_data(data, None)
+    _core.check_objective(f)
+    lay = _core.check_params(params)
+    _core.check_data(data, None)
+    _core.check_scalar_objective(f, params, data)
     if method not in ("auto", "dense", "cg"):
         raise ValueError(f"method must be 'auto', 'dense' or 'cg', got {method!r}")
-    if not tol > 0:
-        raise ValueError(f"tol must be a positive float, got {tol!r}")
-    if not damping > 0:
-        raise ValueError(f"damping must be a positive float, got {damping!r}")
-    max_steps = _check_positive_int("max_steps", max_steps)
-    max_trials = _check_positive_int("max_trials", max_trials)
-    cg_steps = _check_positive_int("cg_steps", cg_steps)
+    _checks.real(tol, "tol", low=0.0, low_open=True)
+    _checks.real(damping, "damping", low=0.0, low_open=True)
+    max_steps = _checks.positive_int(max_steps, "max_steps")
+    max_trials = _checks.positive_int(max_trials, "max_trials")
+    cg_steps = _checks.positive_int(cg_steps, "cg_steps")
+    dense_threshold = _checks.positive_int(dense_threshold, "dense_threshold")
+    p = lay.size
     if method == "auto":
-        method = "dense" if theta.shape[0] <= dense_threshold else "cg"
+        method = "dense" if p <= dense_threshold else "cg"
     return _find_jit(
         f,
         params,
         None if data is None else tuple(data),
+        lay=lay,
         tol=float(tol),
         max_steps=max_steps,
         damping=float(damping),

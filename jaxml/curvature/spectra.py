@@ -1,29 +1,34 @@
 """Matrix-free spectra of the Hessian: extreme eigenpairs, spectral density, trace.
 
-All three see H only through products H·v (:func:`jaxml.curvature.hessian_matvec`), so they work for networks
-whose P×P Hessian could never be stored. Each takes a PRNG ``key`` and a tolerance ``tol`` and reports
-``num_hvps``, the H·v products it used; each runs as one compiled XLA program (no Python loop per product).
+All three see H only through products H·v (see :mod:`jaxml.curvature.hessian`), so they work for networks whose
+P×P Hessian could never be stored. Each takes a PRNG ``key`` (or an int seed) and a tolerance ``tol`` and reports
+``num_hvps``, the H·v products it used. The H·v operator is passed into the compiled programs as an argument,
+so they compile once per objective and parameter shapes.
 
-* :func:`eigenpairs` / :func:`top_eigenvalues`: Lanczos with full reorthogonalization (:mod:`.lanczos`); the
-  k largest or smallest eigenvalues λ and eigenvectors u of H.
+* :func:`eigenpairs` / :func:`top_eigenvalues` / :func:`bottom_eigenvalues`: thick-restart Lanczos with full
+  reorthogonalization, in bounded memory; the k largest or smallest eigenvalues λ and eigenvectors u of H.
 * :func:`spectral_density`: stochastic Lanczos quadrature (Ghorbani, Krishnan & Xiao 2019). For random unit
   vectors v, m Lanczos steps give nodes θᵢ and weights τᵢ with Σᵢ τᵢ p(θᵢ) = vᵀp(H)v, and
   E[vᵀp(H)v] = (1/P) Σⱼ p(λⱼ); replacing the Dirac masses by Gaussians of width σ gives the smoothed density
-  φ(t) = (1/n_v) Σₗ Σᵢ τᵢˡ 𝒩(t; θᵢˡ, σ²), which integrates to 1.
+  φ(t) = (1/n_v) Σₗ Σᵢ τᵢˡ 𝒩(t; θᵢˡ, σ²), which integrates to 1. Trace and second moment with standard errors.
 * :func:`hutchinson_trace`: tr(H) = E[zᵀHz] for Rademacher z (Hutchinson 1989), sampled in vmapped chunks
   until the standard error falls below ``tol``·|estimate|.
 
 With ``data`` the objective is ``f(params, batch)`` and, with ``batch_size``, every product is averaged over
-the batches (see :func:`jaxml.curvature.hessian_matvec`).
+the batches (see :func:`jaxml.curvature.hvp`).
 
 Example:
-    >>> lam = top_eigenvalues(loss, params, 5, key=jax.random.key(0))              # descending
-    >>> rho = spectral_density(loss, params, key=jax.random.key(1), num_vectors=4, num_steps=60)
-    >>> plot_spectral_density("spectrum.png", {"trained": rho}, title="Hessian spectrum")
+    >>> f = lambda w: 0.5 * jnp.sum(jnp.linspace(-1.0, 4.0, 50) * w**2)     # H = diag(−1 … 4)
+    >>> top_eigenvalues(f, jnp.zeros(50), 2, key=0).round(3)
+    array([4.   , 3.898], dtype=float32)
+    >>> rho = spectral_density(f, jnp.zeros(50), key=1, num_vectors=8, num_steps=20)
+    >>> round(rho.trace, 3)                    # tr(H) = 75: zᵀHz is exact for a diagonal H
+    75.0
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,16 +38,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.curvature.hessian import (
-    Data,
-    Objective,
-    Params,
-    _check_data,
-    _check_objective,
-    hessian_matvec,
-    ravel,
-)
-from jaxml.curvature.lanczos import LanczosResult, lanczos, quadrature, ritz_values, ritz_vectors
+from jaxml import _checks
+from jaxml.curvature import _core, _krylov
+from jaxml.curvature._core import Data, Objective, Params
+from jaxml.curvature._lanczos import lanczos, quadrature
 
 __all__ = [
     "Eigenpairs",
@@ -64,23 +63,8 @@ def _default_tol(dtype: Any) -> float:
     return float(max(np.sqrt(np.finfo(dtype).eps), 1e-10))
 
 
-def _key(key: jax.Array | None) -> jax.Array:
-    if key is None:
-        return jax.random.key(0)
-    if not isinstance(key, jax.Array):
-        raise TypeError(f"key must be a jax PRNG key (jax.random.key(seed)), got {type(key).__name__}")
-    return key
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_tol(tol: Any) -> None:
-    if tol is not None and (not isinstance(tol, int | float | np.floating) or not tol > 0):
-        raise ValueError(f"tol must be a positive float or None, got {tol!r}")
+def _check_tol(tol: Any) -> float | None:
+    return None if tol is None else float(_checks.real(tol, "tol", low=0.0, low_open=True, allow_array=False))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -98,94 +82,56 @@ class Eigenpairs(NamedTuple):
         converged: whether every residual met ``tol``·‖H‖ before ``max_steps``.
     """
 
-    eigenvalues: jax.Array
+    eigenvalues: np.ndarray
     eigenvectors: Params
-    residuals: jax.Array
+    residuals: np.ndarray
     num_hvps: int
     converged: bool
 
 
-def _lanczos_run(
-    f: Objective,
-    params: Params,
-    data: Data,
-    key: jax.Array,
-    *,
-    batch_size: int | None,
-    max_steps: int,
-    tol: float | None,
-    k: int,
-    which: str,
-    check_every: int,
-) -> LanczosResult:
-    matvec, theta, _ = hessian_matvec(f, params, data=data, batch_size=batch_size)
+@functools.partial(jax.jit, static_argnames=("p", "dtype"))
+def _start(key: jax.Array, p: int, dtype: Any) -> tuple[jax.Array, jax.Array]:
     k0, k1 = jax.random.split(key)
-    v0 = jax.random.normal(k0, theta.shape, theta.dtype)
-    return lanczos(matvec, v0, max_steps, key=k1, tol=tol, k=k, which=which, check_every=check_every)
+    return jax.random.normal(k0, (p,), dtype), k1
 
 
-def _eigenpairs_impl(f, params, data, key, *, batch_size, max_steps, tol, k, which, check_every):
-    res = _lanczos_run(
-        f,
-        params,
-        data,
-        key,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        tol=tol,
-        k=k,
-        which=which,
-        check_every=check_every,
-    )
-    out = []
-    for part in ("top", "bottom") if which == "both" else (which,):
-        vals, coeffs, resid = ritz_values(res, k, part)
-        out.append((vals, ritz_vectors(res, coeffs), resid))
-    return out, res.num_steps
-
-
-_eigenpairs_jit = jax.jit(
-    _eigenpairs_impl, static_argnames=("f", "batch_size", "max_steps", "tol", "k", "which", "check_every")
-)
-
-
-def _run_eigenpairs(
+def run_eigsh(
     f: Objective,
     params: Params,
     k: int,
     which: str,
-    key: jax.Array | None,
+    *,
+    key: Any,
     tol: float | None,
     max_steps: int,
+    basis_size: int | None,
     data: Data,
     batch_size: int | None,
     check_every: int,
-) -> tuple[list[tuple[jax.Array, jax.Array, jax.Array]], int, Any, float]:
-    _check_objective(f)
-    theta, unravel = ravel(params)
-    _check_data(data, batch_size)
-    k = _check_positive_int("k", k)
-    max_steps = _check_positive_int("max_steps", max_steps)
-    _check_tol(tol)
-    p = theta.shape[0]
-    if k > p:
-        raise ValueError(f"k must be at most the number of parameters P={p}, got k={k}")
-    if max_steps < k:
-        raise ValueError(f"max_steps must be at least k={k}, got {max_steps}")
-    tol = _default_tol(theta.dtype) if tol is None else float(tol)
-    out, steps = _eigenpairs_jit(
-        f,
-        params,
-        None if data is None else tuple(data),
-        _key(key),
-        batch_size=batch_size,
-        max_steps=int(min(max_steps, p)),
-        tol=tol,
-        k=k,
-        which=which,
-        check_every=int(check_every),
+) -> tuple[_krylov.KrylovResult, Any, float]:
+    """Validate, build the operator, run thick-restart Lanczos; returns (result, layout, tol)."""
+    k = _checks.positive_int(k, "k")
+    max_steps = _checks.positive_int(max_steps, "max_steps")
+    check_every = _checks.positive_int(check_every, "check_every")
+    tol = _check_tol(tol)
+    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size)
+    p = int(theta.shape[0])
+    want = k if which != "both" else 2 * k
+    if want > p:
+        raise ValueError(f"k must be at most the number of parameters P={p} ({which!r} needs {want}), got k={k}")
+    if max_steps < want:
+        raise ValueError(f"max_steps must be at least the {want} eigenpairs wanted, got {max_steps}")
+    if basis_size is None:
+        basis_size = 2 * want + 19
+    basis_size = _checks.positive_int(basis_size, "basis_size")
+    if basis_size < min(want + 1, p):
+        raise ValueError(f"basis_size must exceed the {want} eigenpairs wanted, got {basis_size}")
+    tol = _default_tol(theta.dtype) if tol is None else tol
+    v0, k1 = _start(_core.key(key), p, theta.dtype)
+    result = _krylov.eigsh(
+        op, v0, k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, key=k1, check_every=check_every
     )
-    return out, int(steps), unravel, tol
+    return result, lay, tol
 
 
 def eigenpairs(
@@ -194,43 +140,65 @@ def eigenpairs(
     k: int,
     *,
     which: str = "top",
-    key: jax.Array | None = None,
+    key: Any = None,
     tol: float | None = None,
-    max_steps: int = 100,
+    max_steps: int = 300,
+    basis_size: int | None = None,
     data: Data = None,
     batch_size: int | None = None,
     check_every: int = 5,
 ) -> Eigenpairs:
-    """The k largest (``which="top"``) or smallest (``"bottom"``) eigenpairs (λ, u) of H = ∇²f(θ).
+    """The k largest (``which="top"``) or smallest (``"bottom"``) eigenpairs (λ, u) of H = ∇²f(θ), matrix-free.
 
-    Lanczos with full reorthogonalization from a random start (``key``), stopping once every wanted pair has
-    residual ‖Hu − λu‖ ≤ ``tol``·‖H‖ (default √eps of the parameters' dtype) or after ``max_steps`` H·v
-    products. Memory: (``max_steps``+1)·P numbers for the Lanczos basis. With ``max_steps`` ≥ P the answer is
-    exact (the whole space is spanned). Outlier eigenvalues (the top of a network's Hessian) converge in a few
-    tens of steps; the bottom sits in the bulk near 0 and may need many more.
+    Thick-restart Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int
+    seed), stopping once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·‖H‖ (default √eps of the
+    parameters' dtype) or after ``max_steps`` H·v products. Memory: the basis, (``basis_size`` + 1)·P numbers
+    (default ``basis_size`` = 2k + 19, so (2k + 20)·P) whatever the number of products: when it fills, the
+    basis restarts from the Ritz vectors nearest the wanted end. When the basis can hold all P directions the
+    answer is exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few tens of products;
+    the bottom sits near the bulk and may need many more.
+
+    One small program is compiled per objective and parameter shapes (an H·v product with its Gram–Schmidt
+    step); the loop and the small eigenproblems run on the host, so another ``k``, ``tol``, ``which``, key or
+    data of the same shapes (passed as ``data=``) reuses it.
 
     Args:
-        f: ``f(params)`` or ``f(params, batch)`` with ``data``; a scalar.
-        params: θ (a pytree of float arrays; float64 inside ``jax.enable_x64(True)`` for tight tolerances).
+        f: ``f(params)`` or ``f(params, batch)`` with ``data``; a real scalar.
+        params: θ (a pytree of finite float arrays; float64 inside ``jax.enable_x64(True)`` for tight
+            tolerances).
         k: how many eigenpairs.
         which: "top" (largest, algebraic, descending) or "bottom" (smallest, ascending).
-        key: PRNG key for the start vector (default ``jax.random.key(0)``).
+        key: PRNG key or int seed for the start vector (default ``jax.random.key(0)``).
         tol: relative residual tolerance.
-        max_steps: the most Lanczos steps (H·v products).
-        data, batch_size: an objective over data, averaged over batches (see module docstring).
-        check_every: steps between convergence tests.
+        max_steps: the most H·v products.
+        basis_size: Lanczos vectors kept (memory); at least k + 1.
+        data, batch_size: an objective over data, averaged over batches (see :func:`jaxml.curvature.hvp`).
+        check_every: products between convergence tests (each an eigh of the small T on the host).
 
     Example:
-        >>> top = eigenpairs(loss, params, 3, which="top", key=jax.random.key(0))
-        >>> top.eigenvalues, top.num_hvps
+        >>> f = lambda w: 0.5 * jnp.sum(jnp.arange(1.0, 11.0) * w**2)      # H = diag(1, …, 10)
+        >>> top = eigenpairs(f, jnp.zeros(10), 3, key=0)
+        >>> top.eigenvalues, top.converged
+        (array([10.,  9.,  8.], dtype=float32), True)
     """
     if which not in ("top", "bottom"):
         raise ValueError(f"which must be 'top' or 'bottom', got {which!r}")
-    out, steps, unravel, tol = _run_eigenpairs(f, params, k, which, key, tol, max_steps, data, batch_size, check_every)
-    vals, vecs, resid = out[0]
-    scale = float(jnp.max(jnp.abs(vals))) if vals.size else 0.0
-    converged = bool(jnp.all(resid <= tol * max(scale, 1e-300)))
-    return Eigenpairs(vals, jax.vmap(unravel)(vecs), resid, steps, converged)
+    res, lay, _ = run_eigsh(
+        f,
+        params,
+        k,
+        which,
+        key=key,
+        tol=tol,
+        max_steps=max_steps,
+        basis_size=basis_size,
+        data=data,
+        batch_size=batch_size,
+        check_every=check_every,
+    )
+    vectors = jax.vmap(functools.partial(_core.unflatten, lay))(res.vectors)
+    values = res.values.astype(np.dtype(lay.dtype))
+    return Eigenpairs(values, vectors, res.residuals, res.num_hvps, res.converged)
 
 
 def top_eigenvalues(
@@ -238,22 +206,25 @@ def top_eigenvalues(
     params: Params,
     k: int,
     *,
-    key: jax.Array | None = None,
+    key: Any = None,
     tol: float | None = None,
-    max_steps: int = 100,
+    max_steps: int = 300,
+    basis_size: int | None = None,
     data: Data = None,
     batch_size: int | None = None,
-) -> jax.Array:
+) -> np.ndarray:
     """The k largest (algebraic) eigenvalues of H = ∇²f(θ), descending, matrix-free (Lanczos).
 
-    See :func:`eigenpairs` for the arguments and :func:`eigenpairs` (``.num_hvps``) for the cost.
+    See :func:`eigenpairs` for the arguments, the memory and (``.num_hvps``) the cost.
 
     Example:
-        >>> top_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)    # [2.]
+        >>> top_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)
+        array([2.], dtype=float32)
     """
     return eigenpairs(
-        f, params, k, which="top", key=key, tol=tol, max_steps=max_steps, data=data, batch_size=batch_size
-    ).eigenvalues
+        f, params, k, which="top", key=key, tol=tol, max_steps=max_steps, basis_size=basis_size, data=data,
+        batch_size=batch_size,
+    ).eigenvalues  # fmt: skip
 
 
 def bottom_eigenvalues(
@@ -261,16 +232,23 @@ def bottom_eigenvalues(
     params: Params,
     k: int,
     *,
-    key: jax.Array | None = None,
+    key: Any = None,
     tol: float | None = None,
-    max_steps: int = 100,
+    max_steps: int = 300,
+    basis_size: int | None = None,
     data: Data = None,
     batch_size: int | None = None,
-) -> jax.Array:
-    """The k smallest (algebraic) eigenvalues of H, ascending, by Lanczos; see :func:`eigenpairs`."""
+) -> np.ndarray:
+    """The k smallest (algebraic) eigenvalues of H, ascending, by Lanczos; see :func:`eigenpairs`.
+
+    Example:
+        >>> bottom_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)
+        array([-2.], dtype=float32)
+    """
     return eigenpairs(
-        f, params, k, which="bottom", key=key, tol=tol, max_steps=max_steps, data=data, batch_size=batch_size
-    ).eigenvalues
+        f, params, k, which="bottom", key=key, tol=tol, max_steps=max_steps, basis_size=basis_size, data=data,
+        batch_size=batch_size,
+    ).eigenvalues  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -278,7 +256,7 @@ def bottom_eigenvalues(
 
 
 class SpectralDensity(NamedTuple):
-    """A smoothed eigenvalue density φ(t) of H from stochastic Lanczos quadrature.
+    """A smoothed eigenvalue density φ(t) of H from stochastic Lanczos quadrature, with its moment estimates.
 
     Attributes:
         grid: (G,) points t.
@@ -287,6 +265,11 @@ class SpectralDensity(NamedTuple):
         weights: (n_v, m) quadrature weights τᵢ, each row summing to 1.
         sigma: the Gaussian width σ.
         num_hvps: H·v products used (all runs).
+        trace: the estimate of tr(H) = P·mean over runs of Σᵢ τᵢθᵢ (each run is Hutchinson's zᵀHz for its
+            Rademacher start z, computed exactly by the quadrature).
+        trace_stderr: its standard error, std over runs / √n_v (inf for a single run).
+        moment2: the estimate of tr(H²)/P, the second moment of the eigenvalue distribution.
+        moment2_stderr: its standard error.
     """
 
     grid: np.ndarray
@@ -295,12 +278,21 @@ class SpectralDensity(NamedTuple):
     weights: np.ndarray
     sigma: float
     num_hvps: int
+    trace: float
+    trace_stderr: float
+    moment2: float
+    moment2_stderr: float
 
 
 def density_on_grid(nodes: Any, weights: Any, grid: Any, sigma: float) -> np.ndarray:
-    """φ(t) = (1/n_v) Σₗ Σᵢ τᵢˡ 𝒩(t; θᵢˡ, σ²) on ``grid`` (numpy, float64)."""
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
+    """φ(t) = (1/n_v) Σₗ Σᵢ τᵢˡ 𝒩(t; θᵢˡ, σ²) on ``grid`` (numpy, float64).
+
+    Example:
+        >>> phi = density_on_grid([[0.0, 1.0]], [[0.5, 0.5]], np.linspace(-3, 4, 701), 0.1)
+        >>> round(float(np.trapezoid(phi, np.linspace(-3, 4, 701))), 6)
+        1.0
+    """
+    _checks.real(sigma, "sigma", low=0.0, low_open=True)
     nodes = np.asarray(nodes, np.float64).reshape(-1)
     weights = np.asarray(weights, np.float64).reshape(-1)
     grid = np.asarray(grid, np.float64)
@@ -309,14 +301,19 @@ def density_on_grid(nodes: Any, weights: Any, grid: Any, sigma: float) -> np.nda
     return (np.exp(-0.5 * z**2) @ weights) / (sigma * math.sqrt(2 * math.pi) * n_runs)
 
 
-def _slq_impl(f, params, data, key, *, batch_size, num_vectors, num_steps, tol):
-    matvec, theta, _ = hessian_matvec(f, params, data=data, batch_size=batch_size)
+def _mean_stderr(samples: np.ndarray) -> tuple[float, float]:
+    n = samples.size
+    return float(samples.mean()), float(samples.std(ddof=1) / math.sqrt(n)) if n > 1 else float("inf")
+
+
+@functools.partial(jax.jit, static_argnames=("num_vectors", "num_steps", "tol"))
+def _slq(op: Any, theta: jax.Array, key: jax.Array, *, num_vectors: int, num_steps: int, tol: float | None):
     p = theta.shape[0]
 
     def one(k: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        # Rademacher start: vᵀHv/P-normalized has E = tr(H)/P, the variance-minimal choice for traces.
+        # A Rademacher start: vᵀHv with v = z/√P is Hutchinson's zᵀHz / P, the variance-minimal choice for traces.
         v0 = jax.random.rademacher(k, (p,), theta.dtype)
-        res = lanczos(matvec, v0, num_steps, key=k, on_breakdown="stop", breakdown_tol=tol)
+        res = lanczos(lambda v: _core.apply(op, v), v0, num_steps, key=k, on_breakdown="stop", breakdown_tol=tol)
         nodes, weights = quadrature(res)
         return nodes, weights, res.num_steps
 
@@ -324,14 +321,11 @@ def _slq_impl(f, params, data, key, *, batch_size, num_vectors, num_steps, tol):
     return nodes, weights, jnp.sum(steps)
 
 
-_slq_jit = jax.jit(_slq_impl, static_argnames=("f", "batch_size", "num_vectors", "num_steps", "tol"))
-
-
 def spectral_density(
     f: Objective,
     params: Params,
     *,
-    key: jax.Array | None = None,
+    key: Any = None,
     num_vectors: int = 4,
     num_steps: int = 64,
     tol: float | None = None,
@@ -343,34 +337,30 @@ def spectral_density(
 ) -> SpectralDensity:
     """Stochastic Lanczos quadrature estimate of H's eigenvalue density (Ghorbani, Krishnan & Xiao 2019).
 
-    ``num_vectors`` Rademacher start vectors (from ``key``), ``num_steps`` Lanczos steps each (fewer when
-    the Krylov space closes: βⱼ ≤ ``tol``·‖T‖, after which the quadrature is exact). Nodes and weights are
-    smoothed by Gaussians of width ``sigma`` (default: 1/200 of the span of the nodes) on ``grid`` (default:
-    ``num_points`` points covering the nodes ± 8σ, so the density integrates to 1 on it).
+    ``num_vectors`` Rademacher start vectors (from ``key``, a PRNG key or an int seed), ``num_steps`` Lanczos
+    steps each (fewer when the Krylov space closes: βⱼ ≤ ``tol``·‖T‖, after which the quadrature is exact).
+    Nodes and weights are smoothed by Gaussians of width ``sigma`` (default: 1/200 of the span of the nodes)
+    on ``grid`` (default: ``num_points`` points covering the nodes ± 8σ, so the density integrates to 1 on it).
+    Each run's quadrature gives an unbiased sample of tr(H)/P and tr(H²)/P (exact for polynomials of degree
+    < 2·steps), so ``trace`` and ``moment2`` come with standard errors over the runs: more vectors, not more
+    steps, shrink them.
 
     Example:
-        >>> rho = spectral_density(loss, params, key=jax.random.key(0), num_vectors=4, num_steps=80)
-        >>> np.trapezoid(rho.density, rho.grid)     # ≈ 1
+        >>> f = lambda w: 0.5 * jnp.sum(jnp.arange(1.0, 11.0) * w**2)      # eigenvalues 1, …, 10
+        >>> rho = spectral_density(f, jnp.zeros(10), key=0, num_vectors=3, num_steps=10)
+        >>> round(rho.trace, 3), rho.trace_stderr < 1e-3          # full depth: every run is exact
+        (55.0, True)
     """
-    _check_objective(f)
-    theta, _ = ravel(params)
-    _check_data(data, batch_size)
-    num_vectors = _check_positive_int("num_vectors", num_vectors)
-    num_steps = _check_positive_int("num_steps", num_steps)
-    num_points = _check_positive_int("num_points", num_points)
-    _check_tol(tol)
-    if sigma is not None and not sigma > 0:
-        raise ValueError(f"sigma must be a positive float or None, got {sigma!r}")
+    num_vectors = _checks.positive_int(num_vectors, "num_vectors")
+    num_steps = _checks.positive_int(num_steps, "num_steps")
+    num_points = _checks.positive_int(num_points, "num_points")
+    tol = _check_tol(tol)
+    if sigma is not None:
+        _checks.real(sigma, "sigma", low=0.0, low_open=True)
+    op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
     p = theta.shape[0]
-    nodes, weights, steps = _slq_jit(
-        f,
-        params,
-        None if data is None else tuple(data),
-        _key(key),
-        batch_size=batch_size,
-        num_vectors=num_vectors,
-        num_steps=int(min(num_steps, p)),
-        tol=None if tol is None else float(tol),
+    nodes, weights, steps = _slq(
+        op, theta, _core.key(key), num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
     )
     nodes, weights = np.asarray(nodes, np.float64), np.asarray(weights, np.float64)
     live = weights > 0
@@ -381,7 +371,10 @@ def spectral_density(
     if grid is None:
         grid = np.linspace(lo - 8 * sigma, hi + 8 * sigma, num_points)
     grid = np.asarray(grid, np.float64)
-    return SpectralDensity(grid, density_on_grid(nodes, weights, grid, sigma), nodes, weights, float(sigma), int(steps))
+    trace, trace_se = _mean_stderr(p * np.sum(weights * nodes, axis=1))
+    m2, m2_se = _mean_stderr(np.sum(weights * nodes**2, axis=1))
+    density = density_on_grid(nodes, weights, grid, sigma)
+    return SpectralDensity(grid, density, nodes, weights, float(sigma), int(steps), trace, trace_se, m2, m2_se)
 
 
 def plot_spectral_density(
@@ -422,14 +415,14 @@ class TraceEstimate(NamedTuple):
     num_hvps: int
 
 
-def _hutchinson_impl(f, params, data, key, *, batch_size, tol, max_samples, chunk_size):
-    matvec, theta, _ = hessian_matvec(f, params, data=data, batch_size=batch_size)
+@functools.partial(jax.jit, static_argnames=("tol", "max_samples", "chunk_size"))
+def _hutchinson(op: Any, theta: jax.Array, key: jax.Array, *, tol: float, max_samples: int, chunk_size: int):
     p = theta.shape[0]
     num_chunks = -(-max_samples // chunk_size)
 
     def chunk(i: jax.Array) -> jax.Array:
         z = jax.random.rademacher(jax.random.fold_in(key, i), (chunk_size, p), theta.dtype)
-        return jnp.sum(z * jax.vmap(matvec)(z), axis=1)
+        return jnp.sum(z * jax.vmap(lambda v: _core.apply(op, v))(z), axis=1)
 
     def cond(c: tuple[jax.Array, jax.Array]) -> jax.Array:
         i, samples = c
@@ -450,14 +443,11 @@ def _hutchinson_impl(f, params, data, key, *, batch_size, tol, max_samples, chun
     return samples, i * chunk_size
 
 
-_hutchinson_jit = jax.jit(_hutchinson_impl, static_argnames=("f", "batch_size", "tol", "max_samples", "chunk_size"))
-
-
 def hutchinson_trace(
     f: Objective,
     params: Params,
     *,
-    key: jax.Array | None = None,
+    key: Any = None,
     tol: float = 1e-2,
     max_samples: int = 200,
     chunk_size: int = 10,
@@ -471,27 +461,19 @@ def hutchinson_trace(
     least two chunks) or ``max_samples`` is reached.
 
     Example:
-        >>> est = hutchinson_trace(loss, params, key=jax.random.key(0), tol=1e-2)
-        >>> est.trace, est.stderr, est.num_hvps
+        >>> f = lambda w: 0.5 * w @ jnp.array([[2.0, 1.0], [1.0, 3.0]]) @ w      # tr(H) = 5
+        >>> est = hutchinson_trace(f, jnp.zeros(2), key=0, tol=0.05, max_samples=400)
+        >>> abs(est.trace - 5.0) < 3 * est.stderr, est.num_hvps <= 400
+        (True, True)
     """
-    _check_objective(f)
-    ravel(params)
-    _check_data(data, batch_size)
-    _check_tol(tol)
-    max_samples = _check_positive_int("max_samples", max_samples)
-    chunk_size = _check_positive_int("chunk_size", chunk_size)
-    chunk_size = min(chunk_size, max_samples)
-    samples, n = _hutchinson_jit(
-        f,
-        params,
-        None if data is None else tuple(data),
-        _key(key),
-        batch_size=batch_size,
-        tol=float(tol),
-        max_samples=max_samples,
-        chunk_size=chunk_size,
-    )
+    tol = _check_tol(tol)
+    if tol is None:
+        raise ValueError("tol must be a positive float, got None")
+    max_samples = _checks.positive_int(max_samples, "max_samples")
+    chunk_size = min(_checks.positive_int(chunk_size, "chunk_size"), max_samples)
+    op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
+    samples, n = _hutchinson(op, theta, _core.key(key), tol=tol, max_samples=max_samples, chunk_size=chunk_size)
     n = int(n)
     s = np.asarray(samples[:n], np.float64)
-    stderr = float(s.std(ddof=1) / math.sqrt(n)) if n > 1 else float("inf")
-    return TraceEstimate(float(s.mean()), stderr, s, n)
+    trace, stderr = _mean_stderr(s)
+    return TraceEstimate(trace, stderr, s, n)

@@ -1,0 +1,203 @@
+"""The private core of :mod:`jaxml.curvature`: objectives, checks, flat parameters and the Hessian operator.
+
+Every public curvature function takes an objective in one of two shapes,
+
+* ``f(params) -> scalar`` (``data=None``), or
+* ``f(params, batch) -> scalar`` with ``data`` a tuple of arrays sharing a leading axis N (usually ``(x, y)``),
+
+and works on θ, the parameters raveled into one vector (``ravel_pytree`` order). This module holds what they all
+share: input validation, the hashable layout of θ (so compiled programs are reused across calls with the same
+shapes), and :func:`operator`, the map v ↦ H·v as a pytree that crosses ``jax.jit`` boundaries.
+
+The operator. Without batching, H·v is a vector-Jacobian product of the gradient: one reverse pass through
+∇f at θ saves its residuals once (``jax.vjp(∇f, θ)``), and every product is then only the second reverse
+pass, H·v = (∂∇f/∂θ)ᵀv (H is symmetric). That is cheaper than forward-over-reverse (the JVP of ∇f, which
+redoes the forward pass each time) — about 1.4 gradients per product instead of 1.8 on an MLP. With
+``batch_size`` each product is the example-weighted mean over batches, H·v = Σ_b (n_b/N) H_b·v (a ``lax.scan``
+of JVPs), holding one batch's intermediates at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxml import _checks
+
+Params = Any
+Data = tuple[Any, ...] | None
+Objective = Callable[..., jax.Array]
+
+
+class Layout(NamedTuple):
+    """The hashable shape of a parameter pytree: θ ↔ params without a closure (so jit caches can key on it)."""
+
+    treedef: Any
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[Any, ...]
+
+    @property
+    def size(self) -> int:
+        return int(sum(math.prod(s) for s in self.shapes))
+
+    @property
+    def dtype(self) -> Any:
+        return jnp.result_type(*self.dtypes)
+
+
+def layout(params: Params, name: str = "params") -> Layout:
+    """The :class:`Layout` of ``params``; ``ValueError`` for no leaves, ``TypeError`` for non-float leaves."""
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    if not leaves:
+        raise ValueError(f"{name} must be a pytree with at least one array leaf, got an empty pytree")
+    for leaf in leaves:
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
+            raise TypeError(f"{name} must have floating-point leaves, got a leaf of dtype {jnp.result_type(leaf)}")
+    return Layout(treedef, tuple(tuple(np.shape(a)) for a in leaves), tuple(jnp.result_type(a) for a in leaves))
+
+
+def flatten(params: Params) -> jax.Array:
+    """θ: the leaves raveled and concatenated in ``ravel_pytree`` order, in their common dtype."""
+    leaves = jax.tree_util.tree_leaves(params)
+    dtype = jnp.result_type(*leaves)
+    return jnp.concatenate([jnp.ravel(jnp.asarray(a, dtype)) for a in leaves])
+
+
+def unflatten(lay: Layout, theta: jax.Array) -> Params:
+    """The pytree of ``lay`` from the vector θ (each leaf cast back to its own dtype)."""
+    sizes = [math.prod(s) for s in lay.shapes]
+    cuts = np.cumsum(sizes)[:-1].tolist()
+    parts = jnp.split(theta, cuts) if cuts else [theta]
+    leaves = [p.reshape(s).astype(d) for p, s, d in zip(parts, lay.shapes, lay.dtypes)]
+    return jax.tree_util.tree_unflatten(lay.treedef, leaves)
+
+
+def check_objective(f: Any) -> None:
+    _checks.callable_(f, "f", "a callable objective f(params) or f(params, batch)")
+
+
+def check_params(params: Params) -> Layout:
+    """The layout of ``params``, after checking its leaves are finite (when concrete)."""
+    lay = layout(params)
+    for leaf in jax.tree_util.tree_leaves(params):
+        _checks.finite(leaf, "params")
+    return lay
+
+
+def check_data(data: Data, batch_size: int | None) -> int | None:
+    """Validate ``data``/``batch_size``; return N (or None without data)."""
+    if data is None:
+        if batch_size is not None:
+            raise ValueError("batch_size needs data: pass data=(x, y) together with batch_size")
+        return None
+    if not isinstance(data, tuple | list) or not data:
+        raise TypeError(f"data must be a non-empty tuple of arrays with a shared leading axis, got {type(data)}")
+    n = _checks.leading_axis(tuple(data), "data")
+    for i, a in enumerate(data):
+        _checks.finite(a, f"data[{i}]")
+    if batch_size is not None:
+        _checks.positive_int(batch_size, "batch_size")
+    return n
+
+
+def check_scalar_objective(f: Objective, params: Params, data: Data) -> None:
+    """``f`` must return a real scalar: checked on abstract values (``jax.eval_shape``, nothing is computed)."""
+    batch = None if data is None else tuple(data)
+    try:
+        out = jax.eval_shape(f, params) if batch is None else jax.eval_shape(f, params, batch)
+    except TypeError as err:
+        form = "f(params)" if batch is None else "f(params, batch)"
+        raise TypeError(f"f could not be called as {form}: {err}") from None
+    shapes = [tuple(o.shape) for o in jax.tree_util.tree_leaves(out)]
+    if len(shapes) != 1 or shapes[0] != () or not jnp.issubdtype(jax.tree_util.tree_leaves(out)[0].dtype, jnp.floating):
+        raise ValueError(
+            f"f must return a real scalar (the objective to differentiate twice), got outputs of shapes {shapes}; "
+            "for a vector-valued function take the Hessian of each component"
+        )
+
+
+def key(key: Any) -> jax.Array:
+    """A typed PRNG key from a key, a raw PRNGKey or an int seed; None gives ``jax.random.key(0)``."""
+    return jax.random.key(0) if key is None else _checks.key(key)
+
+
+def flat_objective(f: Objective, lay: Layout, batch: Any = None) -> Callable[[jax.Array], jax.Array]:
+    if batch is None:
+        return lambda theta: f(unflatten(lay, theta))
+    return lambda theta: f(unflatten(lay, theta), batch)
+
+
+def split(data: tuple[Any, ...], batch_size: int) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+    """Full batches stacked as (num_batches, batch_size, ...) and the remainder (or None)."""
+    n = int(np.shape(data[0])[0])
+    nb, rest = divmod(n, batch_size)
+    full = tuple(jnp.reshape(a[: nb * batch_size], (nb, batch_size, *np.shape(a)[1:])) for a in data) if nb else None
+    tail = tuple(a[nb * batch_size :] for a in data) if rest else None
+    return full, tail
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The Hessian operator v ↦ H·v, as a pytree
+
+
+def _batched_product(f: Objective, lay: Layout, batch_size: int, n: int, theta, full, tail, v):
+    def batch_hvp(batch: Any) -> jax.Array:
+        return jax.jvp(jax.grad(flat_objective(f, lay, batch)), (theta,), (v,))[1]
+
+    total = jnp.zeros_like(v)
+    if full is not None:
+        total = jax.lax.scan(lambda acc, b: (acc + batch_hvp(b), None), total, full)[0] * (batch_size / n)
+    if tail is not None:
+        total = total + batch_hvp(tail) * (np.shape(tail[0])[0] / n)
+    return total
+
+
+@functools.lru_cache(maxsize=128)
+def _batched_fn(f: Objective, lay: Layout, batch_size: int, n: int, has_full: bool, has_tail: bool) -> Callable:
+    # One function object per (objective, layout, batching): the operator's treedef, and so every jit cache
+    # keyed on it, is the same from call to call.
+    def fn(theta, full, tail, v):
+        return _batched_product(f, lay, batch_size, n, theta, full if has_full else None, tail if has_tail else None, v)
+
+    return fn
+
+
+def _vjp_operator(f: Objective, lay: Layout, theta: jax.Array, batch: Any) -> tuple[jax.Array, Any]:
+    grad = jax.grad(flat_objective(f, lay, batch))
+    g, pullback = jax.vjp(grad, theta)
+    return g, pullback
+
+
+_vjp_operator_jit = jax.jit(_vjp_operator, static_argnames=("f", "lay"))
+
+
+def _apply(op: Any, v: jax.Array) -> jax.Array:
+    out = op(v)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def operator(
+    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None
+) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
+    """(op, θ, layout): ``op`` maps flat v to H·v and is a pytree (``jax.tree_util.Partial`` or a VJP), so it
+    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs."""
+    check_objective(f)
+    lay = check_params(params)
+    n = check_data(data, batch_size)
+    check_scalar_objective(f, params, data)
+    theta = flatten(params)
+    if data is None or batch_size is None or batch_size >= n:
+        _, op = _vjp_operator_jit(f, lay, theta, None if data is None else tuple(data))
+        return op, theta, lay
+    full, tail = split(tuple(data), batch_size)
+    fn = _batched_fn(f, lay, int(batch_size), int(n), full is not None, tail is not None)
+    return jax.tree_util.Partial(fn, theta, full, tail), theta, lay
+
+
+apply = _apply

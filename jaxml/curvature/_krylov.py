@@ -1,0 +1,213 @@
+"""Thick-restart Lanczos (Wu & Simon 2000): the extreme eigenpairs of H in bounded memory, driven from the host.
+
+The iteration builds an orthonormal basis V = [v₀ … v_{j}] in which H is represented by the symmetric
+T = VᵀHV; with full reorthogonalization the relation
+
+    H V = V T + β v_{j+1} eⱼᵀ
+
+holds to rounding, so each Ritz pair (θᵢ, yᵢ = Vsᵢ) of T has residual ‖Hyᵢ − θᵢyᵢ‖ = |β sᵢ[j]|. When the basis
+is full (m vectors) and the wanted pairs have not converged, the iteration *restarts thick*: it keeps the l
+Ritz vectors nearest the wanted end, V ← V S_keep, T ← diag(θ_keep) bordered by the couplings β s_keep[m−1],
+and continues from the residual vector. Memory is the m+1 basis rows whatever the number of products; the
+rotation V S_keep runs over column blocks, in place.
+
+Compilation stays small and happens once per objective and shapes: one jitted *step* (an H·v product plus
+block Gram–Schmidt against the rows in use, with a second pass only when the first one cancelled — the DGKS
+criterion ‖w′‖ < ‖w‖/√2) and one jitted *restart*. The loop, the convergence test and the small eigenproblems
+of T run on the host in NumPy, so a new ``k``, ``tol`` or ``which`` never recompiles anything.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxml.curvature._core import apply
+
+BLOCK = 8
+_SQRT_HALF = 0.7071067811865476
+
+
+class KrylovResult(NamedTuple):
+    """Wanted Ritz values (ordered), their vectors (rows, k × P), residual norms, H·v products, convergence."""
+
+    values: np.ndarray
+    vectors: jax.Array
+    residuals: np.ndarray
+    num_hvps: int
+    converged: bool
+    restarts: int
+
+
+def _gram_schmidt(basis: jax.Array, w: jax.Array, count: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """w minus its projection on the first ``count`` basis rows, blocked; returns (w′, coefficients)."""
+    rows = basis.shape[0]
+    block = min(BLOCK, rows)
+    nblocks = (count + block - 1) // block
+    idx = jnp.arange(block)
+
+    def body(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        w, coef = carry
+        start = jnp.minimum(i * block, rows - block)  # a clamped last block overlaps: mask the rows done
+        blk = jax.lax.dynamic_slice_in_dim(basis, start, block)
+        live = ((start + idx) >= i * block) & ((start + idx) < count)
+        c = jnp.where(live, blk @ w, 0.0).astype(w.dtype)
+        w = w - c @ blk
+        coef = jax.lax.dynamic_update_slice_in_dim(coef, jax.lax.dynamic_slice_in_dim(coef, start, block) + c, start, 0)
+        return w, coef
+
+    return jax.lax.fori_loop(0, nblocks, body, (w, jnp.zeros((rows,), w.dtype)))
+
+
+def _orthogonalize(basis: jax.Array, w: jax.Array, count: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Classical block Gram–Schmidt, repeated once when the first pass cancelled more than half of ‖w‖."""
+    w1, c1 = _gram_schmidt(basis, w, count)
+    again = jnp.linalg.norm(w1) < _SQRT_HALF * jnp.linalg.norm(w)
+
+    def second(args: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        w, c = args
+        w2, c2 = _gram_schmidt(basis, w, count)
+        return w2, c + c2
+
+    return jax.lax.cond(again, second, lambda args: args, (w1, c1))
+
+
+@functools.partial(jax.jit, donate_argnums=(1, 2))
+def _step(op: Any, basis: jax.Array, t: jax.Array, j: jax.Array, key: jax.Array, btol: jax.Array):
+    """One Lanczos step from row j: column j of T, row j+1 of the basis; a random restart on breakdown."""
+    w = apply(op, basis[j]).astype(basis.dtype)
+    w, coef = _orthogonalize(basis, w, j + 1)
+    beta = jnp.linalg.norm(w)
+    scale = jnp.maximum(jnp.max(jnp.abs(coef)), beta)
+    broke = beta <= btol * scale
+
+    def fresh(_: None) -> jax.Array:
+        r = jax.random.normal(jax.random.fold_in(key, j), w.shape, w.dtype)
+        r, _ = _gram_schmidt(basis, r, j + 1)
+        r, _ = _gram_schmidt(basis, r, j + 1)
+        return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(w.dtype).tiny)
+
+    v_next = jax.lax.cond(broke, fresh, lambda _: w / jnp.where(broke, 1.0, beta), None)
+    last = j + 1 >= basis.shape[1]  # the whole space is spanned: nothing is left to add
+    v_next = jnp.where(last, 0.0, v_next)
+    beta = jnp.where(broke | last, 0.0, beta)
+    live = jnp.arange(t.shape[0]) <= j
+    t = t.at[:, j].set(jnp.where(live, coef, t[:, j]).astype(t.dtype))
+    t = t.at[j + 1, j].set(beta.astype(t.dtype))
+    return basis.at[j + 1].set(v_next), t
+
+
+@functools.partial(jax.jit, donate_argnums=(0,), static_argnames=("keep",))
+def _rotate(basis: jax.Array, s: jax.Array, m: int | jax.Array, *, keep: int) -> jax.Array:
+    """Rows [0, keep) ← Sᵀ V[:m], row keep ← V[m] (the residual vector), later rows zero; column block by block
+    so that only keep × block numbers are ever held besides the basis."""
+    rows, p = basis.shape
+    width = min(p, 4096)
+    nblocks = -(-p // width)
+    s = s.astype(basis.dtype)  # (rows, keep), zero past m
+
+    def body(i: jax.Array, v: jax.Array) -> jax.Array:
+        start = jnp.minimum(i * width, p - width)
+        cols = jax.lax.dynamic_slice_in_dim(v, start, width, axis=1)
+        new = s.T @ cols  # (keep, width)
+        resid = jax.lax.dynamic_index_in_dim(cols, m, axis=0, keepdims=True)
+        block = jnp.concatenate([new, resid, jnp.zeros((rows - keep - 1, width), v.dtype)], axis=0)
+        # A clamped last block overlaps columns already rotated: leave those as they are.
+        fresh = (start + jnp.arange(width)) >= i * width
+        return jax.lax.dynamic_update_slice_in_dim(v, jnp.where(fresh, block, cols), start, axis=1)
+
+    return jax.lax.fori_loop(0, nblocks, body, basis)
+
+
+@jax.jit
+def _ritz_vectors(basis: jax.Array, s: jax.Array) -> jax.Array:
+    return s.T.astype(basis.dtype) @ basis[: s.shape[0]]
+
+
+def _wanted(values: np.ndarray, k: int, which: str) -> np.ndarray:
+    """Indices (into ascending ``values``) of the wanted Ritz values, in the output order."""
+    n = values.size
+    if which == "top":
+        return np.arange(n - 1, n - 1 - min(k, n), -1)
+    if which == "bottom":
+        return np.arange(min(k, n))
+    kk = min(k, n // 2) if n >= 2 else n
+    return np.concatenate([np.arange(kk), np.arange(n - kk, n)])
+
+
+def _keep(values: np.ndarray, count: int, which: str) -> np.ndarray:
+    """The ``count`` Ritz values nearest the wanted end(s), kept through a thick restart."""
+    n = values.size
+    if which == "top":
+        return np.arange(n - count, n)
+    if which == "bottom":
+        return np.arange(count)
+    lo = count // 2
+    return np.concatenate([np.arange(lo), np.arange(n - (count - lo), n)])
+
+
+def eigsh(
+    op: Any,
+    v0: jax.Array,
+    k: int,
+    *,
+    which: str,
+    tol: float,
+    max_hvps: int,
+    basis_size: int,
+    key: jax.Array,
+    check_every: int = 5,
+) -> KrylovResult:
+    """The k wanted eigenpairs of the symmetric operator ``op`` (flat v ↦ H·v) by thick-restart Lanczos.
+
+    ``which`` is "top" (largest, descending), "bottom" (smallest, ascending) or "both" (k smallest ascending
+    then k largest descending). Stops when every wanted pair has residual ≤ ``tol``·max|θ|, after ``max_hvps``
+    products, or when the basis spans the whole space (then T's eigenvalues are H's). The basis holds
+    ``basis_size`` + 1 rows of P numbers.
+    """
+    p = v0.shape[0]
+    m = int(min(basis_size, p))
+    dtype = v0.dtype
+    btol = jnp.asarray(10 * float(jnp.finfo(dtype).eps), dtype)
+    basis = jnp.zeros((m + 1, p), dtype).at[0].set(v0 / jnp.linalg.norm(v0))
+    t = jnp.zeros((m + 1, m + 1), dtype)
+    j, hvps, restarts, offset = 0, 0, 0, 0
+    want_count = k if which != "both" else 2 * k
+    while True:
+        basis, t = _step(op, basis, t, jnp.int32(j), jax.random.fold_in(key, offset + j), btol)
+        j += 1
+        hvps += 1
+        full = j == m
+        if not (full or hvps >= max_hvps or j % check_every == 0):
+            continue
+        th = np.asarray(t, np.float64)
+        block = th[:j, :j]
+        sym = np.triu(block) + np.triu(block, 1).T  # T from the Gram–Schmidt columns (upper part)
+        values, vecs = np.linalg.eigh(sym)
+        beta = th[j, j - 1]
+        wanted = _wanted(values, k, which)
+        residuals = np.abs(beta * vecs[j - 1, wanted])
+        spectrum = max(float(np.max(np.abs(values))), np.finfo(np.float64).tiny)
+        converged = j >= min(want_count, p) and bool(np.all(residuals <= tol * spectrum))
+        exhausted = j >= p
+        if converged or exhausted or hvps >= max_hvps:
+            vectors = _ritz_vectors(basis, jnp.asarray(vecs[:, wanted]))
+            return KrylovResult(values[wanted], vectors, residuals, hvps, converged or exhausted, restarts)
+        if full:
+            keep = max(min(want_count + (m - want_count) // 2, m - 1), 1)
+            kept = _keep(values, keep, which)
+            s = np.zeros((m + 1, keep))
+            s[:m, :] = vecs[:, kept]
+            basis = _rotate(basis, jnp.asarray(s), jnp.int32(m), keep=keep)
+            new_t = np.zeros((m + 1, m + 1))
+            new_t[np.arange(keep), np.arange(keep)] = values[kept]
+            new_t[keep, :keep] = beta * vecs[m - 1, kept]  # the coupling of the kept vectors to the residual
+            new_t[:keep, keep] = new_t[keep, :keep]
+            t = jnp.asarray(new_t, dtype)
+            offset += j
+            j = keep
+            restarts += 1
