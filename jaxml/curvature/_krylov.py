@@ -195,7 +195,10 @@ def eigsh(
         converged = j >= min(want_count, p) and bool(np.all(residuals <= tol * spectrum))
         exhausted = j >= p
         if converged or exhausted or hvps >= max_hvps:
-            vectors = _ritz_vectors(basis, jnp.asarray(vecs[:, wanted]))
+            # Padded to at least 5 columns (zeros) so that another small k reuses the compiled product.
+            coef = np.zeros((vecs.shape[0], max(wanted.size, 5)))
+            coef[:, : wanted.size] = vecs[:, wanted]
+            vectors = _ritz_vectors(basis, jnp.asarray(coef))[: wanted.size]
             return KrylovResult(values[wanted], vectors, residuals, hvps, converged or exhausted, restarts)
         if full:
             keep = max(min(want_count + (m - want_count) // 2, m - 1), 1)

@@ -122,7 +122,8 @@ def run_eigsh(
     if max_steps < want:
         raise ValueError(f"max_steps must be at least the {want} eigenpairs wanted, got {max_steps}")
     if basis_size is None:
-        basis_size = 2 * want + 19
+        # (2k + 20)·P numbers, and one size for every k ≤ 5 so that another small k compiles nothing new
+        basis_size = 2 * max(want, 5) + 19
     basis_size = _checks.positive_int(basis_size, "basis_size")
     if basis_size < min(want + 1, p):
         raise ValueError(f"basis_size must exceed the {want} eigenpairs wanted, got {basis_size}")
@@ -153,10 +154,10 @@ def eigenpairs(
     Thick-restart Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int
     seed), stopping once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·‖H‖ (default √eps of the
     parameters' dtype) or after ``max_steps`` H·v products. Memory: the basis, (``basis_size`` + 1)·P numbers
-    (default ``basis_size`` = 2k + 19, so (2k + 20)·P) whatever the number of products: when it fills, the
-    basis restarts from the Ritz vectors nearest the wanted end. When the basis can hold all P directions the
-    answer is exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few tens of products;
-    the bottom sits near the bulk and may need many more.
+    (default ``basis_size`` = 2·max(k, 5) + 19, so (2k + 20)·P for k ≥ 5) whatever the number of products:
+    when it fills, the basis restarts from the Ritz vectors nearest the wanted end. When the basis can hold all
+    P directions the answer is exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few
+    tens of products; the bottom sits near the bulk and may need many more.
 
     One small program is compiled per objective and parameter shapes (an H·v product with its Gram–Schmidt
     step); the loop and the small eigenproblems run on the host, so another ``k``, ``tol``, ``which``, key or

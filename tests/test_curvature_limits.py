@@ -1,0 +1,170 @@
+"""The curvature paths at their limits: thick restarts in bounded memory, no recompilation, the dense Hessian
+from batched products, SLQ's standard errors — each against dense ``numpy.linalg.eigh`` in float64 — and the
+curvature doors' bad inputs."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from jaxml import curvature as C
+from jaxml import losses, models, train
+from jaxml.curvature import _krylov
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def _quadratic(spectrum: np.ndarray, seed: int = 0):
+    """f(θ) = ½θᵀAθ with A = Q diag(spectrum) Qᵀ for a random rotation Q: H = A everywhere."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(spectrum.size, spectrum.size)))
+    a = jnp.asarray((q * spectrum) @ q.T)
+    return (lambda t: 0.5 * t @ a @ t), np.asarray(a)
+
+
+def _mlp(hidden=(12,), n=80, seed=0):
+    x = jax.random.normal(jax.random.key(seed), (n, 5))
+    y = jax.random.randint(jax.random.key(seed + 1), (n,), 0, 3)
+    model = models.mlp(5, list(hidden), 3, activation=jnp.tanh)
+    params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), model.init(jax.random.key(seed + 2)))
+    return train.supervised(model.apply, losses.softmax_cross_entropy), params, (x, y)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Thick-restart Lanczos
+
+
+@pytest.mark.parametrize("which", ["top", "bottom"])
+def test_restarted_lanczos_in_a_small_basis_matches_dense_eigh(which):
+    # A bulk and well-separated ends, like a network's Hessian; a basis of 12 vectors must restart many times.
+    rng = np.random.default_rng(1)
+    spectrum = np.concatenate([rng.uniform(-0.5, 1.0, 390), [9.0, 7.5, 6.0, -4.0, -3.0, -2.5, 5.0, -1.5, 4.0, 3.0]])
+    f, a = _quadratic(spectrum)
+    lam = np.linalg.eigh(a)[0]
+    want = lam[::-1][:4] if which == "top" else lam[:4]
+    res = C.eigenpairs(f, jnp.zeros(400), 4, which=which, basis_size=12, max_steps=2000, key=3, tol=1e-10)
+    assert res.converged and res.num_hvps > 12  # it restarted, and still converged
+    np.testing.assert_allclose(res.eigenvalues, want, rtol=1e-9)
+    vecs = np.stack([np.asarray(v) for v in res.eigenvectors])
+    np.testing.assert_allclose(vecs @ a, res.eigenvalues[:, None] * vecs, atol=1e-8)
+    np.testing.assert_allclose(vecs @ vecs.T, np.eye(4), atol=1e-9)
+
+
+def test_restart_rotation_over_column_blocks_equals_the_matrix_product():
+    # P = 9000 spans three column blocks (the last one clamped and overlapping): V[:keep] must be SᵀV[:m].
+    rng = np.random.default_rng(2)
+    m, keep, p = 10, 4, 9000
+    basis = rng.normal(size=(m + 1, p))
+    s = np.zeros((m + 1, keep))
+    s[:m] = rng.normal(size=(m, keep))
+    out = np.asarray(_krylov._rotate(jnp.asarray(basis), jnp.asarray(s), jnp.int32(m), keep=keep))
+    np.testing.assert_allclose(out[:keep], s[:m].T @ basis[:m], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(out[keep], basis[m])
+    assert not out[keep + 1 :].any()
+
+
+def test_no_recompilation_for_another_k_tol_key_or_data_of_the_same_shapes():
+    f, params, data = _mlp()
+    C.eigenpairs(f, params, 2, data=data, key=0)
+    step, rotate = _krylov._step._cache_size(), _krylov._rotate._cache_size()
+    other = (data[0] + 1.0, (data[1] + 1) % 3)
+    C.eigenpairs(f, params, 3, data=other, key=jax.random.key(5), tol=1e-6, which="bottom")
+    C.top_eigenvalues(f, jax.tree_util.tree_map(lambda a: a * 0.5, params), 1, data=data, key=7)
+    assert _krylov._step._cache_size() == step
+    assert _krylov._rotate._cache_size() <= rotate + 1  # a restart, if any, compiles once per kept count
+
+
+def test_int_seed_and_key_give_the_same_answer():
+    f, params, data = _mlp()
+    a = C.eigenpairs(f, params, 2, data=data, key=11)
+    b = C.eigenpairs(f, params, 2, data=data, key=jax.random.key(11))
+    c = C.eigenpairs(f, params, 2, data=data, key=jax.random.PRNGKey(11))
+    np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
+    np.testing.assert_array_equal(a.eigenvalues, c.eigenvalues)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Dense Hessian and SLQ
+
+
+def test_dense_hessian_from_products_equals_jax_hessian_and_is_exactly_symmetric():
+    f, params, data = _mlp()
+    theta, unravel = ravel_pytree(params)
+    ref = np.asarray(jax.hessian(lambda t: f(unravel(t), data))(theta))
+    for kwargs in ({}, {"chunk_size": 7}, {"data": data, "batch_size": 13}):
+        obj = f if "data" in kwargs else (lambda p: f(p, data))
+        h = np.asarray(C.hessian(obj, params, **kwargs))
+        np.testing.assert_array_equal(h, h.T)
+        np.testing.assert_allclose(h, ref, atol=1e-12)
+
+
+def test_slq_trace_and_second_moment_fall_within_their_standard_errors():
+    f, params, data = _mlp(hidden=(10,))
+    h = np.asarray(C.hessian(f, params, data=data))
+    lam = np.linalg.eigvalsh(h)
+    p = lam.size
+    rho = C.spectral_density(f, params, data=data, key=4, num_vectors=24, num_steps=30)
+    assert np.isfinite(rho.trace_stderr) and rho.trace_stderr > 0
+    assert abs(rho.trace - lam.sum()) <= 4 * rho.trace_stderr
+    assert abs(rho.moment2 - np.sum(lam**2) / p) <= 4 * rho.moment2_stderr
+    # the smoothed density's first moment is the same estimate divided by P
+    mean = np.trapezoid(rho.grid * rho.density, rho.grid)
+    assert mean == pytest.approx(rho.trace / p, rel=1e-6, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Bad inputs at the curvature doors
+
+
+def _toy(w):
+    return (1.0 - w[0] * w[1]) ** 2
+
+
+NAN = jnp.array([jnp.nan, 0.0])
+BAD = [
+    (lambda: C.hessian(lambda w: w**2, jnp.ones(2)), ValueError, "real scalar"),
+    (lambda: C.hvp(lambda w: w**2, jnp.ones(2), jnp.ones(2)), ValueError, "real scalar"),
+    (lambda: C.top_eigenvalues(lambda w: w, jnp.ones(2), 1), ValueError, "real scalar"),
+    (lambda: C.hessian(_toy, NAN), ValueError, "params"),
+    (lambda: C.top_eigenvalues(_toy, NAN, 1), ValueError, "params"),
+    (lambda: C.classify_critical_point(_toy, NAN), ValueError, "params"),
+    (lambda: C.find_critical_point(_toy, NAN), ValueError, "params"),
+    (lambda: C.spectral_density(_toy, NAN), ValueError, "params"),
+    (lambda: C.hutchinson_trace(_toy, NAN), ValueError, "params"),
+    (lambda: C.hvp(_toy, jnp.ones(2), NAN), ValueError, "v"),
+    (lambda: C.hessian(_toy, jnp.ones(2), chunk_size=0), ValueError, "chunk_size"),
+    (lambda: C.hessian(_toy, jnp.ones(2), chunk_size=2.5), TypeError, "chunk_size"),
+    (lambda: C.top_eigenvalues(_toy, jnp.ones(2), 0), ValueError, "k"),
+    (lambda: C.top_eigenvalues(_toy, jnp.ones(2), 1, key="seed"), TypeError, "key"),
+    (lambda: C.top_eigenvalues(_toy, jnp.ones(2), 1, tol=-1.0), ValueError, "tol"),
+    (lambda: C.top_eigenvalues(_toy, jnp.ones(2), 1, tol=float("nan")), ValueError, "tol"),
+    (lambda: C.eigenpairs(_toy, jnp.ones(2), 1, which="middle"), ValueError, "which"),
+    (lambda: C.eigenpairs(_toy, jnp.ones(2), 1, max_steps=0), ValueError, "max_steps"),
+    (lambda: C.eigenpairs(_toy, jnp.ones(2), 1, basis_size=1), ValueError, "basis_size"),
+    (lambda: C.eigenpairs(_toy, jnp.ones(2), 1, check_every=0), ValueError, "check_every"),
+    (lambda: C.spectral_density(_toy, jnp.ones(2), num_vectors=0), ValueError, "num_vectors"),
+    (lambda: C.spectral_density(_toy, jnp.ones(2), sigma=-1.0), ValueError, "sigma"),
+    (lambda: C.hutchinson_trace(_toy, jnp.ones(2), tol=0.0), ValueError, "tol"),
+    (lambda: C.hutchinson_trace(_toy, jnp.ones(2), max_samples=-3), ValueError, "max_samples"),
+    (lambda: C.classify_critical_point(_toy, jnp.ones(2), grad_tol=-1.0), ValueError, "grad_tol"),
+    (lambda: C.classify_critical_point(_toy, jnp.ones(2), dense_threshold=0), ValueError, "dense_threshold"),
+    (lambda: C.find_critical_point(_toy, jnp.ones(2), tol=0.0), ValueError, "tol"),
+    (lambda: C.find_critical_point(_toy, jnp.ones(2), damping=float("inf")), ValueError, "damping"),
+    (lambda: C.hessian(lambda p, b: _toy(p), jnp.ones(2), data=(np.full(3, np.nan),)), ValueError, "data[0]"),
+    (lambda: C.hessian(lambda p, b: _toy(p), jnp.ones(2), data=(np.zeros((0, 2)),)), ValueError, "data"),
+    (lambda: C.hessian(lambda p, b: _toy(p), jnp.ones(2), data=(np.ones(3),), batch_size=-1), ValueError, "batch"),
+    (lambda: C.hessian(_toy, jnp.ones(2), data=(np.zeros(3),)), TypeError, "f(params, batch)"),
+    (lambda: C.density_on_grid([0.0], [1.0], [0.0], sigma=0.0), ValueError, "sigma"),
+]
+
+
+@pytest.mark.parametrize(("call", "kind", "names"), BAD, ids=[f"case{i}" for i in range(len(BAD))])
+def test_bad_inputs_give_errors_naming_the_argument(call, kind, names):
+    with pytest.raises(kind, match=names.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        call()
