@@ -440,3 +440,10 @@ def test_a_gradient_tree_unlike_the_state_raises_a_clear_value_error():
         opt.update({"w": jnp.zeros(4)}, state)
     with pytest.raises(ValueError, match="FanOutState"):
         opt.update({"w": jnp.zeros(3)}, (optax.EmptyState(), state[1]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_python_scalar_parameters_and_gradients_as_in_optaxs_examples(name):
+    opt = OPTIMIZERS[name]()
+    updates, state = opt.update(0.7, opt.init(0.5), 0.5)
+    assert jnp.shape(updates) == () and float(updates) < 0

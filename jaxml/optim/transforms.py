@@ -134,7 +134,7 @@ def _check_schedule(name: str, schedule: Callable[..., Any], *, low: float, high
     """
     try:
         value = jnp.asarray(schedule(jnp.zeros([], jnp.int32)))
-    except Exception as error:  # noqa: BLE001 - any failure of a user's schedule is reported as a type problem
+    except Exception as error:  # any failure of a user's schedule is reported as a type problem
         raise TypeError(f"{name}: the schedule failed when called with t = 0: {error!r}") from error
     if value.shape != () or not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
         raise TypeError(f"{name}: a schedule must return a real scalar, got {value.dtype}{list(value.shape)} at t = 0")
@@ -166,8 +166,8 @@ def _check_like(block: str, updates: optax.Updates, reference: optax.Updates) ->
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _cast(x: jax.Array | float, like: jax.Array) -> jax.Array:
-    return jnp.asarray(x, dtype=like.dtype)
+def _cast(x: jax.Array | float, like: jax.typing.ArrayLike) -> jax.Array:
+    return jnp.asarray(x, dtype=jnp.result_type(like))
 
 
 def _abs_sq(g: jax.Array) -> jax.Array:
@@ -309,6 +309,7 @@ def scale_by_momentum(
         updates: optax.Updates, state: MomentumState, params: optax.Params | None = None, **extra_args: Any
     ) -> tuple[optax.Updates, MomentumState]:
         del params, extra_args
+        updates = jax.tree.map(jnp.asarray, updates)  # Python scalars too, as optax allows
         _check_like("scale_by_momentum", updates, state.m)
         count = optax.safe_increment(state.count)
         if not ema:
@@ -355,6 +356,7 @@ def _rms_block(
         updates: optax.Updates, state: RmsState, params: optax.Params | None = None, **extra_args: Any
     ) -> tuple[optax.Updates, RmsState]:
         del params, extra_args
+        updates = jax.tree.map(jnp.asarray, updates)
         _check_like(name, updates, state.sigma_sq)
         count = optax.safe_increment(state.count)
         take = take_weight(count)
