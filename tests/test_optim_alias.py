@@ -397,6 +397,7 @@ BAD_VALUES = [
     (lambda: optim.adam(lambda t: jnp.ones(3)), TypeError, "learning_rate"),
     (lambda: optim.adam(lambda t: 1j), TypeError, "learning_rate"),
     (lambda: optim.adam(lambda: 0.1), TypeError, "learning_rate"),
+    (lambda: optim.adam(lambda t: None), TypeError, "learning_rate"),
     (lambda: optim.adam(0.1, mu_dtype="no such dtype"), TypeError, "no such dtype"),
 ]
 

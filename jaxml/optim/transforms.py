@@ -133,11 +133,16 @@ def _check_schedule(name: str, schedule: Callable[..., Any], *, low: float, high
     result is a tracer (the schedule closes over traced values) only its shape and dtype are checked.
     """
     try:
-        value = jnp.asarray(schedule(jnp.zeros([], jnp.int32)))
+        result = schedule(jnp.zeros([], jnp.int32))
     except Exception as error:  # any failure of a user's schedule is reported as a type problem
         raise TypeError(f"{name}: the schedule failed when called with t = 0: {error!r}") from error
-    if value.shape != () or not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
-        raise TypeError(f"{name}: a schedule must return a real scalar, got {value.dtype}{list(value.shape)} at t = 0")
+    try:
+        value = jnp.asarray(result)
+    except (TypeError, ValueError):
+        value = None
+    real = value is not None and any(jnp.issubdtype(value.dtype, kind) for kind in (jnp.floating, jnp.integer))
+    if not real or value.shape != ():
+        raise TypeError(f"{name}: a schedule must return a real scalar, got {result!r} at t = 0")
     try:
         concrete = float(value)
     except jax.errors.ConcretizationTypeError:
@@ -152,8 +157,7 @@ def _check_like(block: str, updates: optax.Updates, reference: optax.Updates) ->
             f"{block}.update: the updates' tree {jax.tree.structure(updates)} is not the tree the state was "
             f"initialised with, {jax.tree.structure(reference)}; call init on parameters shaped like the gradients"
         )
-    for path_u, r in zip(jax.tree.leaves_with_path(updates), jax.tree.leaves(reference)):
-        path, u = path_u
+    for (path, u), r in zip(jax.tree.leaves_with_path(updates), jax.tree.leaves(reference)):
         if jnp.shape(u) != jnp.shape(r):
             raise ValueError(
                 f"{block}.update: the update at {jax.tree_util.keystr(path) or 'the root'} has shape "
@@ -228,7 +232,7 @@ def scale_by_learning_rate(learning_rate: optax.ScalarOrSchedule) -> optax.Gradi
         >>> scale_by_learning_rate(lambda t: "fast")
         Traceback (most recent call last):
         ...
-        TypeError: learning_rate: the schedule failed when called with t = 0: TypeError(...)
+        TypeError: learning_rate: a schedule must return a real scalar, got 'fast' at t = 0
     """
     check_hyperparameter("learning_rate", learning_rate, schedule_ok=True)
 
