@@ -142,7 +142,8 @@ def compute(config: Config) -> Result:
     }
     falls = metrics["train_worst_step_ratio"] <= 1
     summary = (
-        f"MLPs (ReLU, width {config.width}) trained full-batch with Adam (η = {config.learning_rate:g} with cosine decay, "
+        f"MLPs (ReLU, width {config.width}) trained full-batch with Adam (η = {config.learning_rate:g}, cosine "
+        "decay, "
         f"{config.epochs} epochs, mean of {config.seeds} seeds) on {config.n_train} rows of `covid.train.csv` (all "
         f"{train_np[0].shape[1]} standardized features), evaluated on {len(test_np[1])} held-out rows; depth 0 is "
         f"the linear model at its closed-form least-squares optimum (training MSE {linear_pair[0]:.3g}, held-out "
@@ -188,7 +189,12 @@ def compute(config: Config) -> Result:
 
 
 def _two_panels(
-    path: Path, xs: list[int], pairs: list[tuple[float, float]], xlabel: str, suptitle: str, logx: bool,
+    path: Path,
+    xs: list[int],
+    pairs: list[tuple[float, float]],
+    xlabel: str,
+    suptitle: str,
+    logx: bool,
     linear: tuple[float, float] | None,
 ) -> Path:
     """Training MSE on a log axis (it spans decades) beside held-out MSE on a linear axis (it does not)."""

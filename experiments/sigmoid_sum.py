@@ -54,10 +54,11 @@ def _claim_numbers(family: str) -> tuple[str, ...]:
 
 def _explain(family: str) -> Callable[[dict[str, float]], str]:
     def explain(m: dict[str, float]) -> str:
+        ratio = m[f"{family}_worst_step_ratio"]
         return (
-            f"Max error {m[f'{family}_max_error_fewest']:.3g} with the fewest units, {m[f'{family}_max_error_most']:.3g} "
-            f"with the most; the largest ratio of consecutive errors is {m[f'{family}_worst_step_ratio']:.3g} "
-            f"({'< 1: it falls at every step' if m[f'{family}_worst_step_ratio'] < 1 else '≥ 1: it rises somewhere'})."
+            f"Max error {m[f'{family}_max_error_fewest']:.3g} with the fewest units, "
+            f"{m[f'{family}_max_error_most']:.3g} with the most; the largest ratio of consecutive errors is "
+            f"{ratio:.3g} ({'< 1: it falls at every step' if ratio < 1 else '≥ 1: it rises somewhere'})."
         )
 
     return explain
@@ -248,7 +249,7 @@ def compute(config: Config) -> Result:
     train_mse = {}
     for family in ("sigmoid", "relu"):
         params, train_mse[family] = _train_family(config, family, x, y)
-        model = (models.sigmoid_sum if family == "sigmoid" else models.relu_sum)
+        model = models.sigmoid_sum if family == "sigmoid" else models.relu_sum
         for n in config.units:
             fits[(family, n)] = np.asarray(model(1, n).apply(params[n], jnp.asarray(grid)))
     for family in FAMILIES:
@@ -270,7 +271,13 @@ def compute(config: Config) -> Result:
         for n, e in zip(units, errors[family]):
             metrics[f"{family}_max_error_{n}_units"] = e
     rows = [
-        [n, *(errors[f][i] for f in FAMILIES), *(rms[f][i] for f in FAMILIES), train_mse["sigmoid"][n], train_mse["relu"][n]]
+        [
+            n,
+            *(errors[f][i] for f in FAMILIES),
+            *(rms[f][i] for f in FAMILIES),
+            train_mse["sigmoid"][n],
+            train_mse["relu"][n],
+        ]
         for i, n in enumerate(units)
     ]
     falls = {f: metrics[f"{f}_worst_step_ratio"] < 1 for f in FAMILIES}
@@ -332,8 +339,13 @@ def figures(result: Result, out: Path) -> list[Path]:
 
     def draw_target(ax: Any) -> None:
         ax.plot(grid, np.interp(grid, bx, by), color="black", linewidth=2, label="target (piecewise linear)")
-        ax.plot(grid, constant + sum(c * h for c, h, _ in components), "--", color="tab:orange",
-                label="constant + Σ hard sigmoids")
+        ax.plot(
+            grid,
+            constant + sum(c * h for c, h, _ in components),
+            "--",
+            color="tab:orange",
+            label="constant + Σ hard sigmoids",
+        )
         ax.plot(bx, by, "o", color="black", markersize=4)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
@@ -367,6 +379,7 @@ def figures(result: Result, out: Path) -> list[Path]:
     shown = sorted({units[min(1, len(units) - 1)], units[len(units) // 2], units[-1]})
     draws, titles = [], []
     for family in ("sigmoid", "relu"):
+
         def draw(ax: Any, family: str = family) -> None:
             ax.scatter(d["x"], d["y"], s=6, color="lightgray", label="training points")
             ax.plot(grid, target, color="black", linewidth=1.5, label="target")
