@@ -213,7 +213,6 @@ def figures(result: Result, out: Path) -> list[Path]:
         ax.plot(*d["shared"], "--", color="black", linewidth=1.5, label="one shared line (all states)")
         ax.set_xlabel(f"{d['feature']} (day 5)")
         ax.set_ylabel("tested_positive (day 5)")
-        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
 
     fig = plot.panels(
         out / "per_state_lines.png",
@@ -221,6 +220,8 @@ def figures(result: Result, out: Path) -> list[Path]:
         titles=["y = bₛ + wₛx, four largest states (training rows)"],
         suptitle="One line per state vs one shared line",
         ncols=1,
+        panel_size=(6.4, 4.6),
+        legend="outside",
     )
     fig_bar = plot.bars(
         out / "error_ratios.png",

@@ -225,6 +225,7 @@ def _two_panels(
         titles=["training MSE", "held-out MSE"],
         suptitle=suptitle,
         ncols=2,
+        panel_size=(5.2, 3.8),
     )
 
 

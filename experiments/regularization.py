@@ -285,7 +285,6 @@ def _fits_panel(d: dict[str, Any], curves: dict[str, np.ndarray], xlabel: str) -
         ax.set_ylim(ys.min() - 0.4 * span, ys.max() + 0.4 * span)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("tested_positive (day 5)")
-        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
 
     return draw
 
@@ -300,6 +299,8 @@ def figures(result: Result, out: Path) -> list[Path]:
         titles=[f"{c.n_small} training rows (black), {c.n_small} test rows (red)"],
         suptitle=f"Polynomial fits of degree {c.degrees[0]}–{c.degrees[-1]}",
         ncols=1,
+        panel_size=(6.4, 4.6),
+        legend="outside",
     )
     rows = d["degree_rows"]
     fig_deg_err = plot.train_test(
@@ -308,9 +309,10 @@ def figures(result: Result, out: Path) -> list[Path]:
         [r[1] for r in rows],
         [r[2] for r in rows],
         title=(
-            f"Setting 1: test MAE best at degree {int(m['best_degree'])}, "
-            f"{m['degree_top_test_over_best']:.1f}× that at {rows[-1][0]}"
+            f"Setting 1: test MAE lowest at degree {int(m['best_degree'])}; "
+            f"degree {rows[-1][0]}'s is {m['degree_top_test_over_best']:.1f}× that"
         ),
+        xticklabels=[str(r[0]) for r in rows],
         xlabel="polynomial degree",
         ylabel="MAE (log)",
         logy=True,
@@ -332,5 +334,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         titles=[f"degree {c.smooth_degree}; total variation {m['smooth_tv_first']:.3g} → {m['smooth_tv_last']:.3g}"],
         suptitle="Setting 3: larger λ, smoother function",
         ncols=1,
+        panel_size=(6.4, 4.6),
+        legend="outside",
     )
     return [fig_deg, fig_deg_err, fig_lam, fig_smooth]

@@ -362,18 +362,31 @@ def figures(result: Result, out: Path) -> list[Path]:
         [draw_target, draw_parts],
         titles=[f"the sum equals the curve (max error {exact_error:.1e})", f"the {len(components)} hard sigmoids"],
         suptitle=f"A piecewise-linear curve = constant + {len(components)} hard sigmoids",
-        ncols=2,
+        ncols=1,
+        panel_size=(7.0, 3.4),
+        legend="outside",
     )
     errors = d["errors"]
-    fig_err = plot.curves(
+
+    def draw_err(ax: Any) -> None:
+        for label, v in errors.items():
+            ax.plot(units, v, "o-", label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(units)
+        ax.set_xticklabels([str(n) for n in units])
+        ax.minorticks_off()
+        ax.set_xlabel("number of units (hard sigmoids, sigmoids or ReLUs)")
+        ax.set_ylabel("max |error| on [−5, 5] (log)")
+
+    fig_err = plot.panels(
         out / "error_vs_units.png",
-        {k: (np.asarray(units), v) for k, v in errors.items()},
-        title=f"sin(x) + 0.3x on [−5, 5]: max error from {units[0]} to {units[-1]} units",
-        xlabel="number of units (hard sigmoids, sigmoids or ReLUs)",
-        ylabel="max |error| on [−5, 5]",
-        logx=True,
-        logy=True,
-        styles={k: "o-" for k in errors},
+        [draw_err],
+        titles=[f"max error from {units[0]} to {units[-1]} units"],
+        suptitle="Approximating sin(x) + 0.3x on [−5, 5]",
+        ncols=1,
+        panel_size=(6.4, 4.4),
+        legend="upper right",
     )
     target = _smooth(grid)
     shown = sorted({units[min(1, len(units) - 1)], units[len(units) // 2], units[-1]})
@@ -396,5 +409,6 @@ def figures(result: Result, out: Path) -> list[Path]:
         titles=titles,
         suptitle=f"Trained sums with {', '.join(map(str, shown))} units ({d['epochs']} epochs of Adam)",
         ncols=2,
+        panel_size=(5.6, 4.2),
     )
     return [fig_build, fig_err, fig_fit]
