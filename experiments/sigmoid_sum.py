@@ -40,6 +40,8 @@ class Config(ExperimentConfig):
     seeds: int = 4
     learning_rate: float = 3e-3
     final_learning_rate: float = 3e-5
+    #: a sigmoid's initial slope |w| = sigmoid_slope · n/(HIGH − LOW): its ramp spans about 4/sigmoid_slope strata
+    sigmoid_slope: float = 2.0
 
     QUICK = {"epochs": 600, "seeds": 2}
 
@@ -144,18 +146,18 @@ def _output_layer(
 
 
 def _initial_hidden(
-    family: str, n: int, width: int, rng: np.random.Generator, jitter: bool
+    family: str, n: int, width: int, rng: np.random.Generator, jitter: bool, slope: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hidden weights whose breakpoints −bᵢ/wᵢ spread over [LOW, HIGH], one per stratum of width (HIGH−LOW)/n.
 
     A ReLU's kink or a sigmoid's centre then sits in every part of the input range; a sigmoid's slope makes its
-    ramp about one stratum wide (|w| = 4n/(HIGH−LOW)). Seed 0 places them at the strata's centres, the others
+    ramp about 4/slope strata wide (|w| = slope·n/(HIGH−LOW)). Seed 0 places them at the strata's centres, the others
     jitter them uniformly within their strata; signs alternate (seed 0) or are random.
     """
     u = rng.uniform(size=n) if jitter else np.full(n, 0.5)
     t = LOW + (HIGH - LOW) * (np.arange(n) + u) / n
     sign = rng.choice([-1.0, 1.0], size=n) if jitter else np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    scale = 4.0 * n / (HIGH - LOW) if family == "sigmoid" else 1.0
+    scale = slope * n / (HIGH - LOW) if family == "sigmoid" else 1.0
     w = np.zeros(width)
     b = np.zeros(width)
     w[:n] = sign * scale
@@ -182,7 +184,7 @@ def _train_family(
     for n in config.units:
         mask = np.arange(width) < n
         for s in range(config.seeds):
-            w, b = _initial_hidden(family, n, width, rng, jitter=s > 0)
+            w, b = _initial_hidden(family, n, width, rng, jitter=s > 0, slope=config.sigmoid_slope)
             hidden = {"w": w[None, :], "b": b}
             c, b0 = _output_layer(activation, hidden, mask, x, y)
             runs.append({"hidden": hidden, "c": c, "b": np.asarray(b0), "mask": mask.astype(np.float64)})
