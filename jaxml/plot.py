@@ -287,21 +287,28 @@ def panels(
     titles: Sequence[str],
     suptitle: str,
     ncols: int | None = None,
+    panel_size: tuple[float, float] = (4.2, 3.6),
+    legend: str = "best",
 ) -> Path:
     """A grid of subplots, each drawn by one callable taking its ``Axes`` (for multi-panel lecture figures).
 
     Each callable should set its own axis labels; the helper adds the subplot titles, grids and legends.
+    ``panel_size`` is one subplot's (width, height) in inches; ``legend="outside"`` puts each legend to the right
+    of its panel (off the data), any other value is matplotlib's ``loc``.
     """
     n = len(draw)
     ncols = ncols or min(n, 3)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False)
     for ax, fn, t in zip(axes.ravel(), draw, titles):
         fn(ax)
         ax.set_title(t, fontsize="medium")
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="x-small")
+            if legend == "outside":
+                ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+            else:
+                ax.legend(fontsize="x-small", loc=legend)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     fig.suptitle(suptitle)
