@@ -13,7 +13,7 @@ import numpy as np
 from jaxml import optim, plot, surfaces
 from jaxml.report import Claim, ExperimentConfig, Result, table
 
-DESCRIPTION = "Elongated convex surface: no fixed η works (too large bounces, too small stalls); Adagrad/RMSProp/Adam do"
+DESCRIPTION = "Elongated surface: no fixed η works (large bounces, small stalls); Adagrad, RMSProp, Adam do"
 SECTION = "4.3"
 
 A, B = surfaces.ELONGATED_CURVATURE
@@ -137,7 +137,7 @@ def compute(config: Config) -> Result:
     summary = (
         f"The convex but elongated surface L = ½({A:g}θ₁² + {B:g}θ₂²) has curvatures {B / A:.0f}× apart; every "
         f"optimizer starts at {s.start} (L⁰ = {metrics['initial_loss']:.3g}) and makes {steps} updates. "
-        f"\"Reached the minimum\" means ‖θᵀ − θ*‖ < {tol:.3g} ({config.tolerance:g} of the start distance "
+        f'"Reached the minimum" means ‖θᵀ − θ*‖ < {tol:.3g} ({config.tolerance:g} of the start distance '
         f"{start_distance:.3g}). Gradient descent with η = {config.eta_large:g} (just under the stability limit "
         f"2/b = {2 / B:g}) flips the sign of θ₂ on {100 * flips:.0f}% of its updates — it bounces between the "
         f"walls — and ends {dist[gd_large]:.3g} from the minimum. With η = {config.eta_small:g} it covers "
