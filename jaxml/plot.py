@@ -62,9 +62,13 @@ def curves(
     logy: bool = False,
     hlines: Mapping[str, float] | None = None,
     styles: Mapping[str, str] | None = None,
+    legend_below: bool = False,
 ) -> Path:
-    """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references.
+
+    ``legend_below`` puts the legend under the axes, off the data (for many series).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.2 + (0.25 * -(-len(series) // 2) + 0.3 if legend_below else 0.0)))
     for label, (x, y) in series.items():
         ax.plot(np.asarray(x), np.asarray(y), (styles or {}).get(label, "-"), label=label)
     for label, value in (hlines or {}).items():
@@ -74,7 +78,9 @@ def curves(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend=not legend_below)
+    if legend_below and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     return save(fig, path)
 
 
