@@ -189,7 +189,7 @@ def contour(
     data; ``colors`` fixes a trajectory's colour by label (one colour per optimizer across figures).
     """
     from matplotlib.colors import LogNorm
-    from matplotlib.ticker import LogFormatterSciNotation
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, NullFormatter
 
     gx = np.linspace(*xlim, resolution)
     gy = np.linspace(*ylim, resolution)
@@ -211,8 +211,13 @@ def contour(
     bar = fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (f" − ({shift:.3g})" if shift else ""))
     if log_levels:
         decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
-        bar.set_ticks(decades if len(decades) >= 2 else lv[:: max(1, len(lv) // 5)])
-        bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        if len(decades) >= 2:
+            bar.set_ticks(decades)
+            bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        else:  # less than two decades: a few levels, written plainly
+            bar.set_ticks(lv[:: max(1, len(lv) // 5)])
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
     axes = [ax]
     if inset is not None:
         (ix0, ix1), (iy0, iy1) = inset
