@@ -140,6 +140,7 @@ def compute(config: Config) -> Result:
 def figures(result: Result, out: Path) -> list[Path]:
     s = surfaces.ELONGATED
     paths, sigma2, eta_t, steps, b2 = (result.data[k] for k in ("paths", "sigma2", "eta_t", "steps", "b2"))
+    m = result.metrics
     colors = {k: f"C{i}" for i, k in enumerate(paths)}
     t = np.arange(steps + 1)
     tiny = 1e-30  # log axes: exact zeros are drawn at the bottom
@@ -184,12 +185,13 @@ def figures(result: Result, out: Path) -> list[Path]:
                 draw(eta_t, "ηᵗ", t[:-1], log=False),
             ],
             titles=[
-                "loss: bursts after converging",
-                "σ in the steep direction shrinks once θ₂ has settled",
+                f"loss; bursts {m['bursts_constant']:.0f} / {m['bursts_decay']:.0f} / {m['bursts_warmup_decay']:.0f} "
+                "(legend order)",
+                f"σ₂ before the first burst: {m['sigma2_before_first_burst_over_start']:.2g}× its start",
                 "the step across the valley",
                 "learning rate ηᵗ",
             ],
-            suptitle=f"Adam (β₂ = {b2:g}): the step ≈ ηᵗ·m̂/σ bursts when σ is tiny",
+            suptitle=f"Adam (β₂ = {b2:g}): the step is ηᵗ·m̂/(σ + ε)",
             ncols=2,
             shared_legend=True,
         ),

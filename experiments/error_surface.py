@@ -196,12 +196,12 @@ def figures(result: Result, out: Path) -> list[Path]:
         plot.panels(
             out / "loss_and_gradient.png",
             [
-                over_time({k: p.loss for k, p in paths.items()}, "L(θᵗ)"),
+                over_time({k: p.loss for k, p in paths.items()}, f"L(θᵗ) (floor {floor:.0e})"),
                 over_time({k: np.linalg.norm(p.grad, axis=1) for k, p in paths.items()}, "‖gᵗ‖"),
             ],
             titles=["loss", "gradient norm"],
-            suptitle=f"Fixed η stalls although ‖g‖ is not small; per-parameter σ gets to the minimum "
-            f"(floor {floor:.1e})",
+            suptitle=f"Within {tol:.3g} of θ* after {steps} updates: "
+            f"{', '.join(k.split(',')[0] for k, p in paths.items() if np.hypot(*p.theta[-1]) < tol) or 'none'}",
             ncols=2,
             shared_legend=True,
         ),

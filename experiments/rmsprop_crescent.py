@@ -148,7 +148,10 @@ def figures(result: Result, out: Path) -> list[Path]:
             out / "distance_and_sigma.png",
             [distance, sigmas],
             titles=["distance to the minimum", "σᵢᵗ per coordinate"],
-            suptitle="RMSProp forgets the steep start; Adagrad keeps dividing by it",
+            suptitle=f"After {steps} updates Adagrad's σ is "
+            f"{result.metrics['final_sigma_ratio_adagrad_over_rmsprop_min']:.3g}–"
+            f"{result.metrics['final_sigma_ratio_adagrad_over_rmsprop_max']:.3g}× RMSProp's, its distance "
+            f"{result.metrics['final_distance_adagrad'] / result.metrics['final_distance_rmsprop']:.3g}× larger",
             ncols=2,
         ),
     ]
