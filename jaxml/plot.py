@@ -287,15 +287,17 @@ def panels(
     titles: Sequence[str],
     suptitle: str,
     ncols: int | None = None,
+    panel_size: tuple[float, float] = (4.2, 3.6),
 ) -> Path:
     """A grid of subplots, each drawn by one callable taking its ``Axes`` (for multi-panel lecture figures).
 
     Each callable should set its own axis labels; the helper adds the subplot titles, grids and legends.
+    ``panel_size`` is one panel's (width, height) in inches.
     """
     n = len(draw)
     ncols = ncols or min(n, 3)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False)
     for ax, fn, t in zip(axes.ravel(), draw, titles):
         fn(ax)
         ax.set_title(t, fontsize="medium")
