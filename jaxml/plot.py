@@ -40,13 +40,27 @@ def save(fig: plt.Figure, path: PathLike, dpi: int = 110) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool = True) -> None:
+def _finish(
+    ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool = True, legend_loc: str | None = None
+) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small")
+        _legend(ax, legend_loc)
+
+
+def _legend(ax: plt.Axes, loc: str | None, fontsize: str = "small") -> None:
+    """A legend at ``loc`` (a Matplotlib location; ``"outside"``: right of the axes, never over the data)."""
+    if loc == "outside":
+        # The legend sits in a strip to the right: widen the figure so the axes keep their size.
+        fig = ax.figure
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(width * 1.4, height)
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=fontsize, loc=loc or "best")
 
 
 def curves(
@@ -60,8 +74,12 @@ def curves(
     logy: bool = False,
     hlines: Mapping[str, float] | None = None,
     styles: Mapping[str, str] | None = None,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references."""
+    """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references.
+
+    ``legend_loc``: a Matplotlib legend location, or ``"outside"`` (right of the axes, off the data).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, (x, y) in series.items():
         ax.plot(np.asarray(x), np.asarray(y), (styles or {}).get(label, "-"), label=label)
@@ -72,7 +90,7 @@ def curves(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -136,18 +154,25 @@ def scatter(
     lines: Series | None = None,
     logx: bool = False,
     logy: bool = False,
+    colors: Mapping[str, str] | None = None,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Scatter plot of named point groups, with optional lines (a boundary, a fit) drawn over them."""
+    """Scatter plot of named point groups, with optional lines (a boundary, a fit) drawn over them.
+
+    ``colors`` fixes the colour of a group or line by its label (one colour per category across figures);
+    ``legend_loc`` a Matplotlib legend location, or ``"outside"`` (right of the axes).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    colors = colors or {}
     for label, (x, y) in groups.items():
-        ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label)
+        ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label, color=colors.get(label))
     for label, (x, y) in (lines or {}).items():
-        ax.plot(np.asarray(x), np.asarray(y), "-", label=label)
+        ax.plot(np.asarray(x), np.asarray(y), "-", label=label, color=colors.get(label))
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -208,8 +233,12 @@ def decision_regions(
     class_names: Sequence[str] | None = None,
     resolution: int = 250,
     margin: float = 0.05,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Points of a 2-D, K-class data set over the regions where ``predict`` (N, 2) -> (N,) labels them."""
+    """Points of a 2-D, K-class data set over the regions where ``predict`` (N, 2) -> (N,) labels them.
+
+    ``legend_loc``: a Matplotlib legend location, or ``"outside"`` (right of the axes, off the data).
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y)
     lo, hi = x.min(0), x.max(0)
@@ -225,7 +254,7 @@ def decision_regions(
     for c in classes:
         m = y == c
         ax.scatter(x[m, 0], x[m, 1], s=14, label=names[int(c)], edgecolor="k", linewidth=0.3)
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -288,11 +317,13 @@ def panels(
     suptitle: str,
     ncols: int | None = None,
     panel_size: tuple[float, float] = (4.2, 3.6),
+    legend_loc: str | None = None,
 ) -> Path:
     """A grid of subplots, each drawn by one callable taking its ``Axes`` (for multi-panel lecture figures).
 
     Each callable should set its own axis labels; the helper adds the subplot titles, grids and legends.
-    ``panel_size`` is one panel's (width, height) in inches.
+    ``panel_size`` is one panel's (width, height) in inches; ``legend_loc`` a Matplotlib legend location for
+    every panel, or ``"outside"`` (right of each panel, off the data).
     """
     n = len(draw)
     ncols = ncols or min(n, 3)
@@ -303,7 +334,10 @@ def panels(
         ax.set_title(t, fontsize="medium")
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="x-small")
+            if legend_loc == "outside":
+                ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+            else:
+                ax.legend(fontsize="x-small", loc=legend_loc or "best")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     fig.suptitle(suptitle)
