@@ -416,6 +416,7 @@ def _figures(result: Result, out: Path) -> list[Path]:
         ax.set_xticks(xs)
         ax.set_xticklabels(["2 sep.", "2 shared", "6 sep.", "6 shared", "logistic"], fontsize="small")
         ax.set_ylabel("test accuracy (%)")
+        ax.set_xlabel("model (2 / 6 features, separate / shared Σ)")
 
     figs.append(
         plot.panels(
@@ -423,9 +424,8 @@ def _figures(result: Result, out: Path) -> list[Path]:
             [draw_intervals],
             titles=[f"{n_boot} bootstrap resamples of the test set"],
             suptitle=(
-                "Test accuracy: chance spread on 70 Pokémon "
-                f"({result.metrics['lecture_values_inside_bootstrap_95']:.0f} of 5 lecture values inside our 95% "
-                "intervals)"
+                f"70 test Pokémon: {result.metrics['lecture_values_inside_bootstrap_95']:.0f} of 5 lecture values "
+                "inside our 95% bootstrap intervals"
             ),
             panel_size=(7.5, 4.5),
             legend_loc="outside",
