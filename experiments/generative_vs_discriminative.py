@@ -276,6 +276,7 @@ CLAIMS = (
         "With little data the generative model leads logistic regression on real data (breast cancer) as well.",
         _ahead("breast_cancer"),
         reads=_ahead_reads("breast_cancer"),
+        expected=False,  # naive Bayes starts a little ahead, by less than 3 standard errors: see explain
         explain=_explain_ahead("breast_cancer"),
     ),
     Claim(

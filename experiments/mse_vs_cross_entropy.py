@@ -202,6 +202,11 @@ def _run(config: Config) -> Result:
 
 
 def figures(result: Result, out: Path) -> list[Path]:
+    with jax.enable_x64(True):  # the loss surfaces are evaluated in float64, as in compute
+        return _figures(result, out)
+
+
+def _figures(result: Result, out: Path) -> list[Path]:
     config = result.data["config"]
     paths, surfaces = result.data["paths"], result.data["surfaces"]
     ts, slice_grad = result.data["slice"]
