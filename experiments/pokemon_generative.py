@@ -403,6 +403,7 @@ def _figures(result: Result, out: Path) -> list[Path]:
             title=f"Test accuracy (%) on the 70 test Pokémon: {result.metrics['count_priors_exact']:.0f} of 5 equal "
             "the lecture's when rounded",
             ylabel="accuracy (%)",
+            xlabel="model",
         )
     )
 
