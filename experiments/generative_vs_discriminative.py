@@ -400,5 +400,6 @@ def figures(result: Result, out: Path) -> list[Path]:
             titles=[SETS["gaussian"], SETS["breast_cancer"]],
             suptitle=f"Generative vs discriminative: mean ± std over {splits} random splits",
             ncols=2,
+            panel_size=(6.0, 4.4),
         )
     ]
