@@ -94,6 +94,17 @@ def _estimates_match(m: Mapping[str, float]) -> bool:
     return counts and mu and sigma
 
 
+def _equal_priors_verdict(m: Mapping[str, float]) -> str:
+    if m["equal_priors_exact_in_place"] == 4:
+        return ": equal priors reproduce the lecture's four numbers model by model"
+    if m["equal_priors_exact_any_order"] == 4:
+        return (
+            ": equal priors give the lecture's four numbers, but "
+            f"{4 - m['equal_priors_exact_in_place']:.0f} of them under the other model of the same feature count"
+        )
+    return ": equal priors do not explain the lecture's numbers"
+
+
 def _equal_priors_in_place(m: Mapping[str, float]) -> float:
     return float(sum(round(m[f"test_accuracy_{n}_equal_priors"]) == LECTURE[n] for n in MODEL_WORDS if n != "logistic"))
 
@@ -322,8 +333,8 @@ def _run(config: Config) -> Result:
         f"{acc_equal['two_shared']:.1f}, {acc_equal['six_full']:.1f}, {acc_equal['six_shared']:.1f}%; rounded, "
         f"they equal the lecture's number under the same model for: {exact_equal} "
         f"({metrics['equal_priors_exact_in_place']:.0f} of 4; {metrics['equal_priors_exact_any_order']:.0f} of 4 "
-        "if the two models of each feature count may be swapped), so equal priors explain part of the gap but "
-        f"not model by model. For scale: predicting *Water* for every test Pokémon scores {all_water:.1f}%. A "
+        f"if the two models of each feature count may be swapped){_equal_priors_verdict(metrics)}. "
+        f"For scale: predicting *Water* for every test Pokémon scores {all_water:.1f}%. A "
         "test set of 70 is small: the bootstrap standard deviation of each accuracy is about "
         f"{np.mean([v[0] for v in spread.values()]):.1f} points, and {sum(inside.values())} of the 5 lecture "
         f"numbers lie inside our 95% bootstrap intervals (outside: {outside}). Adding `Total` (the sum of the "
