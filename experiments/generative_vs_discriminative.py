@@ -334,7 +334,7 @@ def compute(config: Config) -> Result:
         lead, se, n = (m[k] for k in _ahead_reads(tag))
         name = NB if m[f"{tag}_generative_used"] else SHARED
         return (
-            f"the {name} leads logistic regression by more than 3 standard errors {words[lead > 3 * se]} "
+            f"{name} leads logistic regression by more than 3 standard errors {words[lead > 3 * se]} "
             f"(largest lead {lead:+.3f} ± {se:.3f} at n = {n:.0f}); at n = {m[f'{tag}_largest_n']:.0f} logistic "
             f"regression scores {m[f'{tag}_logistic_acc_largest_n']:.3f} against the best generative model's "
             f"{m[f'{tag}_best_generative_acc_largest_n']:.3f}"
