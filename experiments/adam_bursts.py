@@ -172,7 +172,7 @@ def figures(result: Result, out: Path) -> list[Path]:
             levels=16,
             inset=((-0.02, 0.02), (-0.004, 0.004)),
             inset_bounds=(0.58, 0.58, 0.4, 0.38),
-            legend_below=True,
+            legend_loc="below",
             colors=colors,
         ),
         plot.panels(

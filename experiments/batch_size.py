@@ -388,7 +388,7 @@ def figures(result: Result, out: Path) -> list[Path]:
                 },
                 points={"least squares": (lx, ly)},
                 log_levels=True,
-                legend_below=True,
+                legend_loc="below",
             )
         )
     figs.append(

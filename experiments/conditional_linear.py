@@ -221,7 +221,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle="One line per state vs one shared line",
         ncols=1,
         panel_size=(6.4, 4.6),
-        legend="outside",
+        legend_loc="outside",
     )
     fig_bar = plot.bars(
         out / "error_ratios.png",

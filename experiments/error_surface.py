@@ -190,7 +190,7 @@ def figures(result: Result, out: Path) -> list[Path]:
             levels=16,
             inset=((-0.6, 0.6), (-0.12, 0.12)),
             inset_bounds=(0.6, 0.6, 0.38, 0.36),
-            legend_below=True,
+            legend_loc="below",
             colors=colors,
         ),
         plot.panels(

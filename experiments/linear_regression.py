@@ -281,7 +281,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle="The regression losses against the residual",
         ncols=1,
         panel_size=(6.4, 4.2),
-        legend="outside",
+        legend_loc="outside",
     )
     robust = d["robust"]
     fig_robust = plot.bars(
@@ -321,7 +321,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle="Batch size × learning rate",
         ncols=1,
         panel_size=(6.4, 4.2),
-        legend="outside",
+        legend_loc="outside",
     )
     curves = d["curves"]
     fig_curves = plot.curves(

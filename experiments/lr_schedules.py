@@ -236,7 +236,7 @@ def figures(result: Result, out: Path) -> list[Path]:
             title=f"Learning-rate schedules over {d['steps']} updates (peak η = {etas.max():g})",
             xlabel="update t",
             ylabel="ηᵗ",
-            legend_below=True,
+            legend_loc="below",
         ),
         plot.panels(
             out / "adam_on_digits.png",

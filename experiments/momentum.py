@@ -190,7 +190,7 @@ def figures(result: Result, out: Path) -> list[Path]:
                 points=marks,
                 levels=25,
                 log_levels=True,
-                legend_below=True,
+                legend_loc="below",
                 colors=colors,
             )
         )

@@ -300,7 +300,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle=f"Polynomial fits of degree {c.degrees[0]}–{c.degrees[-1]}",
         ncols=1,
         panel_size=(6.4, 4.6),
-        legend="outside",
+        legend_loc="outside",
     )
     rows = d["degree_rows"]
     fig_deg_err = plot.train_test(
@@ -335,6 +335,6 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle="Setting 3: larger λ, smoother function",
         ncols=1,
         panel_size=(6.4, 4.6),
-        legend="outside",
+        legend_loc="outside",
     )
     return [fig_deg, fig_deg_err, fig_lam, fig_smooth]

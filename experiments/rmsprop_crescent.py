@@ -141,7 +141,7 @@ def figures(result: Result, out: Path) -> list[Path]:
             points={"minimum (1, 1)": s.minimum},
             log_levels=True,
             levels=20,
-            legend_below=True,
+            legend_loc="below",
             colors=colors,
         ),
         plot.panels(

@@ -386,7 +386,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle=f"A piecewise-linear curve = constant + {len(components)} hard sigmoids",
         ncols=1,
         panel_size=(7.0, 3.4),
-        legend="outside",
+        legend_loc="outside",
     )
 
     def draw_err(which: str) -> Any:
@@ -410,7 +410,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         suptitle=f"Approximating sin(x) + 0.3x on [−5, 5] with {units[0]} to {units[-1]} units",
         ncols=2,
         panel_size=(5.2, 4.2),
-        legend="upper right",
+        legend_loc="upper right",
     )
     target = _smooth(grid)
     shown = sorted({units[min(1, len(units) - 1)], units[len(units) // 2], units[-1]})

@@ -42,13 +42,29 @@ def save(
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool = True) -> None:
+def _finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend_loc: str | None = None) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        _legend(ax, legend_loc)
+
+
+def _legend(ax: plt.Axes, loc: str | None, fontsize: str = "small") -> None:
+    """A legend at ``loc``: a Matplotlib location, or off the data — ``"outside"`` (right of the axes; the figure
+    widens so the axes keep their size) or ``"below"`` (under the axes, two columns; the figure grows taller)."""
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    if loc == "outside":
+        fig.set_size_inches(width * 1.4, height)
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    elif loc == "below":
+        rows = -(-len(ax.get_legend_handles_labels()[1]) // 2)
+        fig.set_size_inches(width, height + 0.25 * rows + 0.3)
+        ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    else:
+        ax.legend(fontsize=fontsize, loc=loc or "best")
 
 
 def curves(
@@ -62,13 +78,14 @@ def curves(
     logy: bool = False,
     hlines: Mapping[str, float] | None = None,
     styles: Mapping[str, str] | None = None,
-    legend_below: bool = False,
+    legend_loc: str | None = None,
 ) -> Path:
     """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references.
 
-    ``legend_below`` puts the legend under the axes, off the data (for many series).
+    ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
+    ``"below"`` (under the axes).
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.2 + (0.25 * -(-len(series) // 2) + 0.3 if legend_below else 0.0)))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, (x, y) in series.items():
         ax.plot(np.asarray(x), np.asarray(y), (styles or {}).get(label, "-"), label=label)
     for label, value in (hlines or {}).items():
@@ -78,9 +95,7 @@ def curves(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel, legend=not legend_below)
-    if legend_below and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -144,18 +159,26 @@ def scatter(
     lines: Series | None = None,
     logx: bool = False,
     logy: bool = False,
+    colors: Mapping[str, str] | None = None,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Scatter plot of named point groups, with optional lines (a boundary, a fit) drawn over them."""
+    """Scatter plot of named point groups, with optional lines (a boundary, a fit) drawn over them.
+
+    ``colors`` fixes the colour of a group or line by its label (one colour per category across figures);
+    ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
+    ``"below"`` (under the axes).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    colors = colors or {}
     for label, (x, y) in groups.items():
-        ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label)
+        ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label, color=colors.get(label))
     for label, (x, y) in (lines or {}).items():
-        ax.plot(np.asarray(x), np.asarray(y), "-", label=label)
+        ax.plot(np.asarray(x), np.asarray(y), "-", label=label, color=colors.get(label))
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -176,7 +199,7 @@ def contour(
     level_range: tuple[float, float] | None = None,
     inset: tuple[tuple[float, float], tuple[float, float]] | None = None,
     inset_bounds: tuple[float, float, float, float] = (0.56, 0.06, 0.4, 0.4),
-    legend_below: bool = False,
+    legend_loc: str | None = None,
     colors: Mapping[str, str] | None = None,
 ) -> Path:
     """Contours of a 2-D error surface f(X, Y) (vectorised over grids) with optimizer paths over it.
@@ -185,8 +208,8 @@ def contour(
     ``log_levels`` spaces the levels geometrically over the (shifted) loss, with a logarithmic colour bar whose
     ticks read as powers of ten; ``level_range`` = (lowest, highest) level of the shifted loss overrides the
     grid's range. ``inset`` = ((x0, x1), (y0, y1)) adds a zoomed view of that window (at ``inset_bounds``, in
-    axes fractions) with the same contours and paths; ``legend_below`` puts the legend under the axes, off the
-    data; ``colors`` fixes a trajectory's colour by label (one colour per optimizer across figures).
+    axes fractions) with the same contours and paths; ``legend_loc`` places the legend (``"below"``: under the
+    axes, off the data); ``colors`` fixes a trajectory's colour by label (one colour per optimizer across figures).
     """
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, NullFormatter
@@ -195,7 +218,7 @@ def contour(
     gy = np.linspace(*ylim, resolution)
     X, Y = np.meshgrid(gx, gy)
     Z = np.asarray(f(X, Y), dtype=float)
-    fig, ax = plt.subplots(figsize=(6.4, 5.2 + (0.5 if legend_below else 0.0)))
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
     n_levels = levels if isinstance(levels, int) else len(levels)
     if log_levels:
         shift = min(float(Z.min()), 0.0)  # only a surface that goes negative needs shifting to be logged
@@ -245,9 +268,7 @@ def contour(
                 a.annotate(label, (px, py), textcoords="offset points", xytext=(5, 5), fontsize="small")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    _finish(ax, title, xlabel, ylabel, legend=not legend_below)
-    if legend_below and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -263,8 +284,13 @@ def decision_regions(
     class_names: Sequence[str] | None = None,
     resolution: int = 250,
     margin: float = 0.05,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Points of a 2-D, K-class data set over the regions where ``predict`` (N, 2) -> (N,) labels them."""
+    """Points of a 2-D, K-class data set over the regions where ``predict`` (N, 2) -> (N,) labels them.
+
+    ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
+    ``"below"`` (under the axes).
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y)
     lo, hi = x.min(0), x.max(0)
@@ -280,7 +306,7 @@ def decision_regions(
     for c in classes:
         m = y == c
         ax.scatter(x[m, 0], x[m, 1], s=14, label=names[int(c)], edgecolor="k", linewidth=0.3)
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -343,15 +369,15 @@ def panels(
     suptitle: str,
     ncols: int | None = None,
     panel_size: tuple[float, float] = (4.2, 3.6),
-    legend: str = "best",
+    legend_loc: str | None = None,
     shared_legend: bool = False,
     legend_ncol: int = 3,
 ) -> Path:
     """A grid of subplots, each drawn by one callable taking its ``Axes`` (for multi-panel lecture figures).
 
     Each callable should set its own axis labels; the helper adds the subplot titles, grids and legends.
-    ``panel_size`` is one subplot's (width, height) in inches; ``legend="outside"`` puts each legend to the right
-    of its panel (off the data), any other value is matplotlib's ``loc``. With ``shared_legend`` (panels that
+    ``panel_size`` is one subplot's (width, height) in inches; ``legend_loc="outside"`` puts each legend to the
+    right of its panel (off the data), any other value is matplotlib's ``loc``. With ``shared_legend`` (panels that
     draw the same labelled series) one legend goes under the whole figure, off the data, instead of one per
     panel.
     """
@@ -371,10 +397,10 @@ def panels(
         if shared_legend:
             handles.update({k: v for v, k in zip(h, lab) if k not in handles and not k.startswith("_")})
         elif h:
-            if legend == "outside":
+            if legend_loc == "outside":  # no widening: panel_size leaves the room
                 ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
             else:
-                ax.legend(fontsize="x-small", loc=legend)
+                ax.legend(fontsize="x-small", loc=legend_loc or "best")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     fig.suptitle(suptitle)
