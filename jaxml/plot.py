@@ -31,22 +31,40 @@ PathLike = str | os.PathLike
 Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
 
 
-def save(fig: plt.Figure, path: PathLike, dpi: int = 110) -> Path:
-    """Save ``fig`` as a PNG at ``path`` atomically and close it."""
+def save(
+    fig: plt.Figure, path: PathLike, dpi: int = 110, rect: tuple[float, float, float, float] | None = None
+) -> Path:
+    """Save ``fig`` as a PNG at ``path`` atomically and close it; ``rect`` is the area ``tight_layout`` fills."""
     buf = io.BytesIO()
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend: bool = True) -> None:
+def _finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend_loc: str | None = None) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        _legend(ax, legend_loc)
+
+
+def _legend(ax: plt.Axes, loc: str | None, fontsize: str = "small") -> None:
+    """A legend at ``loc``: a Matplotlib location, or off the data — ``"outside"`` (right of the axes; the figure
+    widens so the axes keep their size) or ``"below"`` (under the axes, two columns; the figure grows taller)."""
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    if loc == "outside":
+        fig.set_size_inches(width * 1.4, height)
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    elif loc == "below":
+        rows = -(-len(ax.get_legend_handles_labels()[1]) // 2)
+        fig.set_size_inches(width, height + 0.25 * rows + 0.3)
+        ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    else:
+        ax.legend(fontsize=fontsize, loc=loc or "best")
 
 
 def curves(
@@ -60,8 +78,13 @@ def curves(
     logy: bool = False,
     hlines: Mapping[str, float] | None = None,
     styles: Mapping[str, str] | None = None,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references."""
+    """Line plot of named (x, y) series, e.g. loss curves; ``hlines`` adds labelled horizontal references.
+
+    ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
+    ``"below"`` (under the axes).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, (x, y) in series.items():
         ax.plot(np.asarray(x), np.asarray(y), (styles or {}).get(label, "-"), label=label)
@@ -72,7 +95,7 @@ def curves(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -136,18 +159,26 @@ def scatter(
     lines: Series | None = None,
     logx: bool = False,
     logy: bool = False,
+    colors: Mapping[str, str] | None = None,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Scatter plot of named point groups, with optional lines (a boundary, a fit) drawn over them."""
+    """Scatter plot of named point groups, with optional lines (a boundary, a fit) drawn over them.
+
+    ``colors`` fixes the colour of a group or line by its label (one colour per category across figures);
+    ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
+    ``"below"`` (under the axes).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    colors = colors or {}
     for label, (x, y) in groups.items():
-        ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label)
+        ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label, color=colors.get(label))
     for label, (x, y) in (lines or {}).items():
-        ax.plot(np.asarray(x), np.asarray(y), "-", label=label)
+        ax.plot(np.asarray(x), np.asarray(y), "-", label=label, color=colors.get(label))
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -165,34 +196,79 @@ def contour(
     levels: int | Sequence[float] = 30,
     log_levels: bool = False,
     resolution: int = 200,
+    level_range: tuple[float, float] | None = None,
+    inset: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    inset_bounds: tuple[float, float, float, float] = (0.56, 0.06, 0.4, 0.4),
+    legend_loc: str | None = None,
+    colors: Mapping[str, str] | None = None,
 ) -> Path:
     """Contours of a 2-D error surface f(X, Y) (vectorised over grids) with optimizer paths over it.
 
     ``trajectories`` maps a label to a (T, 2) array of points; ``points`` marks named points (minima, saddles).
+    ``log_levels`` spaces the levels geometrically over the (shifted) loss, with a logarithmic colour bar whose
+    ticks read as powers of ten; ``level_range`` = (lowest, highest) level of the shifted loss overrides the
+    grid's range. ``inset`` = ((x0, x1), (y0, y1)) adds a zoomed view of that window (at ``inset_bounds``, in
+    axes fractions) with the same contours and paths; ``legend_loc`` places the legend (``"below"``: under the
+    axes, off the data); ``colors`` fixes a trajectory's colour by label (one colour per optimizer across figures).
     """
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, NullFormatter
+
     gx = np.linspace(*xlim, resolution)
     gy = np.linspace(*ylim, resolution)
     X, Y = np.meshgrid(gx, gy)
     Z = np.asarray(f(X, Y), dtype=float)
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    n_levels = levels if isinstance(levels, int) else len(levels)
     if log_levels:
-        shift = Z.min()
-        Zp = Z - shift + 1e-12
-        lv = np.geomspace(Zp.min() + 1e-9, Zp.max(), levels if isinstance(levels, int) else len(levels))
-        cs = ax.contour(X, Y, Zp, levels=lv, cmap="viridis", linewidths=0.8)
+        shift = min(float(Z.min()), 0.0)  # only a surface that goes negative needs shifting to be logged
+        surface = lambda x, y: np.maximum(np.asarray(f(x, y), dtype=float) - shift, 0.0) + 1e-12
+        lo, hi = level_range if level_range is not None else ((Z - shift).min() + 1e-12 + 1e-9, (Z - shift).max())
+        lv = np.geomspace(lo, hi, n_levels)
+        style = {"levels": lv, "cmap": "viridis", "linewidths": 0.8, "norm": LogNorm(lv[0], lv[-1])}
     else:
-        cs = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
-    fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (" (shifted)" if log_levels else ""))
+        shift = 0.0
+        surface = lambda x, y: np.asarray(f(x, y), dtype=float)
+        style = {"levels": levels, "cmap": "viridis", "linewidths": 0.8}
+    cs = ax.contour(X, Y, surface(X, Y), **style)
+    bar = fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (f" − ({shift:.3g})" if shift else ""))
+    if log_levels:
+        decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
+        if len(decades) >= 2:
+            bar.set_ticks(decades)
+            bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        else:  # less than two decades: a few levels, written plainly
+            bar.set_ticks(lv[:: max(1, len(lv) // 5)])
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    axes = [ax]
+    if inset is not None:
+        (ix0, ix1), (iy0, iy1) = inset
+        sub = ax.inset_axes(list(inset_bounds))
+        IX, IY = np.meshgrid(np.linspace(ix0, ix1, resolution), np.linspace(iy0, iy1, resolution))
+        sub.contour(IX, IY, surface(IX, IY), **style)
+        sub.set_xlim(ix0, ix1)
+        sub.set_ylim(iy0, iy1)
+        sub.tick_params(labelsize="x-small")
+        sub.set_facecolor("white")
+        ax.indicate_inset_zoom(sub, edgecolor="gray")
+        axes.append(sub)
     for label, traj in (trajectories or {}).items():
         t = np.asarray(traj)
-        ax.plot(t[:, 0], t[:, 1], ".-", markersize=2, linewidth=1.2, label=label)
-        ax.plot(t[-1, 0], t[-1, 1], "x", color=ax.lines[-1].get_color())
+        color = (colors or {}).get(label)
+        for i, a in enumerate(axes):
+            line = a.plot(t[:, 0], t[:, 1], ".-", markersize=2, linewidth=1.2, color=color,
+                          label=label if i == 0 else None)[0]  # fmt: skip
+            color = line.get_color()
+            a.plot(t[-1, 0], t[-1, 1], "x", color=color)
     for label, (px, py) in (points or {}).items():
-        ax.plot(px, py, "k*", markersize=10)
-        ax.annotate(label, (px, py), textcoords="offset points", xytext=(5, 5), fontsize="small")
+        for i, a in enumerate(axes):
+            a.plot(px, py, "k*", markersize=10)
+            if i == 0:
+                a.annotate(label, (px, py), textcoords="offset points", xytext=(5, 5), fontsize="small")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -208,8 +284,13 @@ def decision_regions(
     class_names: Sequence[str] | None = None,
     resolution: int = 250,
     margin: float = 0.05,
+    legend_loc: str | None = None,
 ) -> Path:
-    """Points of a 2-D, K-class data set over the regions where ``predict`` (N, 2) -> (N,) labels them."""
+    """Points of a 2-D, K-class data set over the regions where ``predict`` (N, 2) -> (N,) labels them.
+
+    ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
+    ``"below"`` (under the axes).
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y)
     lo, hi = x.min(0), x.max(0)
@@ -225,7 +306,7 @@ def decision_regions(
     for c in classes:
         m = y == c
         ax.scatter(x[m, 0], x[m, 1], s=14, label=names[int(c)], edgecolor="k", linewidth=0.3)
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
     return save(fig, path)
 
 
@@ -287,22 +368,46 @@ def panels(
     titles: Sequence[str],
     suptitle: str,
     ncols: int | None = None,
+    panel_size: tuple[float, float] = (4.2, 3.6),
+    legend_loc: str | None = None,
+    shared_legend: bool = False,
+    legend_ncol: int = 3,
 ) -> Path:
     """A grid of subplots, each drawn by one callable taking its ``Axes`` (for multi-panel lecture figures).
 
     Each callable should set its own axis labels; the helper adds the subplot titles, grids and legends.
+    ``panel_size`` is one subplot's (width, height) in inches; ``legend_loc="outside"`` puts each legend to the
+    right of its panel (off the data), any other value is matplotlib's ``loc``. With ``shared_legend`` (panels that
+    draw the same labelled series) one legend goes under the whole figure, off the data, instead of one per
+    panel.
     """
     n = len(draw)
     ncols = ncols or min(n, 3)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    extra = 0.5 if shared_legend else 0.0
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + extra), squeeze=False
+    )
+    handles: dict[str, object] = {}
     for ax, fn, t in zip(axes.ravel(), draw, titles):
         fn(ax)
         ax.set_title(t, fontsize="medium")
         ax.grid(True, alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="x-small")
+        h, lab = ax.get_legend_handles_labels()
+        if shared_legend:
+            handles.update({k: v for v, k in zip(h, lab) if k not in handles and not k.startswith("_")})
+        elif h:
+            if legend_loc == "outside":  # no widening: panel_size leaves the room
+                ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+            else:
+                ax.legend(fontsize="x-small", loc=legend_loc or "best")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     fig.suptitle(suptitle)
-    return save(fig, path)
+    rect = None
+    if shared_legend and handles:
+        rows = -(-len(handles) // legend_ncol)
+        bottom = min(0.35, (0.3 + 0.25 * rows) / fig.get_figheight())
+        fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=legend_ncol, fontsize="small")
+        rect = (0.0, bottom, 1.0, 1.0)
+    return save(fig, path, rect=rect)

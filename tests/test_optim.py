@@ -66,8 +66,8 @@ def _params(dtype=jnp.float32) -> dict:
     }
 
 
-def _optimise(opt: optax.GradientTransformation, params: dict, steps: int) -> dict:
-    """θ after each of ``steps`` updates, leaves stacked on a leading axis."""
+def _trajectory(opt: optax.GradientTransformation, params: dict, steps: int) -> dict:
+    """θ after each of ``steps`` updates, leaves stacked on a leading axis (traceable inside a larger program)."""
 
     def step(carry, _):
         p, s = carry
@@ -75,8 +75,12 @@ def _optimise(opt: optax.GradientTransformation, params: dict, steps: int) -> di
         p = optax.apply_updates(p, u)
         return (p, s), p
 
-    run = jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), None, length=steps)[1])
-    return jax.tree.map(np.asarray, run(params))
+    return jax.lax.scan(step, (params, opt.init(params)), None, length=steps)[1]
+
+
+def _optimise(opt: optax.GradientTransformation, params: dict, steps: int) -> dict:
+    """:func:`_trajectory`, compiled on its own, as NumPy arrays."""
+    return jax.tree.map(np.asarray, jax.jit(lambda p: _trajectory(opt, p, steps))(params))
 
 
 def _max_rel(a: dict, b: dict) -> float:
@@ -389,18 +393,6 @@ ALIASES = {  # (ours, optax's same optimizer or None), each called as make(learn
 }
 
 
-def _trajectory(opt: optax.GradientTransformation, params: dict, steps: int) -> dict:
-    """Like :func:`_optimise` but not jitted, to be traced inside a larger jitted program."""
-
-    def step(carry, _):
-        p, s = carry
-        u, s = opt.update(jax.grad(_objective)(p), s, p)
-        p = optax.apply_updates(p, u)
-        return (p, s), p
-
-    return jax.lax.scan(step, (params, opt.init(params)), None, length=steps)[1]
-
-
 def _last(tree: dict) -> dict:
     return jax.tree.map(lambda x: x[-1], tree)
 
@@ -510,3 +502,8 @@ def test_blocks_states_are_namedtuples_with_the_lecture_quantities():
     assert isinstance(state[1], T.LearningRateState)
     _, state = opt.update({"a": jnp.array([1.0, -2.0, 3.0])}, state)
     np.testing.assert_allclose(state[0].inner_states[1].sigma_sq["a"], [1.0, 4.0, 9.0], rtol=1e-5)  # σ² = v̂
+    # the same leaves by name, wherever a chain puts them
+    get = optax.tree_utils.tree_get
+    assert get(state, "sigma_sq") is state[0].inner_states[1].sigma_sq
+    assert get(state, "m") is state[0].inner_states[0].m
+    assert get(state, "LearningRateState") is state[1]

@@ -5,14 +5,17 @@
 * :mod:`~jaxml.optim.alias` — :func:`sgd`, :func:`momentum`, :func:`adagrad`, :func:`rmsprop`, :func:`adam`.
 * :mod:`~jaxml.optim.schedules` — learning-rate decay and warm-up schedules.
 
-Every optimizer is an ``optax.GradientTransformation``, so it composes with ``optax.chain``,
-``optax.inject_hyperparams``, ``optax.MultiSteps``, ``optax.apply_if_finite``, ``jit`` and ``vmap``.
+Every optimizer is an ``optax.GradientTransformationExtraArgs``, so it composes with ``optax.chain``,
+``optax.inject_hyperparams``, ``optax.MultiSteps``, ``optax.apply_if_finite``, ``jit`` and ``vmap``, takes
+real or complex parameters, and keeps NamedTuple states that ``optax.tree_utils.tree_get`` reads by name.
 
 Example:
     >>> import jax.numpy as jnp, optax
     >>> from jaxml import optim
     >>> opt = optax.chain(optax.clip_by_global_norm(1.0), optim.adam(optim.schedules.cosine_decay(1e-3, 1000)))
     >>> state = opt.init(jnp.zeros(3))
+    >>> optax.tree_utils.tree_get(state, "sigma_sq")
+    Array([0., 0., 0.], dtype=float32)
 """
 
 from jaxml.optim import schedules
@@ -32,23 +35,27 @@ from jaxml.optim.transforms import (
 )
 
 __all__ = [
-    "FanOutState",
+    # the lecture's optimizers
+    "adagrad",
+    "adam",
+    "momentum",
+    "rmsprop",
+    "sgd",
+    # their blocks and the states those keep
     "LearningRateState",
     "MomentumState",
     "RmsState",
-    "adagrad",
-    "adam",
-    "check_hyperparameter",
-    "divide",
-    "fan_out",
-    "momentum",
     "rms_ema",
     "rms_mean",
-    "rmsprop",
     "scale_by_adagrad",
     "scale_by_learning_rate",
     "scale_by_momentum",
     "scale_by_rms",
+    # combinators: several blocks on one raw gradient
+    "FanOutState",
+    "divide",
+    "fan_out",
+    # learning-rate schedules, and the domain check the blocks and schedules share
+    "check_hyperparameter",
     "schedules",
-    "sgd",
 ]
