@@ -1,22 +1,28 @@
-"""Curvature benchmark: jaxml's matrix-free Hessian spectra against PyHessian, plus dense and large-model timings.
+"""Curvature benchmark: jaxml's Hessian spectra against every peer, warm and on the first call, with the floor.
 
-Tasks (all on scikit-learn's 1,797 digits, x/16, softmax cross-entropy, ReLU MLPs, CPU):
+Tasks (scikit-learn's 1,797 digits, x/16, softmax cross-entropy, ReLU MLPs, CPU):
 
-1. MLP 64-256-256-10 (85,002 parameters), the same weights in JAX and PyTorch: the top-5 Hessian eigenvalues
-   by jaxml (Lanczos, full reorthogonalization, one compiled program) against PyHessian's
-   ``hessian(model, criterion, data=(inputs, targets), cuda=False).eigenvalues(top_n=5, maxIter=100,
-   tol=1e-3)`` (power iteration with deflation), and the trace (Hutchinson) against PyHessian's ``trace()``.
-   Both in float32 (PyTorch's default), so the race is like for like; a float64 Lanczos with a tight
-   tolerance is the reference for both answers.
-2. H·v time / gradient time on the same model (jitted, median of repeats): the JVP of the gradient
-   (forward-over-reverse) and the linearized product that Lanczos reuses.
-3. The dense Hessian + its spectrum (eigvalsh) of an MLP 64-48-48-10 (5,962 parameters), float64; and the
-   top-5 by Lanczos against that dense answer.
-4. Top-5 of an MLP 64-1024-1024-10 (1,126,410 parameters): time and the extra memory. Lanczos keeps its
-   basis, (m+1)·P numbers for m steps; the peak RSS increase is measured and compared with that and with the
-   (k+2)·P of deflated power iteration.
+1. ``top``: MLP 64-256-256-10 (85,002 parameters), float32, the same weights everywhere: the top-5 Hessian
+   eigenvalues by
+   * jaxml ``eigenpairs`` (thick-restart Lanczos, default tolerance √eps);
+   * matfree ``tridiag_sym(n, reortho="full")`` + ``eigh`` of the tridiagonal, with jaxml's H·v operator and
+     the same number n of products jaxml used (the JAX peer);
+   * SciPy's ARPACK ``eigsh(which="LA")`` over the same jitted H·v;
+   * PyHessian at tol 1e-3 and 1e-5 (power iteration with deflation, PyTorch);
+   * curvlinops' ``HessianLinearOperator`` + ``eigsh`` (PyTorch).
+   Each is timed warm (median of repeats) and on its *first call in a fresh process* (a subprocess that builds
+   the model and data untimed, then times one call: compilation included, imports excluded). Errors are
+   against a float64 reference (jaxml with residual ≤ 1e-10‖H‖, cross-checked with ARPACK in float64). The
+   floor is (H·v products used) × (one H·v's time).
+2. ``bottom``: the 5 most negative eigenvalues of the same model and their vectors, against ARPACK
+   ``which="SA"`` in float64, with the H·v counts.
+3. ``dense``: MLP 64-48-48-10 (5,962 parameters), float64: ``curvature.hessian`` against P single H·v products,
+   and the full spectrum by ``jnp.linalg.eigvalsh``, NumPy's ``eigvalsh`` and SciPy's ``eigh(driver="evd")``
+   (LAPACK syevd) on the same matrix.
+4. ``large``: top-5 of an MLP 64-3200-3100-10 (10,146,310 parameters) in a fresh process: time, H·v count, peak
+   memory against the basis bound (2k + 20)·P.
 
-Run: ``python -m benchmarks.curvature`` (``--quick`` skips the 1M-parameter model and repeats less).
+Run: ``python -m benchmarks.curvature`` (``--quick``: fewer repeats, no 10M model; ``--tasks top,dense``).
 Timings are wall-clock on this machine; other processes sharing the CPU inflate them.
 """
 
@@ -28,22 +34,26 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+
+SIZES = {"top": (256, 256), "dense": (48, 48), "large": (3200, 3100)}
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    return (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
+    return (d.data / 16.0).astype(np.float32), d.target.astype(np.int32)
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _median_time(fn, repeats: int) -> float:
+def _median_time(fn: Callable[[], Any], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -52,301 +62,363 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def _mlp(hidden: tuple[int, ...], seed: int, dtype):
+def _problem(hidden: tuple[int, ...], dtype: str = "float32"):
+    """(objective, params, data) with weights drawn in float32 (the same in every framework), cast to dtype."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxml import losses, models, train
+
+    x, y = _digits()
+    model = models.mlp(64, list(hidden), 10, activation=jax.nn.relu)
+    with jax.enable_x64(False):
+        params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.key(0)))
+    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), params)
+    data = (jnp.asarray(x, dtype), jnp.asarray(y))
+    return train.supervised(model.apply, losses.softmax_cross_entropy), params, data
+
+
+def _operator(f, params, data):
+    """jaxml's H·v operator and a jitted flat product v ↦ H·v (what every JAX/SciPy peer is given)."""
     import jax
 
-    from jaxml import models
+    from jaxml.curvature import _core
 
-    model = models.mlp(64, list(hidden), 10, activation=jax.nn.relu)
-    # Initialize in float32 whatever the mode (x64 draws other random numbers), then cast: same weights.
-    with jax.enable_x64(False):
-        params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.key(seed)))
-    return model, jax.tree_util.tree_map(lambda a: jax.numpy.asarray(a, dtype), params)
+    op, theta, _ = _core.operator(f, params, data=data)
+    product = jax.jit(_core.apply)
+    return op, theta, product
 
 
-def _objective(model):
-    from jaxml import losses, train
-
-    return train.supervised(model.apply, losses.softmax_cross_entropy)
+# ------------------------------------------------------------------------------------------------------------
+# The peers: each returns (eigenvalues, H·v products) and is called once cold (subprocess) and warm.
 
 
-def bench_pyhessian(params_np: list[dict[str, np.ndarray]], x: np.ndarray, y: np.ndarray, repeats: int) -> dict:
+def jaxml_top(f, params, data, k=5, which="top", tol=None):
+    from jaxml import curvature
+
+    res = curvature.eigenpairs(f, params, k, which=which, data=data, key=1, tol=tol, max_steps=3000)
+    return np.asarray(res.eigenvalues, np.float64), res.num_hvps
+
+
+def matfree_top(f, params, data, k=5, num_matvecs=25):
+    import jax
+    import jax.numpy as jnp
+    from matfree import decomp
+
+    op, theta, product = _operator(f, params, data)
+    tridiag = decomp.tridiag_sym(num_matvecs, reortho="full", materialize=True)
+
+    @jax.jit
+    def run(op, v0):
+        result = tridiag(lambda v, op: product(op, v), v0, op)
+        return jnp.linalg.eigvalsh(result.J_small)
+
+    v0 = jax.random.normal(jax.random.key(1), theta.shape, theta.dtype)
+    vals = np.asarray(run(op, v0), np.float64)
+    return np.sort(vals)[::-1][:k], num_matvecs
+
+
+def arpack_top(f, params, data, k=5, which="LA", tol=0.0):
+    import jax.numpy as jnp
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    op, theta, product = _operator(f, params, data)
+    count = [0]
+    dtype = np.dtype(theta.dtype)
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        count[0] += 1
+        return np.asarray(product(op, jnp.asarray(v.ravel(), theta.dtype)))
+
+    lin = LinearOperator((theta.size, theta.size), matvec=matvec, dtype=dtype)
+    v0 = np.random.default_rng(1).normal(size=theta.size).astype(dtype)
+    vals = eigsh(lin, k=k, which=which, tol=tol, v0=v0, return_eigenvectors=False)
+    vals = np.sort(vals.astype(np.float64))
+    return (vals[::-1] if which == "LA" else vals), count[0]
+
+
+def _torch_model(params):
     import torch
-    from pyhessian import hessian
 
     torch.set_num_threads(2)
     layers = []
-    for i, layer in enumerate(params_np):
-        lin = torch.nn.Linear(*layer["w"].shape)
+    for i, layer in enumerate(params):
+        lin = torch.nn.Linear(*np.shape(layer["w"]))
         with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer["w"].T)))
-            lin.bias.copy_(torch.from_numpy(layer["b"]))
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(np.asarray(layer["w"], np.float32).T)))
+            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"], np.float32)))
         layers.append(lin)
-        if i < len(params_np) - 1:
+        if i < len(params) - 1:
             layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    criterion = torch.nn.CrossEntropyLoss()
-    inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
-    out = {}
-    t_top, t_tr, n_tr = [], [], []
-    for r in range(repeats):
-        torch.manual_seed(r)
-        t = time.perf_counter()
-        comp = hessian(model, criterion, data=(inputs, targets), cuda=False)
-        vals, _ = comp.eigenvalues(top_n=5, maxIter=100, tol=1e-3)
-        t_top.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        comp = hessian(model, criterion, data=(inputs, targets), cuda=False)
-        traces = comp.trace(maxIter=100, tol=1e-3)
-        t_tr.append(time.perf_counter() - t)
-        n_tr.append(len(traces))
-    out["top5"] = np.sort(np.asarray(vals))[::-1]
-    out["top5_s"] = float(np.median(t_top))
-    out["trace"] = float(np.mean(traces))
-    # PyHessian stops when the running mean changes by < tol relative, so the sample count varies by run
-    out["trace_samples"] = "/".join(map(str, n_tr))
-    out["trace_s"] = float(np.median(t_tr))
-    with torch.no_grad():
-        out["loss"] = float(criterion(model(inputs), targets))
-    return out
+    return torch.nn.Sequential(*layers)
 
 
-def bench_jaxml_top5(x: np.ndarray, y: np.ndarray, repeats: int) -> dict:
+def pyhessian_top(f, params, data, k=5, tol=1e-3):
+    import torch
+    from pyhessian import hessian
+
+    model = _torch_model(params)
+    torch.manual_seed(0)
+    x, y = (torch.from_numpy(np.asarray(a)) for a in data)
+    comp = hessian(model, torch.nn.CrossEntropyLoss(), data=(x, y.long()), cuda=False)
+    vals, _ = comp.eigenvalues(top_n=k, maxIter=1000, tol=tol)
+    return np.sort(np.asarray(vals, np.float64))[::-1], None
+
+
+def curvlinops_top(f, params, data, k=5):
+    import torch
+    from curvlinops import HessianLinearOperator
+    from scipy.sparse.linalg import eigsh
+
+    model = _torch_model(params)
+    x, y = (torch.from_numpy(np.asarray(a)) for a in data)
+    hess = HessianLinearOperator(
+        model, torch.nn.CrossEntropyLoss(), list(model.parameters()), [(x, y.long())], check_deterministic=False
+    )
+    hess = hess.to_scipy() if hasattr(hess, "to_scipy") else hess
+    vals = eigsh(hess, k=k, which="LA", return_eigenvectors=False)
+    return np.sort(vals.astype(np.float64))[::-1], None
+
+
+PEERS: dict[str, Callable] = {
+    "jaxml": jaxml_top,
+    "matfree": matfree_top,
+    "arpack": arpack_top,
+    "pyhessian_1e-3": lambda f, p, d: pyhessian_top(f, p, d, tol=1e-3),
+    "pyhessian_1e-5": lambda f, p, d: pyhessian_top(f, p, d, tol=1e-5),
+    "curvlinops": curvlinops_top,
+}
+
+
+def _first_call(peer: str, extra: dict) -> float | None:
+    """Seconds of the peer's first call in a fresh process (model and data built untimed)."""
+    cmd = [sys.executable, "-m", "benchmarks.curvature", "--first-call", peer, "--extra", json.dumps(extra)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"   ({peer} first call failed: {done.stderr.strip().splitlines()[-1:]})", file=sys.stderr)
+        return None
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+
+
+def _first_call_child(peer: str, extra: dict) -> int:
     import jax
-    import jax.numpy as jnp
 
-    from jaxml import curvature
-
-    model, params = _mlp((256, 256), 0, jnp.float32)
-    f = _objective(model)
-    data = (jnp.asarray(x), jnp.asarray(y.astype(np.int32)))
-    out = {"params": curvature.num_params(params), "loss": float(f(params, data))}
-    key = jax.random.key(1)
-
-    def top5() -> curvature.Eigenpairs:
-        res = curvature.eigenpairs(f, params, 5, data=data, key=key, tol=1e-3, max_steps=100)
-        jax.block_until_ready(res.eigenvalues)
-        return res
-
+    f, params, data = _problem(SIZES["top"])
+    jax.block_until_ready(params)
+    fn = PEERS[peer]
     t = time.perf_counter()
-    res = top5()
-    out["top5_first_s"] = time.perf_counter() - t
-    out["top5_s"] = _median_time(top5, repeats)
-    out["top5"] = np.asarray(res.eigenvalues)
-    out["top5_hvps"] = res.num_hvps
+    if peer == "matfree":
+        fn(f, params, data, num_matvecs=extra["num_matvecs"])
+    else:
+        fn(f, params, data)
+    print(json.dumps({"seconds": time.perf_counter() - t}))
+    return 0
 
-    def trace() -> curvature.TraceEstimate:
-        return curvature.hutchinson_trace(f, params, data=data, key=key, tol=1e-2, max_samples=100)
 
-    t = time.perf_counter()
-    tr = trace()
-    out["trace_first_s"] = time.perf_counter() - t
-    out["trace_s"] = _median_time(trace, repeats)
-    out["trace"], out["trace_stderr"], out["trace_hvps"] = tr.trace, tr.stderr, tr.num_hvps
+def _reference(which: str, k: int = 5) -> np.ndarray:
+    import jax
 
-    # H·v and gradient timings (jitted, compiled before timing)
-    theta, unravel = curvature.ravel(params)
-    v = jax.random.normal(jax.random.key(2), theta.shape, theta.dtype)
-    loss = jax.jit(lambda p: f(p, data))
+    with jax.enable_x64(True):
+        f, params, data = _problem(SIZES["top"], "float64")
+        vals, _ = jaxml_top(f, params, data, k=k, which=which, tol=1e-10)
+        check, _ = arpack_top(f, params, data, k=k, which="LA" if which == "top" else "SA", tol=1e-12)
+    assert np.allclose(vals, check, rtol=1e-7), (vals, check)
+    return vals
+
+
+def _relerr(vals: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(vals, np.float64) - ref) / np.abs(ref)))
+
+
+def task_top(repeats: int, peers: list[str]) -> dict:
+    import jax
+
+    f, params, data = _problem(SIZES["top"])
+    ref = _reference("top")
+    op, theta, product = _operator(f, params, data)
     grad = jax.jit(jax.grad(lambda p: f(p, data)))
-    hvp = jax.jit(lambda p, v: curvature.hvp(lambda q: f(q, data), p, v))
-    _, lin = jax.linearize(jax.grad(lambda t: f(unravel(t), data)), theta)
-    lin = jax.jit(lin)
-    vp = unravel(v)
-    for fn in (lambda: loss(params), lambda: grad(params), lambda: hvp(params, vp), lambda: lin(v)):
-        jax.block_until_ready(fn())
-    n = 5 * repeats
-    out["loss_ms"] = 1e3 * _median_time(lambda: jax.block_until_ready(loss(params)), n)
-    out["grad_ms"] = 1e3 * _median_time(lambda: jax.block_until_ready(grad(params)), n)
-    out["hvp_ms"] = 1e3 * _median_time(lambda: jax.block_until_ready(hvp(params, vp)), n)
-    out["lin_ms"] = 1e3 * _median_time(lambda: jax.block_until_ready(lin(v)), n)
-    out["params_np"] = [{k: np.asarray(a, np.float32) for k, a in layer.items()} for layer in params]
+    v = jax.random.normal(jax.random.key(2), theta.shape, theta.dtype)
+    jax.block_until_ready((grad(params), product(op, v)))
+    n = 10 * repeats
+    grad_ms = 1e3 * _median_time(lambda: jax.block_until_ready(grad(params)), n)
+    hvp_ms = 1e3 * _median_time(lambda: jax.block_until_ready(product(op, v)), n)
+    jvp = jax.jit(lambda t, v: jax.jvp(jax.grad(lambda s: f(_unflat(params, s), data)), (t,), (v,))[1])
+    jax.block_until_ready(jvp(theta, v))
+    jvp_ms = 1e3 * _median_time(lambda: jax.block_until_ready(jvp(theta, v)), n)
+    rows = {}
+    vals, hvps = jaxml_top(f, params, data)
+    for peer, fn in PEERS.items():
+        if peer not in peers:
+            continue
+        call = (
+            (lambda fn=fn: fn(f, params, data, num_matvecs=hvps))
+            if peer == "matfree"
+            else (lambda fn=fn: fn(f, params, data))
+        )
+        try:
+            out = call()
+        except ImportError as err:
+            print(f"   {peer} not installed ({err}); pip install -e '.[bench]'", file=sys.stderr)
+            continue
+        warm = _median_time(call, repeats)
+        first = _first_call(peer, {"num_matvecs": hvps})
+        rows[peer] = {"warm": warm, "first": first, "hvps": out[1], "err": _relerr(out[0], ref), "vals": out[0]}
+    return {"params": int(theta.size), "grad_ms": grad_ms, "hvp_ms": hvp_ms, "jvp_ms": jvp_ms, "rows": rows, "ref": ref}
+
+
+def _unflat(params, theta):
+    from jaxml.curvature import _core
+
+    return _core.unflatten(_core.layout(params), theta)
+
+
+def task_bottom(repeats: int) -> dict:
+    f, params, data = _problem(SIZES["top"])
+    ref = _reference("bottom")
+    out = {"ref": ref}
+    for name, fn in (
+        ("jaxml", lambda: jaxml_top(f, params, data, which="bottom", tol=1e-5)),
+        ("arpack", lambda: arpack_top(f, params, data, which="SA", tol=1e-5)),
+    ):
+        vals, hvps = fn()
+        out[name] = {"s": _median_time(fn, repeats), "hvps": hvps, "err": _relerr(vals, ref), "vals": vals}
     return out
 
 
-def reference_top5(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """A tight float64 Lanczos (residual ≤ 1e-8·‖H‖) and a long Hutchinson run as the reference answers."""
+def task_dense(repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
+    import scipy.linalg
 
     from jaxml import curvature
 
     with jax.enable_x64(True):
-        model, params = _mlp((256, 256), 0, jnp.float64)
-        f = _objective(model)
-        data = (jnp.asarray(x, jnp.float64), jnp.asarray(y.astype(np.int32)))
-        top = curvature.eigenpairs(f, params, 5, data=data, key=jax.random.key(3), tol=1e-8, max_steps=200)
-        tr = curvature.hutchinson_trace(f, params, data=data, key=jax.random.key(4), tol=1e-4, max_samples=1000)
-        return np.asarray(top.eigenvalues), tr.trace, tr.stderr
-
-
-def bench_dense(x: np.ndarray, y: np.ndarray) -> dict:
-    import jax
-    import jax.numpy as jnp
-
-    from jaxml import curvature
-
-    out = {}
-    with jax.enable_x64(True):
-        model, params = _mlp((48, 48), 0, jnp.float64)
-        f = _objective(model)
-        data = (jnp.asarray(x, jnp.float64), jnp.asarray(y.astype(np.int32)))
+        f, params, data = _problem(SIZES["dense"], "float64")
         closed = lambda p: f(p, data)  # noqa: E731
-        out["params"] = curvature.num_params(params)
+        op, theta, product = _operator(f, params, data)
+        p = int(theta.size)
+        e = jnp.zeros(p).at[0].set(1.0)
+        jax.block_until_ready(product(op, e))
+        one = _median_time(lambda: jax.block_until_ready(product(op, e)), 20 * repeats)
         t = time.perf_counter()
-        h = jax.block_until_ready(curvature.hessian(closed, params, chunk_size=512))
-        out["hessian_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        # jnp's eigvalsh (LAPACK syevd through jaxlib): here ~5× faster than NumPy's OpenBLAS build.
-        lam = np.asarray(jax.block_until_ready(jnp.linalg.eigvalsh(h)))
-        out["eigvalsh_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        jax.block_until_ready(curvature.hessian(closed, params, chunk_size=512))
-        out["hessian_warm_s"] = time.perf_counter() - t
-        out["dense_top5"] = lam[::-1][:5]
-        p32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), params)
-        d32 = (data[0].astype(jnp.float32), data[1])
-        closed32 = lambda p: f(p, d32)  # noqa: E731
-        jax.block_until_ready(curvature.hessian(closed32, p32, chunk_size=512))  # compile
-        t = time.perf_counter()
-        h32 = jax.block_until_ready(curvature.hessian(closed32, p32, chunk_size=512))
-        out["hessian_f32_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        lam32 = np.asarray(jax.block_until_ready(jnp.linalg.eigvalsh(h32)), np.float64)
-        out["eigvalsh_f32_s"] = time.perf_counter() - t
-        out["f32_top5_relerr"] = float(np.max(np.abs(lam32[::-1][:5] - lam[::-1][:5]) / np.abs(lam[::-1][:5])))
-        for dtype, tol, name in ((jnp.float64, 1e-3, "f64"), (jnp.float32, 1e-3, "f32")):
-            p = jax.tree_util.tree_map(lambda a, dtype=dtype: a.astype(dtype), params)
-            d = (data[0].astype(dtype), data[1])
-            top = curvature.eigenpairs(f, p, 5, data=d, key=jax.random.key(5), tol=tol, max_steps=100)
-            t = time.perf_counter()
-            top = curvature.eigenpairs(f, p, 5, data=d, key=jax.random.key(5), tol=tol, max_steps=100)
-            jax.block_until_ready(top.eigenvalues)
-            out[f"lanczos_{name}_s"] = time.perf_counter() - t
-            out[f"lanczos_{name}_hvps"] = top.num_hvps
-            out[f"lanczos_{name}_relerr"] = float(
-                np.max(np.abs(np.asarray(top.eigenvalues, np.float64) - lam[::-1][:5]) / np.abs(lam[::-1][:5]))
-            )
-    return out
+        h = jax.block_until_ready(curvature.hessian(closed, params))
+        first = time.perf_counter() - t
+        warm = _median_time(lambda: jax.block_until_ready(curvature.hessian(closed, params)), repeats)
+        hn = np.asarray(h)
+        spectra = {
+            "jnp.linalg.eigvalsh": lambda: jax.block_until_ready(jnp.linalg.eigvalsh(h)),
+            "numpy.linalg.eigvalsh": lambda: np.linalg.eigvalsh(hn),
+            "scipy eigh(driver='evd', values only)": lambda: scipy.linalg.eigh(hn, eigvals_only=True, driver="evd"),
+        }
+        times = {name: _median_time(fn, repeats) for name, fn in spectra.items()}
+    return {"params": p, "one_hvp_s": one, "hessian_first_s": first, "hessian_s": warm, "spectrum_s": times}
 
 
-def bench_large(x: np.ndarray, y: np.ndarray) -> dict:
+def task_large() -> dict:
+    """Run in a fresh process so that its peak RSS measures this task alone."""
     import jax
-    import jax.numpy as jnp
 
     from jaxml import curvature
 
-    model, params = _mlp((1024, 1024), 0, jnp.float32)
-    f = _objective(model)
-    data = (jnp.asarray(x), jnp.asarray(y.astype(np.int32)))
+    f, params, data = _problem(SIZES["large"])
     p = curvature.num_params(params)
-    jax.block_until_ready(f(params, data))
     jax.block_until_ready(jax.grad(f)(params, data))
     rss0 = _peak_rss_mb()
     t = time.perf_counter()
-    top = curvature.eigenpairs(f, params, 5, data=data, key=jax.random.key(6), tol=1e-3, max_steps=60)
-    jax.block_until_ready(top.eigenvalues)
+    top = curvature.eigenpairs(f, params, 5, data=data, key=1, tol=1e-3, max_steps=200)
     seconds = time.perf_counter() - t
-    rss1 = _peak_rss_mb()
     return {
         "params": p,
         "seconds": seconds,
         "hvps": top.num_hvps,
-        "top5": np.asarray(top.eigenvalues),
+        "top5": np.asarray(top.eigenvalues).tolist(),
         "converged": top.converged,
-        "peak_rss_increase_mb": rss1 - rss0,
-        "basis_mb": (-(-(60 + 1) // 8) * 8) * p * 4 / 2**20,
-        "k_plus_2_mb": 7 * p * 4 / 2**20,
+        "peak_rss_increase_mb": _peak_rss_mb() - rss0,
+        "basis_bound_mb": (2 * 5 + 20) * p * 4 / 2**20,
+        "params_mb": p * 4 / 2**20,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.curvature", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="skip the 1M-parameter model, fewer repeats")
-    parser.add_argument("--large-only", action="store_true", help="only task 4, printed as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, no 10M-parameter model")
+    parser.add_argument("--tasks", default="top,bottom,dense,large", help="comma-separated tasks")
+    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers for task top")
+    parser.add_argument("--first-call", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--extra", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--large-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.first_call:
+        return _first_call_child(args.first_call, json.loads(args.extra))
     if args.large_only:
-        out = bench_large(*_digits())
-        print(json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}))
+        print(json.dumps(task_large()))
         return 0
-    repeats = 1 if args.quick else 3
-    x, y = _digits()
+    # No persistent compilation cache here: the first calls measured must compile.
+    repeats = 2 if args.quick else 3
+    tasks = args.tasks.split(",")
 
-    jx = bench_jaxml_top5(x, y, repeats)
-    try:
-        ph = bench_pyhessian(jx.pop("params_np"), x, y, repeats)
-    except ImportError:
-        print("PyTorch/PyHessian not installed (pip install -e '.[bench]'); skipping them", file=sys.stderr)
-        ph = None
-    ref_top5, ref_trace, ref_trace_se = reference_top5(x, y)
-    dense = bench_dense(x, y)
-    large = None
-    if not args.quick:
-        # a fresh process, so that its peak RSS measures this task alone
+    if "top" in tasks:
+        r = task_top(repeats, ["jaxml", *(p for p in args.peers.split(",") if p != "jaxml")])
+        rows = r["rows"]
+        floor = rows["jaxml"]["hvps"] * r["hvp_ms"] / 1e3
+        print(f"\n1. Top-5 eigenvalues, MLP 64-256-256-10 ({r['params']:,} parameters), 1,797 digits, float32, CPU")
+        print(f"   reference (float64, residual ≤ 1e-10‖H‖, = ARPACK): {np.array2string(r['ref'], precision=6)}")
+        print(
+            f"   gradient {r['grad_ms']:.1f} ms; H·v {r['hvp_ms']:.1f} ms (VJP of the gradient, "
+            f"{r['hvp_ms'] / r['grad_ms']:.2f}× gradient; JVP of the gradient {r['jvp_ms']:.1f} ms)"
+        )
+        print(f"   floor = {rows['jaxml']['hvps']} H·v × {r['hvp_ms']:.1f} ms = {floor:.3f} s\n")
+        print(
+            "| method | first call (s) | warm (s) | H·v | warm / floor | warm / jaxml warm | first / jaxml first "
+            "| max rel. error |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        jw, jf = rows["jaxml"]["warm"], rows["jaxml"]["first"]
+        for name, row in rows.items():
+            first = "—" if row["first"] is None else f"{row['first']:.2f}"
+            ratio_first = "—" if row["first"] is None or jf is None else f"{row['first'] / jf:.2f}"
+            hv = "—" if row["hvps"] is None else str(row["hvps"])
+            print(
+                f"| {name} | {first} | {row['warm']:.3f} | {hv} | {row['warm'] / floor:.2f} | "
+                f"{row['warm'] / jw:.2f} | {ratio_first} | {row['err']:.1e} |"
+            )
+        if jf is not None:
+            print(f"\n   jaxml first call / jaxml warm: {jf / jw:.2f}")
+    if "bottom" in tasks:
+        r = task_bottom(repeats)
+        print("\n2. The 5 most negative eigenvalues, same model, float32 (tol 1e-5), against float64 ARPACK 'SA'")
+        print(f"   reference: {np.array2string(r['ref'], precision=6)}\n")
+        print("| method | s | H·v | max rel. error |")
+        print("|---|---|---|---|")
+        for name in ("jaxml", "arpack"):
+            print(f"| {name} | {r[name]['s']:.2f} | {r[name]['hvps']} | {r[name]['err']:.1e} |")
+    if "dense" in tasks:
+        r = task_dense(repeats)
+        p = r["params"]
+        products = p * r["one_hvp_s"]
+        print(f"\n3. Dense Hessian, MLP 64-48-48-10 ({p:,} parameters), all digits, float64\n")
+        print("| step | s | ratio |")
+        print("|---|---|---|")
+        print(f"| P single H·v products (P × {1e3 * r['one_hvp_s']:.2f} ms) | {products:.2f} | 1 |")
+        print(
+            f"| curvature.hessian (vmapped chunks of products), warm | {r['hessian_s']:.2f} | "
+            f"{r['hessian_s'] / products:.2f} × P products |"
+        )
+        print(f"| curvature.hessian, first call | {r['hessian_first_s']:.2f} | |")
+        best = min(r["spectrum_s"].values())
+        for name, s in r["spectrum_s"].items():
+            print(f"| full spectrum: {name} | {s:.2f} | {s / best:.2f} × fastest |")
+    if "large" in tasks and not args.quick:
         cmd = [sys.executable, "-m", "benchmarks.curvature", "--large-only"]
-        large = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
-        large["top5"] = np.asarray(large["top5"])
-
-    def rel(a: np.ndarray) -> float:
-        return float(np.max(np.abs(np.asarray(a, np.float64) - ref_top5) / np.abs(ref_top5)))
-
-    print(f"\n1. MLP 64-256-256-10 ({jx['params']:,} parameters), 1,797 digits, cross-entropy, float32, CPU")
-    print(f"   loss at these weights: jaxml {jx['loss']:.6f}" + (f", PyTorch {ph['loss']:.6f}" if ph else ""))
-    print(f"   reference top-5 (float64 Lanczos, residual ≤ 1e-8‖H‖): {np.array2string(ref_top5, precision=6)}")
-    print(f"   reference trace (float64 Hutchinson, 1e-4): {ref_trace:.4f} ± {ref_trace_se:.4f}\n")
-    print(
-        "| task | jaxml | PyHessian | PyHessian / jaxml | jaxml H·v | max rel. err. vs reference (jaxml / PyHessian) |"
-    )
-    print("|---|---|---|---|---|---|")
-    ph_top = f"{ph['top5_s']:.3f} s" if ph else "—"
-    ratio = f"{ph['top5_s'] / jx['top5_s']:.1f}×" if ph else "—"
-    errs = f"{rel(jx['top5']):.1e} / {rel(ph['top5']):.1e}" if ph else f"{rel(jx['top5']):.1e} / —"
-    print(f"| top-5 eigenvalues (warm) | {jx['top5_s']:.3f} s | {ph_top} | {ratio} | {jx['top5_hvps']} | {errs} |")
-    ratio_first = f"{ph['top5_s'] / jx['top5_first_s']:.1f}×" if ph else "—"
-    print(f"| top-5, first call (compile incl.) | {jx['top5_first_s']:.3f} s | {ph_top} | {ratio_first} | | |")
-    if ph:
-        tr_err = f"{abs(jx['trace'] - ref_trace) / ref_trace:.1e} / {abs(ph['trace'] - ref_trace) / ref_trace:.1e}"
+        r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+        print(f"\n4. Top-5, MLP 64-3200-3100-10 ({r['params']:,} parameters), all digits, float32, fresh process\n")
         print(
-            f"| trace, Hutchinson (warm) | {jx['trace_s']:.3f} s ({jx['trace_hvps']} H·v, ±{jx['trace_stderr']:.2f})"
-            f" | {ph['trace_s']:.3f} s ({ph['trace_samples']} H·v) | {ph['trace_s'] / jx['trace_s']:.1f}× |"
-            f" {jx['trace_hvps']} | {tr_err} |"
+            f"   {r['seconds']:.1f} s, {r['hvps']} H·v, converged {r['converged']}; top-5 "
+            f"{np.array2string(np.asarray(r['top5']), precision=5)}"
         )
-        print(f"\n   jaxml top-5:     {np.array2string(jx['top5'], precision=6)}")
-        print(f"   PyHessian top-5: {np.array2string(ph['top5'], precision=6)}")
-        print(f"   traces: jaxml {jx['trace']:.4f}, PyHessian {ph['trace']:.4f}")
-    print("\n2. H·v / gradient time, same model (jitted, median)\n")
-    print("| quantity | ms | / gradient |")
-    print("|---|---|---|")
-    for name, key in (("loss", "loss_ms"), ("gradient", "grad_ms"), ("H·v: jvp of grad", "hvp_ms")):
-        print(f"| {name} | {jx[key]:.2f} | {jx[key] / jx['grad_ms']:.2f} |")
-    print(f"| H·v: linearized grad (Lanczos's product) | {jx['lin_ms']:.2f} | {jx['lin_ms'] / jx['grad_ms']:.2f} |")
-    print(f"\n3. Dense Hessian of MLP 64-48-48-10 ({dense['params']:,} parameters), all digits, float64\n")
-    print("| step | s |")
-    print("|---|---|")
-    print(f"| hessian (HVP columns, chunks of 512), first call | {dense['hessian_s']:.2f} |")
-    print(f"| hessian, warm | {dense['hessian_warm_s']:.2f} |")
-    print(f"| jnp.linalg.eigvalsh | {dense['eigvalsh_s']:.2f} |")
-    print(f"| total (first call) | {dense['hessian_s'] + dense['eigvalsh_s']:.2f} |")
-    print(f"| float32: hessian (warm) | {dense['hessian_f32_s']:.2f} |")
-    print(f"| float32: eigvalsh | {dense['eigvalsh_f32_s']:.2f} |")
-    print(
-        f"| float32 total (warm; top-5 rel. err. vs float64 {dense['f32_top5_relerr']:.1e}) | "
-        f"{dense['hessian_f32_s'] + dense['eigvalsh_f32_s']:.2f} |"
-    )
-    for name in ("f64", "f32"):
         print(
-            f"| Lanczos top-5, {name}, tol 1e-3: {dense[f'lanczos_{name}_hvps']} H·v, "
-            f"max rel. err. vs dense {dense[f'lanczos_{name}_relerr']:.1e} | {dense[f'lanczos_{name}_s']:.2f} |"
-        )
-    print(f"\n   dense top-5: {np.array2string(dense['dense_top5'], precision=6)}")
-    if large:
-        print(f"\n4. MLP 64-1024-1024-10 ({large['params']:,} parameters), all digits, float32, top-5\n")
-        print(f"   time {large['seconds']:.1f} s, {large['hvps']} H·v, converged {large['converged']}")
-        print(f"   top-5: {np.array2string(large['top5'], precision=5)}")
-        print(
-            f"   peak RSS increase over a gradient evaluation {large['peak_rss_increase_mb']:.0f} MiB; Lanczos "
-            f"basis (m+1 rounded up to 8 rows)·P·4 B for max_steps m = 60: "
-            f"{large['basis_mb']:.0f} MiB; (k+2)·P·4 B: {large['k_plus_2_mb']:.0f} MiB"
+            f"   peak RSS increase over a gradient evaluation: {r['peak_rss_increase_mb']:.0f} MiB; "
+            f"basis bound (2k+20)·P·4 B = {r['basis_bound_mb']:.0f} MiB; one copy of θ = {r['params_mb']:.0f} MiB"
         )
     return 0
 

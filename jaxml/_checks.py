@@ -217,11 +217,24 @@ def finite(x: Any, name: str, *, allow_empty: bool = False) -> Any:
         raise TypeError(f"{name} must be a numeric array, got dtype {dtype}")
     if not allow_empty and np.size(arr) == 0:
         raise ValueError(f"{name} must not be empty, got shape {np.shape(arr)}")
-    if jnp.issubdtype(dtype, jnp.inexact) and is_concrete(arr):
-        ok = jnp.all(jnp.isfinite(arr)) if isinstance(arr, jax.Array) else np.all(np.isfinite(arr))
-        if not bool(ok):
-            raise ValueError(f"{name} contains NaN or infinite values")
+    if jnp.issubdtype(dtype, jnp.inexact) and is_concrete(arr) and not _all_finite(arr):
+        raise ValueError(f"{name} contains NaN or infinite values")
     return x
+
+
+@jax.jit
+def _device_all_finite(x: jax.Array) -> jax.Array:
+    return jnp.all(jnp.isfinite(x))
+
+
+def _all_finite(x: Any) -> bool:
+    """Whether every entry is finite. Host memory (NumPy, JAX arrays on the CPU) is read in place with NumPy —
+    no program to compile; arrays on an accelerator or split over processes reduce there (one small program)."""
+    if isinstance(x, jax.Array):
+        on_host = x.is_fully_addressable and all(d.platform == "cpu" for d in x.devices())
+        if not on_host:
+            return bool(_device_all_finite(x))
+    return bool(np.all(np.isfinite(np.asarray(x))))
 
 
 def leading_axis(tree: PyTree, name: str) -> int:

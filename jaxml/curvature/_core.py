@@ -168,13 +168,14 @@ def _batched_fn(f: Objective, lay: Layout, batch_size: int, n: int, has_full: bo
     return fn
 
 
-def _vjp_operator(f: Objective, lay: Layout, theta: jax.Array, batch: Any) -> tuple[jax.Array, Any]:
-    grad = jax.grad(flat_objective(f, lay, batch))
-    g, pullback = jax.vjp(grad, theta)
-    return g, pullback
+def _vjp_operator(f: Objective, lay: Layout, params: Params, batch: Any) -> tuple[jax.Array, Any]:
+    theta = flatten(params)
+    _, pullback = jax.vjp(jax.grad(flat_objective(f, lay, batch)), theta)
+    return theta, pullback
 
 
 _vjp_operator_jit = jax.jit(_vjp_operator, static_argnames=("f", "lay"))
+_flatten_jit = jax.jit(flatten)
 
 
 def _apply(op: Any, v: jax.Array) -> jax.Array:
@@ -191,10 +192,10 @@ def operator(
     lay = check_params(params)
     n = check_data(data, batch_size)
     check_scalar_objective(f, params, data)
-    theta = flatten(params)
     if data is None or batch_size is None or batch_size >= n:
-        _, op = _vjp_operator_jit(f, lay, theta, None if data is None else tuple(data))
+        theta, op = _vjp_operator_jit(f, lay, params, None if data is None else tuple(data))
         return op, theta, lay
+    theta = _flatten_jit(params)
     full, tail = split(tuple(data), batch_size)
     fn = _batched_fn(f, lay, int(batch_size), int(n), full is not None, tail is not None)
     return jax.tree_util.Partial(fn, theta, full, tail), theta, lay

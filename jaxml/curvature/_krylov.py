@@ -12,7 +12,7 @@ and continues from the residual vector. Memory is the m+1 basis rows whatever th
 rotation V S_keep runs over column blocks, in place.
 
 Compilation stays small and happens once per objective and shapes: one jitted *step* (an H·v product plus
-block Gram–Schmidt against the rows in use, with a second pass only when the first one cancelled — the DGKS
+Gram–Schmidt against the rows in use, with a second pass only when the first one cancelled — the DGKS
 criterion ‖w′‖ < ‖w‖/√2) and one jitted *restart*. The loop, the convergence test and the small eigenproblems
 of T run on the host in NumPy, so a new ``k``, ``tol`` or ``which`` never recompiles anything.
 """
@@ -28,7 +28,6 @@ import numpy as np
 
 from jaxml.curvature._core import apply
 
-BLOCK = 8
 _SQRT_HALF = 0.7071067811865476
 
 
@@ -44,61 +43,64 @@ class KrylovResult(NamedTuple):
 
 
 def _gram_schmidt(basis: jax.Array, w: jax.Array, count: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """w minus its projection on the first ``count`` basis rows, blocked; returns (w′, coefficients)."""
-    rows = basis.shape[0]
-    block = min(BLOCK, rows)
-    nblocks = (count + block - 1) // block
-    idx = jnp.arange(block)
+    """w minus its projection on the first ``count`` basis rows; returns (w′, coefficients).
 
-    def body(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        w, coef = carry
-        start = jnp.minimum(i * block, rows - block)  # a clamped last block overlaps: mask the rows done
-        blk = jax.lax.dynamic_slice_in_dim(basis, start, block)
-        live = ((start + idx) >= i * block) & ((start + idx) < count)
-        c = jnp.where(live, blk @ w, 0.0).astype(w.dtype)
-        w = w - c @ blk
-        coef = jax.lax.dynamic_update_slice_in_dim(coef, jax.lax.dynamic_slice_in_dim(coef, start, block) + c, start, 0)
-        return w, coef
-
-    return jax.lax.fori_loop(0, nblocks, body, (w, jnp.zeros((rows,), w.dtype)))
+    Unused rows are zero, but they are masked anyway (a restart leaves the old rows' values until they are
+    overwritten). Two matrix-vector products over the whole basis: no loop, so the step compiles quickly, and
+    the basis of at most 2k + 20 rows is cheap to read next to an H·v product.
+    """
+    live = jnp.arange(basis.shape[0]) < count
+    coef = jnp.where(live, basis @ w, 0.0).astype(w.dtype)
+    return w - coef @ basis, coef
 
 
 def _orthogonalize(basis: jax.Array, w: jax.Array, count: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Classical block Gram–Schmidt, repeated once when the first pass cancelled more than half of ‖w‖."""
-    w1, c1 = _gram_schmidt(basis, w, count)
-    again = jnp.linalg.norm(w1) < _SQRT_HALF * jnp.linalg.norm(w)
+    """Classical Gram–Schmidt, repeated once when the first pass cancelled more than half of ‖w‖ (the DGKS
+    criterion: "twice is enough"). A loop of one pass, not a conditional copy of it: the step stays small."""
 
-    def second(args: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        w, c = args
-        w2, c2 = _gram_schmidt(basis, w, count)
-        return w2, c + c2
+    def again(s: tuple) -> jax.Array:
+        _, _, before, after, passes = s
+        return (passes < 1) | ((passes < 2) & (after < _SQRT_HALF * before))
 
-    return jax.lax.cond(again, second, lambda args: args, (w1, c1))
+    def one_pass(s: tuple) -> tuple:
+        w, coef, _, after, passes = s
+        w2, c = _gram_schmidt(basis, w, count)
+        return w2, coef + c, after, jnp.linalg.norm(w2), passes + 1
+
+    norm = jnp.linalg.norm(w)
+    w, coef, *_ = jax.lax.while_loop(again, one_pass, (w, jnp.zeros(basis.shape[0], w.dtype), norm, norm, 0))
+    return w, coef
 
 
 @functools.partial(jax.jit, donate_argnums=(1, 2))
-def _step(op: Any, basis: jax.Array, t: jax.Array, j: jax.Array, key: jax.Array, btol: jax.Array):
-    """One Lanczos step from row j: column j of T, row j+1 of the basis; a random restart on breakdown."""
+def _step(op: Any, basis: jax.Array, t: jax.Array, j: jax.Array, btol: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """One Lanczos step from row j: column j of T and row j+1 of the basis.
+
+    On a breakdown (β ≤ btol·scale: the basis spans an invariant subspace) row j+1 is left zero and T[j+1, j]
+    is exactly 0; the host sees it at its next check and restarts from :func:`_fresh`.
+    """
     w = apply(op, basis[j]).astype(basis.dtype)
     w, coef = _orthogonalize(basis, w, j + 1)
     beta = jnp.linalg.norm(w)
-    scale = jnp.maximum(jnp.max(jnp.abs(coef)), beta)
-    broke = beta <= btol * scale
-
-    def fresh(_: None) -> jax.Array:
-        r = jax.random.normal(jax.random.fold_in(key, j), w.shape, w.dtype)
-        r, _ = _gram_schmidt(basis, r, j + 1)
-        r, _ = _gram_schmidt(basis, r, j + 1)
-        return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(w.dtype).tiny)
-
-    v_next = jax.lax.cond(broke, fresh, lambda _: w / jnp.where(broke, 1.0, beta), None)
-    last = j + 1 >= basis.shape[1]  # the whole space is spanned: nothing is left to add
-    v_next = jnp.where(last, 0.0, v_next)
-    beta = jnp.where(broke | last, 0.0, beta)
+    broke = (beta <= btol * jnp.maximum(jnp.max(jnp.abs(coef)), beta)) | (j + 1 >= basis.shape[1])
+    beta = jnp.where(broke, 0.0, beta)
+    v_next = jnp.where(broke, 0.0, w / jnp.where(broke, 1.0, beta))
     live = jnp.arange(t.shape[0]) <= j
     t = t.at[:, j].set(jnp.where(live, coef, t[:, j]).astype(t.dtype))
     t = t.at[j + 1, j].set(beta.astype(t.dtype))
     return basis.at[j + 1].set(v_next), t
+
+
+@functools.partial(jax.jit, donate_argnums=(0,))
+def _fresh(basis: jax.Array, row: jax.Array, seed: jax.Array) -> jax.Array:
+    """Row ``row`` ← a unit vector orthogonal to the rows before it (after a breakdown). Any direction outside
+    the span will do: a hashed sequence, so no random-number program is compiled."""
+    i = jnp.arange(basis.shape[1], dtype=basis.dtype)
+    r = jnp.sin(i * 12.9898 + (row + 1).astype(basis.dtype) * 78.233 + seed) * 43758.5453
+    r = r - jnp.floor(r) - 0.5
+    r, _ = _gram_schmidt(basis, r, row)
+    r, _ = _gram_schmidt(basis, r, row)
+    return basis.at[row].set(r / jnp.linalg.norm(r))
 
 
 @functools.partial(jax.jit, donate_argnums=(0,), static_argnames=("keep",))
@@ -121,6 +123,13 @@ def _rotate(basis: jax.Array, s: jax.Array, m: int | jax.Array, *, keep: int) ->
         return jax.lax.dynamic_update_slice_in_dim(v, jnp.where(fresh, block, cols), start, axis=1)
 
     return jax.lax.fori_loop(0, nblocks, body, basis)
+
+
+@functools.partial(jax.jit, static_argnames=("rows",))
+def _init(v0: jax.Array, *, rows: int) -> tuple[jax.Array, jax.Array]:
+    """The basis with v₀/‖v₀‖ in row 0 and the (rows × rows) projected matrix, zero."""
+    basis = jnp.zeros((rows, v0.shape[0]), v0.dtype).at[0].set(v0 / jnp.linalg.norm(v0))
+    return basis, jnp.zeros((rows, rows), v0.dtype)
 
 
 @jax.jit
@@ -159,7 +168,7 @@ def eigsh(
     tol: float,
     max_hvps: int,
     basis_size: int,
-    key: jax.Array,
+    seed: float,
     check_every: int = 5,
 ) -> KrylovResult:
     """The k wanted eigenpairs of the symmetric operator ``op`` (flat v ↦ H·v) by thick-restart Lanczos.
@@ -167,24 +176,33 @@ def eigsh(
     ``which`` is "top" (largest, descending), "bottom" (smallest, ascending) or "both" (k smallest ascending
     then k largest descending). Stops when every wanted pair has residual ≤ ``tol``·max|θ|, after ``max_hvps``
     products, or when the basis spans the whole space (then T's eigenvalues are H's). The basis holds
-    ``basis_size`` + 1 rows of P numbers.
+    ``basis_size`` + 1 rows of P numbers. ``seed`` varies the restart directions used after a breakdown.
     """
     p = v0.shape[0]
     m = int(min(basis_size, p))
     dtype = v0.dtype
-    btol = jnp.asarray(10 * float(jnp.finfo(dtype).eps), dtype)
-    basis = jnp.zeros((m + 1, p), dtype).at[0].set(v0 / jnp.linalg.norm(v0))
-    t = jnp.zeros((m + 1, m + 1), dtype)
-    j, hvps, restarts, offset = 0, 0, 0, 0
+    btol = np.asarray(10 * float(jnp.finfo(dtype).eps), dtype)
+    seed = np.asarray(seed, dtype)
+    basis, t = _init(v0, rows=m + 1)
+    j, hvps, restarts = 0, 0, 0
     want_count = k if which != "both" else 2 * k
+    since = 0  # the first column computed by a step since the start or the last restart
     while True:
-        basis, t = _step(op, basis, t, jnp.int32(j), jax.random.fold_in(key, offset + j), btol)
+        basis, t = _step(op, basis, t, np.int32(j), btol)
         j += 1
         hvps += 1
         full = j == m
         if not (full or hvps >= max_hvps or j % check_every == 0):
             continue
         th = np.asarray(t, np.float64)
+        broken = np.flatnonzero(th[np.arange(since, j) + 1, np.arange(since, j)] == 0.0)
+        after = since + int(broken[0]) + 1 if broken.size else m
+        if after < min(m, p) and hvps < max_hvps:
+            # An invariant subspace: its Ritz values are exact but need not be the wanted ones. Continue from
+            # a fresh direction right after it (the steps after the breakdown are redone).
+            j = after
+            basis = _fresh(basis, np.int32(j), seed + restarts + j)
+            continue
         block = th[:j, :j]
         sym = np.triu(block) + np.triu(block, 1).T  # T from the Gram–Schmidt columns (upper part)
         values, vecs = np.linalg.eigh(sym)
@@ -192,25 +210,26 @@ def eigsh(
         wanted = _wanted(values, k, which)
         residuals = np.abs(beta * vecs[j - 1, wanted])
         spectrum = max(float(np.max(np.abs(values))), np.finfo(np.float64).tiny)
-        converged = j >= min(want_count, p) and bool(np.all(residuals <= tol * spectrum))
+        converged = j >= min(want_count, p) and beta != 0.0 and bool(np.all(residuals <= tol * spectrum))
         exhausted = j >= p
         if converged or exhausted or hvps >= max_hvps:
             # Padded to at least 5 columns (zeros) so that another small k reuses the compiled product.
             coef = np.zeros((vecs.shape[0], max(wanted.size, 5)))
             coef[:, : wanted.size] = vecs[:, wanted]
-            vectors = _ritz_vectors(basis, jnp.asarray(coef))[: wanted.size]
+            vectors = _ritz_vectors(basis, coef)[: wanted.size]
             return KrylovResult(values[wanted], vectors, residuals, hvps, converged or exhausted, restarts)
         if full:
             keep = max(min(want_count + (m - want_count) // 2, m - 1), 1)
             kept = _keep(values, keep, which)
             s = np.zeros((m + 1, keep))
             s[:m, :] = vecs[:, kept]
-            basis = _rotate(basis, jnp.asarray(s), jnp.int32(m), keep=keep)
+            basis = _rotate(basis, s, np.int32(m), keep=keep)
             new_t = np.zeros((m + 1, m + 1))
             new_t[np.arange(keep), np.arange(keep)] = values[kept]
             new_t[keep, :keep] = beta * vecs[m - 1, kept]  # the coupling of the kept vectors to the residual
             new_t[:keep, keep] = new_t[keep, :keep]
             t = jnp.asarray(new_t, dtype)
-            offset += j
-            j = keep
+            j = since = keep
             restarts += 1
+            if beta == 0.0:  # the basis closed on an invariant subspace: go on from a fresh direction
+                basis = _fresh(basis, np.int32(keep), seed + restarts + keep)

@@ -89,10 +89,19 @@ class Eigenpairs(NamedTuple):
     converged: bool
 
 
-@functools.partial(jax.jit, static_argnames=("p", "dtype"))
-def _start(key: jax.Array, p: int, dtype: Any) -> tuple[jax.Array, jax.Array]:
-    k0, k1 = jax.random.split(key)
-    return jax.random.normal(k0, (p,), dtype), k1
+def _start(key: jax.Array, p: int, dtype: Any) -> tuple[np.ndarray, float]:
+    """The start vector v₀ ~ N(0, I) and a restart seed, from the key, drawn on the host: NumPy's generator
+    seeded by the key's bits needs no compiled program, where a threefry draw of P numbers would compile one."""
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).astype(np.uint64).tolist())
+    return rng.standard_normal(p).astype(np.dtype(dtype)), float(rng.uniform())
+
+
+def _unflatten_rows(lay: _core.Layout, rows: np.ndarray) -> Params:
+    """(k, P) rows to a pytree whose leaves have a leading axis k — split on the host, nothing to compile."""
+    cuts = np.cumsum([math.prod(s) for s in lay.shapes])[:-1]
+    parts = np.split(rows, cuts, axis=1)
+    leaves = [jnp.asarray(a.reshape((rows.shape[0], *s)), d) for a, s, d in zip(parts, lay.shapes, lay.dtypes)]
+    return jax.tree_util.tree_unflatten(lay.treedef, leaves)
 
 
 def run_eigsh(
@@ -128,10 +137,11 @@ def run_eigsh(
     if basis_size < min(want + 1, p):
         raise ValueError(f"basis_size must exceed the {want} eigenpairs wanted, got {basis_size}")
     tol = _default_tol(theta.dtype) if tol is None else tol
-    v0, k1 = _start(_core.key(key), p, theta.dtype)
+    v0, seed = _start(_core.key(key), p, theta.dtype)
     result = _krylov.eigsh(
-        op, v0, k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, key=k1, check_every=check_every
-    )
+        op, jnp.asarray(v0), k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, seed=seed,
+        check_every=check_every,
+    )  # fmt: skip
     return result, lay, tol
 
 
@@ -197,7 +207,7 @@ def eigenpairs(
         batch_size=batch_size,
         check_every=check_every,
     )
-    vectors = jax.vmap(functools.partial(_core.unflatten, lay))(res.vectors)
+    vectors = _unflatten_rows(lay, np.asarray(res.vectors))
     values = res.values.astype(np.dtype(lay.dtype))
     return Eigenpairs(values, vectors, res.residuals, res.num_hvps, res.converged)
 
