@@ -42,7 +42,20 @@ def save(
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _finish(ax: plt.Axes, title: str, xlabel: str, ylabel: str, legend_loc: str | None = None) -> None:
+def _finish(
+    ax: plt.Axes,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    legend_loc: str | None = None,
+    *,
+    logx: bool = False,
+    logy: bool = False,
+) -> None:
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -91,11 +104,7 @@ def curves(
     for label, value in (hlines or {}).items():
         ax.axhline(value, linestyle="--", color="gray", linewidth=1)
         ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc, logx=logx, logy=logy)
     return save(fig, path)
 
 
@@ -174,11 +183,7 @@ def scatter(
         ax.scatter(np.asarray(x), np.asarray(y), s=16, alpha=0.75, label=label, color=colors.get(label))
     for label, (x, y) in (lines or {}).items():
         ax.plot(np.asarray(x), np.asarray(y), "-", label=label, color=colors.get(label))
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc)
+    _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc, logx=logx, logy=logy)
     return save(fig, path)
 
 

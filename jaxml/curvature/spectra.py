@@ -212,54 +212,27 @@ def eigenpairs(
     return Eigenpairs(values, vectors, res.residuals, res.num_hvps, res.converged)
 
 
-def top_eigenvalues(
-    f: Objective,
-    params: Params,
-    k: int,
-    *,
-    key: Any = None,
-    tol: float | None = None,
-    max_steps: int = 300,
-    basis_size: int | None = None,
-    data: Data = None,
-    batch_size: int | None = None,
-) -> np.ndarray:
+def top_eigenvalues(f: Objective, params: Params, k: int, **kwargs: Any) -> np.ndarray:
     """The k largest (algebraic) eigenvalues of H = ∇²f(θ), descending, matrix-free (Lanczos).
 
-    See :func:`eigenpairs` for the arguments, the memory and (``.num_hvps``) the cost.
+    Takes the keyword arguments of :func:`eigenpairs` (``key``, ``tol``, ``max_steps``, ``basis_size``,
+    ``data``, ``batch_size``, ``check_every``); see it for the memory and (``.num_hvps``) the cost.
 
     Example:
         >>> top_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)
         array([2.], dtype=float32)
     """
-    return eigenpairs(
-        f, params, k, which="top", key=key, tol=tol, max_steps=max_steps, basis_size=basis_size, data=data,
-        batch_size=batch_size,
-    ).eigenvalues  # fmt: skip
+    return eigenpairs(f, params, k, which="top", **kwargs).eigenvalues
 
 
-def bottom_eigenvalues(
-    f: Objective,
-    params: Params,
-    k: int,
-    *,
-    key: Any = None,
-    tol: float | None = None,
-    max_steps: int = 300,
-    basis_size: int | None = None,
-    data: Data = None,
-    batch_size: int | None = None,
-) -> np.ndarray:
-    """The k smallest (algebraic) eigenvalues of H, ascending, by Lanczos; see :func:`eigenpairs`.
+def bottom_eigenvalues(f: Objective, params: Params, k: int, **kwargs: Any) -> np.ndarray:
+    """The k smallest (algebraic) eigenvalues of H, ascending, by Lanczos; the arguments of :func:`eigenpairs`.
 
     Example:
         >>> bottom_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)
         array([-2.], dtype=float32)
     """
-    return eigenpairs(
-        f, params, k, which="bottom", key=key, tol=tol, max_steps=max_steps, basis_size=basis_size, data=data,
-        batch_size=batch_size,
-    ).eigenvalues  # fmt: skip
+    return eigenpairs(f, params, k, which="bottom", **kwargs).eigenvalues
 
 
 # ----------------------------------------------------------------------------------------------------
