@@ -291,7 +291,7 @@ def _loss_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTransfor
     base, data, params = _linear_problem()
     # +inf once w₀ > THRESHOLD; the indicator is constant in θ, so the gradient stays finite.
     objective = lambda p, b: base(p, b) + jnp.where(jax.lax.stop_gradient(p["w"][0, 0]) > THRESHOLD, jnp.inf, 0.0)
-    return objective, data, params, optax.sgd(0.05)
+    return objective, data, params, optax.sgd(0.03)
 
 
 def _gradient_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTransformation]:
@@ -331,10 +331,11 @@ def test_divergence_error_carries_the_state_before_the_reported_step(x64, make):
 
 
 def _sweep_with_one_diverging_run() -> tuple[Callable, PyTree, tuple, jax.Array, list[float]]:
-    """Two runs of the loss-goes-infinite problem: η = 0.003 stays below THRESHOLD, η = 0.05 crosses it early."""
+    """Two runs of the loss-goes-infinite problem: η = 0.002 stays below THRESHOLD, η = 0.015 crosses it in
+    epoch 3."""
     objective, data, params, _ = _loss_goes_infinite()
     stacked = jax.tree_util.tree_map(lambda a: jnp.stack([a, a - 0.1]), params)
-    return objective, stacked, data, jax.random.split(jax.random.PRNGKey(8), 2), [0.003, 0.05]
+    return objective, stacked, data, jax.random.split(jax.random.PRNGKey(8), 2), [0.002, 0.015]
 
 
 @pytest.mark.parametrize("mode", ["default", "progress", "mesh"])
@@ -371,7 +372,7 @@ def test_a_diverging_run_never_stops_the_others(x64, mode, capfd):
         for i in range(2)
     )
     assert finite["diverged"] is None and diverged["diverged"] is not None
-    assert diverged["diverged"][0] < epochs - 2, "the second run must diverge well before the end"
+    assert 0 < diverged["diverged"][0] < epochs - 2, "the second run must diverge well inside the run"
     np.testing.assert_array_equal(sweep.diverged_epoch, [-1, diverged["diverged"][0]])
     assert_trees_close(jax.tree_util.tree_map(lambda a: a[0], sweep.params), finite["params"])
     assert_history_equal({k: v[0] for k, v in sweep.history.items()}, finite["history"])
