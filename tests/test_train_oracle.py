@@ -289,7 +289,8 @@ def _linear_problem() -> tuple[Callable, tuple, dict]:
 
 def _loss_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTransformation]:
     base, data, params = _linear_problem()
-    # +inf once w₀ > THRESHOLD; the indicator is constant in θ, so the gradient stays finite.
+    # +inf once w₀ > THRESHOLD; the indicator is constant in θ, so the gradient and update stay finite: only
+    # the loss check can stop this step.
     objective = lambda p, b: base(p, b) + jnp.where(jax.lax.stop_gradient(p["w"][0, 0]) > THRESHOLD, jnp.inf, 0.0)
     return objective, data, params, optax.sgd(0.03)
 
@@ -297,12 +298,14 @@ def _loss_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTransfor
 def _gradient_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTransformation]:
     base, data, params = _linear_problem()
     objective = lambda p, b: base(p, b) + _poison(p["w"][0, 0])
-    return objective, data, params, optax.adam(0.03)
+    # Clipping turns the +inf gradient into a finite update: only the gradient check can stop this step.
+    return objective, data, params, optax.chain(optax.clip(1.0), optax.adam(0.03))
 
 
 def _parameters_overflow() -> tuple[Callable, tuple, dict, optax.GradientTransformation]:
-    # float32 θ pushed up by ~2e18 per step: every θ stays finite (< 3.4e38), but Σθ² overflows once
-    # ‖θ‖ > 1.8e19 — a diverged state the guard must not apply, though each entry is finite.
+    # float32 θ pushed up by ~1.3e18 per step: every θ stays finite (< 3.4e38), but Σθ² overflows once
+    # ‖θ‖ > 1.8e19 — a diverged state the guard must not apply, though each entry (and loss and gradient) is
+    # finite: only the parameter check can stop this step.
     rng = np.random.default_rng(5)
     x = jnp.asarray(rng.uniform(0.5, 1.5, size=(N_TRAIN, 2)), jnp.float32)
     objective = lambda p, b: -jnp.mean(b[0] @ p["w"])  # gradient −mean(x) per weight: finite, varies per batch
