@@ -319,9 +319,14 @@ MUTATIONS = [
         ["tests/test_generative.py"],
     ),
     M(
-        "G3 shared covariance divides by K",
+        "G3 shared covariance divides by N-K (pooled unbiased)",
         "jaxml/generative.py",
-        [("cov = (scatter / counts.sum() + reg * eye)[None]", "cov = (scatter / k / counts.mean() + reg * eye)[None]")],
+        [
+            (
+                "cov = (scatter / counts.sum() + reg * eye)[None]",
+                "cov = (scatter / (counts.sum() - k) + reg * eye)[None]",
+            )
+        ],
         ["tests/test_generative.py"],
     ),
     M(
