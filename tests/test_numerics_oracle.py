@@ -21,7 +21,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from jaxml import curvature, losses, models, train
-from jaxml.curvature.lanczos import lanczos, tridiagonal
+from jaxml.curvature._lanczos import lanczos, tridiagonal
 
 EPS32 = float(np.finfo(np.float32).eps)
 
