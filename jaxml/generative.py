@@ -463,7 +463,7 @@ def fit(
     Example:
         >>> x = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.7], [3.0, 3.5], [4.0, 3.0], [3.5, 4.2]])
         >>> y = np.array([0, 0, 0, 1, 1, 1])
-        >>> np.round(fit(x, y, "shared").means, 4).tolist()
+        >>> np.asarray(fit(x, y, "shared").means, float).round(4).tolist()
         [[0.5, 0.5667], [3.5, 3.5667]]
         >>> jitted = jax.jit(lambda x, y: fit(x, y, "full", num_classes=2))(x, y)   # the jittable core
         >>> np.allclose(jitted.covariance, fit(x, y, "full").covariance)
