@@ -69,10 +69,10 @@ __all__ = [
 _LOSSES: tuple[str, ...] = ("cross_entropy", "mse", "regression", "softmax")
 
 
-def _binary_targets(labels: Any, dtype: Any) -> Array:
+def _binary_targets(labels: Any, dtype: Any, name: str = "labels") -> Array:
     """Labels in [0, 1] as ``dtype``: ``ValueError`` when concrete, NaN (poisoning the loss) when traced."""
-    _checks.real_array(labels, "labels")
-    _checks.bounded(labels, "labels", 0.0, 1.0)
+    _checks.real_array(labels, name)
+    _checks.bounded(labels, name, 0.0, 1.0)
     labels = jnp.asarray(labels)
     return _checks.nan_unless(labels.astype(dtype), (labels >= 0) & (labels <= 1))
 
@@ -183,7 +183,7 @@ def _check_wbxy(w: Any, b: Any, x: Any, y: Any) -> tuple[Array, Array]:
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
-    return x, _binary_targets(y, x.dtype)
+    return x, _binary_targets(y, x.dtype, "y")
 
 
 def cross_entropy_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Array, Array]:

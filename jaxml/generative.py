@@ -715,8 +715,8 @@ def to_linear(model: GaussianModel) -> tuple[Array, Array]:
     _check_model(model)
     if model.means.shape[0] != 2 or covariance_kind(model) != "shared":
         raise ValueError(
-            "to_linear needs two classes with a shared covariance (fit(x, y, covariance='shared')), got "
-            f"{model.means.shape[0]} classes and a {covariance_kind(model)!r} covariance"
+            "model must have two classes with a shared covariance for to_linear (fit(x, y, covariance='shared')), "
+            f"got {model.means.shape[0]} classes and a {covariance_kind(model)!r} covariance"
         )
     return _to_linear_jit(model)
 

@@ -159,9 +159,9 @@ def type_split(
     names = _feature_names(features)
     t = load_pokemon() if table is None else table
     known = set(t.type1.tolist())
-    for c in (class1, class2):
+    for c, label in ((class1, "class1"), (class2, "class2")):
         if c not in known:
-            raise ValueError(f"unknown type {c!r}; expected one of {sorted(known)}")
+            raise ValueError(f"{label} must be a type in the table, one of {sorted(known)}; got unknown type {c!r}")
     if by == "type1":
         is1, is2 = t.type1 == class1, t.type1 == class2
     else:
