@@ -456,7 +456,8 @@ def fit(
         y: (N,) integer labels 0…K−1.
         covariance: ``"full"``, ``"shared"`` or ``"diagonal"`` (static).
         reg: added to the diagonal of every covariance (regularises a singular Σ).
-        num_classes: K; inferred from concrete ``y`` as ``max(y) + 1``. Required under ``jit``/``vmap``.
+        num_classes: K; inferred from concrete ``y`` as ``max(y) + 1``. Required under ``jit``/``vmap``, where
+            values cannot be checked: a label outside 0…K−1 or a negative weight makes every estimate NaN.
         sample_weight: optional (N,) weights vₙ ≥ 0: every sum above becomes a weighted sum (Nₖ = Σ vₙ over
             class k). 0/1 weights fit a subset with fixed shapes (many subsets under one ``vmap``); integer
             counts fit a bootstrap resample.

@@ -5,6 +5,9 @@ trailing axes: ``f(θ)`` with θ of shape (2,) is a scalar (differentiable: ``ja
 shape (2, H, W) — e.g. ``np.stack([X, Y])`` of a mesh grid — it is the (H, W) grid of losses for a contour
 plot. :func:`on_grid` turns one into the ``f(X, Y)`` form that :func:`jaxml.plot.contour` takes.
 
+Validation: θ must have a leading axis of length 2 (checked from the shape, also under ``jit``) and, when
+concrete, finite values; under ``jit``/``grad`` the values are not inspected and a NaN θ gives a NaN loss.
+
 The :class:`Surface` records (``ELONGATED``, ``CRESCENT``, ``SADDLE``, ``DOUBLE_WELL``) bundle a surface with
 its known minimum, a start point and plotting limits. The surfaces:
 
