@@ -33,6 +33,7 @@ import numpy as np
 PyTree = Any
 
 __all__ = [
+    "bounded",
     "callable_",
     "finite",
     "integer",
@@ -40,11 +41,18 @@ __all__ = [
     "key",
     "keys",
     "labels",
+    "labels_valid",
     "leading_axis",
+    "nan_unless",
+    "one_of",
     "positive_int",
+    "positive_ints",
     "probabilities",
     "raw_key",
     "real",
+    "real_array",
+    "same_shape",
+    "tree_shapes",
 ]
 
 
@@ -218,7 +226,9 @@ def finite(x: Any, name: str, *, allow_empty: bool = False) -> Any:
     if not allow_empty and np.size(arr) == 0:
         raise ValueError(f"{name} must not be empty, got shape {np.shape(arr)}")
     if jnp.issubdtype(dtype, jnp.inexact) and is_concrete(arr) and not _all_finite(arr):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        bad = np.argwhere(~np.isfinite(np.asarray(arr)))[0]
+        where = f" (first at index {tuple(int(i) for i in bad)}: {np.asarray(arr)[tuple(bad)]})" if bad.size else ""
+        raise ValueError(f"{name} contains NaN or infinite values{where}")
     return x
 
 
@@ -227,14 +237,24 @@ def _device_all_finite(x: jax.Array) -> jax.Array:
     return jnp.all(jnp.isfinite(x))
 
 
-def _all_finite(x: Any) -> bool:
-    """Whether every entry is finite. Host memory (NumPy, JAX arrays on the CPU) is read in place with NumPy —
-    no program to compile; arrays on an accelerator or split over processes reduce there (one small program)."""
-    if isinstance(x, jax.Array):
-        on_host = x.is_fully_addressable and all(d.platform == "cpu" for d in x.devices())
-        if not on_host:
-            return bool(_device_all_finite(x))
-    return bool(np.all(np.isfinite(np.asarray(x))))
+def _all_finite(arr: Any) -> bool:
+    """Whether every entry is finite, in one pass that allocates nothing.
+
+    A sum is finite only if every term is (NaN and ±inf propagate), so a finite sum proves the array finite;
+    only a non-finite sum (a NaN, an inf, or finite values overflowing) needs the element-wise test. A JAX
+    array on an accelerator is reduced where it lives (one fused XLA reduction, no transfer to the host); on
+    the CPU NumPy reads its buffer in place, and NumPy's sum measured faster than XLA's reduction there
+    (``python -m benchmarks.validation``).
+    """
+    if isinstance(arr, jax.Array) and (
+        not arr.is_fully_addressable or not all(dev.platform == "cpu" for dev in arr.devices())
+    ):
+        return bool(_device_all_finite(arr))
+    arr = np.asarray(arr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(arr.sum()):
+            return True
+    return bool(np.all(np.isfinite(arr)))
 
 
 def leading_axis(tree: PyTree, name: str) -> int:
@@ -290,3 +310,104 @@ def probabilities(p: Any, name: str = "probs", *, atol: float | None = None) -> 
         if abs(sums.flat[worst] - 1) > atol:
             raise ValueError(f"{name} rows must sum to 1, got a row summing to {float(sums.flat[worst]):.6g}")
     return p
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Choices, sequences, shapes and ranges of arrays; what to do under jit
+
+
+def one_of(value: Any, name: str, choices: tuple[Any, ...]) -> Any:
+    """``value`` if it is one of ``choices``, else ``ValueError`` listing them."""
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable or incomparable
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be one of {choices}, got {_describe(value)}")
+    return value
+
+
+def positive_ints(value: Any, name: str) -> tuple[int, ...]:
+    """A sequence of positive integers (layer widths) as a tuple; a bare int or a string is a ``TypeError``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of positive integers (e.g. [16, 16]), got {_describe(value)}")
+    return tuple(positive_int(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+
+def real_array(x: Any, name: str, *, ndim: int | tuple[int, ...] | None = None, allow_empty: bool = False) -> Any:
+    """``x`` unchanged after checking it is a real (not complex) numeric array of ``ndim`` dimensions (one of
+    them, for a tuple), non-empty and, when concrete, finite (:func:`finite`)."""
+    finite(x, name, allow_empty=allow_empty)
+    dtype = getattr(x, "dtype", None) or np.asarray(x).dtype
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(f"{name} must be real, got dtype {dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if np.ndim(x) not in allowed:
+            want = " or ".join(str(n) for n in allowed)
+            raise ValueError(f"{name} must be a {want}-D array, got shape {tuple(np.shape(x))}")
+    return x
+
+
+def same_shape(a: Any, b: Any, name_a: str, name_b: str) -> None:
+    """``ValueError`` naming both shapes unless ``a`` and ``b`` have the same shape (no silent broadcasting)."""
+    if np.shape(a) != np.shape(b):
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape, got {name_a} {tuple(np.shape(a))} "
+            f"and {name_b} {tuple(np.shape(b))}"
+        )
+
+
+def bounded(x: Any, name: str, low: float, high: float) -> Any:
+    """``x`` unchanged after checking (when concrete) that every entry lies in [low, high]."""
+    if is_concrete(x) and np.size(x):
+        arr = np.asarray(x)
+        lo, hi = arr.min(), arr.max()
+        if lo < low or hi > high:
+            bad = lo if lo < low else hi
+            raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {bad}")
+    return x
+
+
+def labels_valid(y: Any, num_classes: int) -> jax.Array:
+    """0 ≤ y < K element-wise: the mask a jittable function uses to turn invalid labels into NaN."""
+    y = jnp.asarray(y)
+    return (y >= 0) & (y < num_classes)
+
+
+def nan_unless(value: Any, valid: Any) -> jax.Array:
+    """``value`` where ``valid`` holds and NaN elsewhere (broadcast): the jit-side answer to bad values.
+
+    Under ``jit`` a label or probability cannot be inspected; this makes an invalid one poison the result
+    instead of giving a plausible finite number. For valid inputs the value (and its gradient) is unchanged.
+    """
+    value = jnp.asarray(value)
+    dtype = value.dtype if jnp.issubdtype(value.dtype, jnp.inexact) else jnp.result_type(float)
+    return jnp.where(valid, value, jnp.asarray(jnp.nan, dtype))
+
+
+def tree_shapes(tree: PyTree, template: PyTree, name: str) -> PyTree:
+    """``tree`` unchanged after checking it has the leaves of ``template`` (same paths and shapes).
+
+    Shapes are static, so this costs nothing under ``jit``. Lists and tuples count alike; dtypes are not
+    compared (parameters may be cast). ``template`` may hold arrays or ``jax.ShapeDtypeStruct`` (``eval_shape``).
+    """
+    got = jax.tree_util.tree_flatten_with_path(tree)[0]
+    want = jax.tree_util.tree_flatten_with_path(template)[0]
+    got_shapes = {jax.tree_util.keystr(p): tuple(np.shape(v)) for p, v in got}
+    want_shapes = {jax.tree_util.keystr(p): tuple(np.shape(v)) for p, v in want}
+    if got_shapes.keys() != want_shapes.keys():
+        missing = sorted(want_shapes.keys() - got_shapes.keys())
+        extra = sorted(got_shapes.keys() - want_shapes.keys())
+        parts = [f"missing {missing[:6]}" if missing else "", f"unexpected {extra[:6]}" if extra else ""]
+        raise ValueError(
+            f"{name} does not have this model's structure: {', '.join(p for p in parts if p)} "
+            f"(expected the leaves {list(want_shapes)[:8]}, got {_describe(tree)})"
+        )
+    for path, shape in want_shapes.items():
+        if got_shapes[path] != shape:
+            raise ValueError(
+                f"{name}{path} must have shape {shape} for this model, got {got_shapes[path]} "
+                "(parameters of another architecture?)"
+            )
+    return tree

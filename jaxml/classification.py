@@ -23,8 +23,14 @@ Example:
     >>> result = train.fit(classification.objective(model.apply, "cross_entropy"),
     ...                    model.init(jax.random.PRNGKey(1)), optax.sgd(1.0), (x, y), key=0, epochs=200,
     ...                    metrics={"accuracy": classification.accuracy_metric(model.apply)})
-    >>> result.history["train_accuracy"][-1] > 0.95
+    >>> bool(result.history["train_accuracy"][-1] > 0.95)
     True
+
+Validation (:mod:`jaxml._checks`): binary labels must lie in [0, 1] (0/1 for the lecture's losses), softmax
+labels in 0…K−1, features finite. Objectives run under ``jit`` inside the trainer, where values cannot be
+inspected: there an invalid label makes the loss NaN, so :func:`jaxml.train.fit` stops at the first step with a
+``DivergenceError`` instead of training on it. :func:`fit_subsets` sees its data before compiling and checks it
+concretely.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxml import losses, models, train
+from jaxml import _checks, losses, models, train
 
 Array = jax.Array
 PyTree = Any
@@ -63,14 +69,24 @@ __all__ = [
 _LOSSES: tuple[str, ...] = ("cross_entropy", "mse", "regression", "softmax")
 
 
+def _binary_targets(labels: Any, dtype: Any, name: str = "labels") -> Array:
+    """Labels in [0, 1] as ``dtype``: ``ValueError`` when concrete, NaN (poisoning the loss) when traced."""
+    _checks.real_array(labels, name)
+    _checks.bounded(labels, name, 0.0, 1.0)
+    labels = jnp.asarray(labels)
+    return _checks.nan_unless(labels.astype(dtype), (labels >= 0) & (labels <= 1))
+
+
 def _sigmoid_mse(logits: Array, labels: Array) -> Array:
     # MSE between f = σ(z) and ŷ ∈ {0, 1}: the lecture's "logistic regression + square error".
-    return losses.mse(jax.nn.sigmoid(logits), jnp.asarray(labels, logits.dtype))
+    _checks.same_shape(logits, labels, "logits", "labels")
+    return losses.mse(jax.nn.sigmoid(logits), _binary_targets(labels, jnp.asarray(logits).dtype))
 
 
 def _regression_mse(scores: Array, labels: Array) -> Array:
     # Classification as regression: targets +1 for class 1, −1 for class 0, plain squared error on z.
-    return losses.mse(scores, 2.0 * jnp.asarray(labels, scores.dtype) - 1.0)
+    _checks.same_shape(scores, labels, "scores", "labels")
+    return losses.mse(scores, 2.0 * _binary_targets(labels, jnp.asarray(scores).dtype) - 1.0)
 
 
 def _loss_fn(loss: str) -> Callable[[Array, Array], Array]:
@@ -80,8 +96,7 @@ def _loss_fn(loss: str) -> Callable[[Array, Array], Array]:
         "regression": _regression_mse,
         "softmax": losses.softmax_cross_entropy,
     }
-    if loss not in table:
-        raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
+    _checks.one_of(loss, "loss", _LOSSES)
     return table[loss]
 
 
@@ -93,23 +108,50 @@ def objective(apply: Apply, loss: LossName = "cross_entropy", l2: float = 0.0) -
         ``"mse"``: (σ(z) − ŷ)², the square error on the sigmoid output (vanishing gradients);
         ``"regression"``: (z − t)² with t = ±1 — classification as regression;
         ``"softmax"``: softmax cross-entropy, integer labels 0…K−1 (logits (N, K)).
-    ``l2``: λ of λΣw² (biases not penalised).
+    ``l2``: λ of λΣw² (biases not penalised). Under ``jit`` (inside the trainer) a label outside {0, 1} (or
+    0…K−1 for ``"softmax"``) makes the objective NaN.
+
+    Example:
+        >>> model = models.linear(1)
+        >>> f = objective(model.apply, "cross_entropy")
+        >>> round(float(f(model.init(0), (jnp.array([[1.0], [2.0]]), jnp.array([1, 0])))), 4)   # ln 2 at θ = 0
+        0.6931
     """
+    _checks.callable_(apply, "apply", "a model's apply(params, x) function")
+    _checks.real(l2, "l2", low=0.0)
     return train.supervised(apply, _loss_fn(loss), l2=l2)
 
 
 def per_example_loss(loss: LossName) -> Callable[[Array, Array], Array]:
-    """The loss of each example, (N,), rather than the mean (for weighted objectives)."""
+    """The loss of each example, (N,), rather than the mean (for weighted objectives).
+
+    Example:
+        >>> per_example_loss("mse")(jnp.array([0.0, 0.0]), jnp.array([1, 0])).tolist()
+        [0.25, 0.25]
+    """
     fn = _loss_fn(loss)
 
     def each(logits: Array, labels: Array) -> Array:
+        # Concrete labels are checked here, on the whole batch; inside the vmap they are tracers (NaN path).
+        _checks.real_array(logits, "logits")
+        if loss == "softmax" and jnp.issubdtype(jnp.asarray(labels).dtype, jnp.integer):
+            _checks.labels(labels, np.shape(logits)[-1], "labels")
+        elif loss != "softmax":
+            _checks.real_array(labels, "labels")
+            _checks.bounded(labels, "labels", 0.0, 1.0)
         return jax.vmap(lambda z, y: fn(z[None], y[None]))(logits, labels)
 
     return each
 
 
 def probabilities(logits: Array) -> Array:
-    """f(x) from logits: σ(z) for (N,) binary logits, softmax(z) for (N, K)."""
+    """f(x) from logits: σ(z) for (N,) binary logits, softmax(z) for (N, K).
+
+    Example:
+        >>> probabilities(jnp.array([0.0, 100.0])).tolist()
+        [0.5, 1.0]
+    """
+    _checks.real_array(logits, "logits", ndim=(1, 2))
     logits = jnp.asarray(logits)
     return jax.nn.sigmoid(logits) if logits.ndim == 1 else jax.nn.softmax(logits, axis=-1)
 
@@ -120,6 +162,7 @@ def accuracy_metric(apply: Apply) -> Callable[[PyTree, tuple[Array, Array]], Arr
     Binary logits (N,) count class 1 when z > 0 (i.e. σ(z) > 0.5; for ``"regression"`` when the score > 0);
     (N, K) logits are compared by argmax.
     """
+    _checks.callable_(apply, "apply", "a model's apply(params, x) function")
 
     def metric(params: PyTree, batch: tuple[Array, Array]) -> Array:
         x, y = batch
@@ -128,18 +171,45 @@ def accuracy_metric(apply: Apply) -> Callable[[PyTree, tuple[Array, Array]], Arr
     return metric
 
 
-def cross_entropy_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Array, Array]:
-    """The lecture's closed form: ∂L/∂wᵢ = −(1/N) Σₙ (ŷⁿ − f(xⁿ)) xᵢⁿ, ∂L/∂b = −(1/N) Σₙ (ŷⁿ − f(xⁿ))."""
+def _check_wbxy(w: Any, b: Any, x: Any, y: Any) -> tuple[Array, Array]:
+    """x (N, D) and w (D,) finite, b a finite scalar, y (N,) binary labels; returns (x, y as x's float dtype)."""
+    _checks.real_array(x, "x", ndim=2)
+    _checks.real_array(w, "w", ndim=1)
+    _checks.real_array(b, "b", ndim=0)
+    if np.shape(w) != np.shape(x)[1:]:
+        raise ValueError(f"w must have shape {np.shape(x)[1:]} (one weight per column of x), got {np.shape(w)}")
+    if np.shape(y) != np.shape(x)[:1]:
+        raise ValueError(f"y must have shape {np.shape(x)[:1]} (one label per row of x), got {np.shape(y)}")
     x = jnp.asarray(x)
-    r = jnp.asarray(y, x.dtype) - jax.nn.sigmoid(x @ w + b)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x, _binary_targets(y, x.dtype, "y")
+
+
+def cross_entropy_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Array, Array]:
+    """The lecture's closed form: ∂L/∂wᵢ = −(1/N) Σₙ (ŷⁿ − f(xⁿ)) xᵢⁿ, ∂L/∂b = −(1/N) Σₙ (ŷⁿ − f(xⁿ)).
+
+    Example:
+        >>> gw, gb = cross_entropy_gradient(jnp.zeros(1), 0.0, jnp.array([[2.0]]), jnp.array([1]))
+        >>> float(gw[0]), float(gb)
+        (-1.0, -0.5)
+    """
+    x, y = _check_wbxy(w, b, x, y)
+    r = y - jax.nn.sigmoid(x @ w + b)
     return -(x.T @ r) / x.shape[0], -jnp.mean(r)
 
 
 def mse_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Array, Array]:
-    """The lecture's closed form for σ + square error: ∂L/∂wᵢ = (2/N) Σₙ (f − ŷ) f (1 − f) xᵢⁿ (and ∂L/∂b)."""
-    x = jnp.asarray(x)
+    """The lecture's closed form for σ + square error: ∂L/∂wᵢ = (2/N) Σₙ (f − ŷ) f (1 − f) xᵢⁿ (and ∂L/∂b).
+
+    Example:
+        >>> gw, gb = mse_gradient(jnp.zeros(1), 0.0, jnp.array([[2.0]]), jnp.array([1]))
+        >>> float(gw[0]), float(gb)
+        (-0.5, -0.25)
+    """
+    x, y = _check_wbxy(w, b, x, y)
     f = jax.nn.sigmoid(x @ w + b)
-    s = 2.0 * (f - jnp.asarray(y, x.dtype)) * f * (1.0 - f)
+    s = 2.0 * (f - y) * f * (1.0 - f)
     return (x.T @ s) / x.shape[0], jnp.mean(s)
 
 
@@ -148,7 +218,13 @@ def distance_features(x: Array, centers: Sequence[Sequence[float]] = ((0.0, 0.0)
 
     After it the XOR classes are linearly separable: (0,1) and (1,0) both map to (1, 1), (0,0) to (0, √2) and
     (1,1) to (√2, 0).
+
+    Example:
+        >>> distance_features(jnp.array([[0.0, 1.0], [0.0, 0.0]])).tolist()
+        [[1.0, 1.0], [0.0, 1.4142135381698608]]
     """
+    _checks.real_array(x, "x")
+    _checks.real_array(centers, "centers")
     x = jnp.asarray(x)
     c = jnp.asarray(centers, dtype=x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else None)
     if x.ndim != 2 or c.ndim != 2 or c.shape[1] != x.shape[1]:
@@ -162,13 +238,28 @@ def cascade(in_features: int = 2, hidden: int = 2) -> models.Model:
 
     It is :func:`jaxml.models.mlp` with one sigmoid hidden layer — a neural network. ``hidden_features``
     of the same params gives the learned transformation x′ (for plotting).
+
+    Example:
+        >>> [layer["w"].shape for layer in cascade(2, 3).init(0)]
+        [(2, 3), (3, 1)]
     """
     return models.mlp(in_features, [hidden], activation=jax.nn.sigmoid)
 
 
 def hidden_features(params: list[dict[str, Array]], x: Array) -> Array:
-    """x′ = σ(W₁x + b₁): the first stage of a :func:`cascade` (the learned transformation)."""
+    """x′ = σ(W₁x + b₁): the first stage of a :func:`cascade` (the learned transformation).
+
+    Example:
+        >>> hidden_features([{"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)}], jnp.ones((1, 2))).tolist()
+        [[0.5, 0.5, 0.5]]
+    """
+    ok = isinstance(params, (list, tuple)) and params and isinstance(params[0], dict) and {"w", "b"} <= set(params[0])
+    if not ok:
+        raise TypeError(f"params must be a cascade's parameters (a list of {{'w', 'b'}} layers), got {params!r:.80}")
     layer = params[0]
+    _checks.real_array(x, "x", ndim=2)
+    if np.shape(x)[1] != np.shape(layer["w"])[0]:
+        raise ValueError(f"x must have shape (N, {np.shape(layer['w'])[0]}) for these params, got {np.shape(x)}")
     return jax.nn.sigmoid(jnp.asarray(x) @ layer["w"] + layer["b"])
 
 
@@ -176,11 +267,24 @@ def boundary_line(
     w: Array, b: Array | float, lo: Array, hi: Array, points: int = 4001
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points (x₁, x₂) of the 2-D decision boundary wᵀx + b = 0 inside the box [lo, hi] (for plotting: a steep
-    line is clipped instead of stretching the axes). Empty arrays when the line misses the box."""
+    line is clipped instead of stretching the axes). Empty arrays when the line misses the box.
+
+    Example:
+        >>> x1, x2 = boundary_line(np.array([1.0, 1.0]), -1.0, np.zeros(2), np.ones(2), points=5)
+        >>> np.allclose(x1 + x2, 1.0), len(x1) > 0
+        (True, True)
+    """
+    for value, name in ((w, "w"), (b, "b"), (lo, "lo"), (hi, "hi")):
+        _checks.real_array(value, name)
+    points = _checks.integer(points, "points", low=2)
     w = np.asarray(w, dtype=float).reshape(-1)
     if w.shape != (2,) or not np.any(w):
         raise ValueError(f"w must be a nonzero 2-vector, got {w}")
+    if np.size(b) != 1:
+        raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if lo.shape != (2,) or hi.shape != (2,) or np.any(lo >= hi):
+        raise ValueError(f"lo and hi must be 2-vectors with lo < hi, got lo {lo} and hi {hi}")
     p0 = -float(np.asarray(b).reshape(())) * w / (w @ w)
     d = np.array([-w[1], w[0]]) / np.hypot(*w)
     reach = np.linalg.norm(hi - lo) + np.linalg.norm(p0 - lo)
@@ -199,9 +303,14 @@ def loss_surface(
     ``to_params(θ₁, θ₂)`` builds the full parameter pytree from the two scalars being varied (the others held
     fixed); the result evaluates L on a whole grid at once (``jax.vmap``).
     """
+    _checks.callable_(objective_fn, "objective_fn", "an objective(params, batch) function")
+    _checks.callable_(to_params, "to_params", "a function (θ₁, θ₂) -> params")
     loss_at = jax.jit(jax.vmap(lambda a, b: objective_fn(to_params(a, b), batch)))
 
     def f(xg: np.ndarray, yg: np.ndarray) -> np.ndarray:
+        _checks.real_array(xg, "X")
+        _checks.real_array(yg, "Y")
+        _checks.same_shape(xg, yg, "X", "Y")
         xg, yg = np.asarray(xg), np.asarray(yg)
         return np.asarray(loss_at(jnp.asarray(xg.ravel()), jnp.asarray(yg.ravel()))).reshape(xg.shape)
 
@@ -255,16 +364,31 @@ def fit_subsets(
     Returns:
         :class:`SubsetFit`: the trained parameters (leading axis R) and each run's standardization.
     """
+    if not isinstance(model, models.Model):
+        raise TypeError(f"model must be a jaxml.models.Model, got {type(model).__name__}")
+    each = per_example_loss(loss)
+    _checks.real_array(x, "x", ndim=2)
+    _checks.real_array(masks, "masks")
+    _checks.real(l2, "l2", low=0.0)
+    _checks.positive_int(epochs, "epochs")
+    key = _checks.raw_key(key, "key")
     masks = jnp.asarray(masks)
     x, y = jnp.asarray(x), jnp.asarray(y)
-    if x.ndim != 2:
-        raise ValueError(f"x must be (N, d), got shape {x.shape}")
     if masks.ndim != 2 or masks.shape[1] != x.shape[0] or masks.shape[0] < 1:
         raise ValueError(f"masks must have shape (R, {x.shape[0]}) with R >= 1, got {masks.shape}")
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    _checks.bounded(masks, "masks", 0.0, np.inf)
+    if _checks.is_concrete(masks) and np.any(np.asarray(masks).sum(1) <= 0):
+        raise ValueError(f"every row of masks must select an example, got an empty row {int(np.argmin(masks.sum(1)))}")
+    if np.shape(y)[:1] != (x.shape[0],):
+        raise ValueError(f"y must have {x.shape[0]} labels (one per row of x), got shape {np.shape(y)}")
+    if loss == "softmax":
+        out = jax.eval_shape(model.apply, jax.eval_shape(model.init, jax.random.key(0)), x)
+        _checks.labels(y, out.shape[-1] if len(out.shape) > 1 else None, "y")
+    else:
+        _checks.real_array(y, "y")
+        _checks.bounded(y, "y", 0.0, 1.0)
     runs = masks.shape[0]
     k_init, k_fit = jax.random.split(key)
-    each = per_example_loss(loss)
     theta = jax.vmap(model.init)(jax.random.split(k_init, runs))
     dtype = jax.tree_util.tree_leaves(theta)[0].dtype
     m = masks.astype(dtype)

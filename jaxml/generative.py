@@ -23,8 +23,13 @@ Everything is computed in log space — log-determinants from Cholesky factors, 
 posteriors stay exact in hundreds of dimensions where the densities themselves under- or overflow. Use float64
 (``with jax.enable_x64(True): ...``) where exactness matters.
 
-Validation (labels are 0…K−1, every class has enough examples, no covariance is singular, no NaN) runs only
-on concrete inputs; inside ``jax.jit`` / ``jax.vmap`` pass ``num_classes`` and the jittable core runs unchecked.
+Validation (through :mod:`jaxml._checks`: labels are 0…K−1, every class has enough examples, weights ≥ 0,
+``reg`` ≥ 0, no covariance is singular, no NaN or inf in x) runs on concrete inputs and raises ``ValueError``
+naming the argument. NaN/inf in x is caught for free in :func:`fit` from the fitted estimates (a non-finite
+value reaches its class mean), and by one pass over x in the ``predict*`` functions. Inside ``jax.jit`` /
+``jax.vmap`` (pass ``num_classes``) values cannot be inspected: a label outside 0…K−1, a non-integer label
+or a negative weight makes every fitted estimate NaN rather than silently dropping the example, and
+:func:`predict` returns −1 for a row whose posterior is NaN.
 
 Example:
     >>> import jax, numpy as np
@@ -33,8 +38,19 @@ Example:
     >>> y = np.array([0, 0, 0, 1, 1, 1])
     >>> with jax.enable_x64(True):
     ...     model = generative.fit(x, y, covariance="shared")
-    ...     p = generative.predict_proba(model, x)          # (6, 2), rows sum to 1
-    ...     w, b = generative.to_linear(model)              # p[:, 1] == sigmoid(x @ w + b)
+    ...     p = generative.predict_proba(model, x)
+    ...     w, b = generative.to_linear(model)
+    ...     print(p.shape, np.allclose(p.sum(1), 1.0), np.allclose(p[:, 1], jax.nn.sigmoid(x @ w + b)))
+    (6, 2) True True
+    >>> generative.fit(x, np.array([0, 0, 0, 1, 1, 5]), num_classes=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y must lie in 0 … 1, got 5; map your classes to 0…K−1 first (...) or num_classes is 2
+    >>> fit_jit = jax.jit(generative.fit, static_argnames="num_classes")
+    >>> with jax.enable_x64(True):
+    ...     bad = fit_jit(x, np.array([0, 0, 0, 1, 1, 5]), num_classes=2)
+    >>> bool(np.isnan(bad.means).all())
+    True
 """
 
 from __future__ import annotations
@@ -49,6 +65,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 from jax.scipy.special import logsumexp, xlogy
+
+from jaxml import _checks
 
 Array = jax.Array
 PyTree = Any
@@ -103,7 +121,7 @@ class BernoulliModel(NamedTuple):
 
 
 def _is_concrete(*arrays: object) -> bool:
-    return not any(isinstance(a, jax.core.Tracer) for a in arrays)
+    return all(_checks.is_concrete(a) for a in arrays)
 
 
 #: XLA's CPU buffers are 64-byte aligned; an aligned NumPy array can be shared instead of copied.
@@ -145,7 +163,18 @@ def _as_arrays(x: Array, y: Array) -> tuple[Array, Array]:
     return x, y
 
 
+def _check_dtype(x: Any) -> None:
+    """Real numbers (or bools) in x. No pass over the values: fit's finiteness comes from its estimates."""
+    dtype = getattr(x, "dtype", None) or np.asarray(x).dtype
+    if not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+        raise TypeError(f"x must be a numeric array, got dtype {dtype}")
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(f"x must be real, got dtype {dtype}")
+
+
 def _check_xy(x: Array, y: Array) -> None:
+    if not jnp.issubdtype(y.dtype, jnp.number) and y.dtype != bool:
+        raise TypeError(f"y must hold integer class labels 0…K−1, got dtype {y.dtype}")
     if x.ndim != 2:
         raise ValueError(f"x must be a 2-D array (N examples, D features), got shape {x.shape}")
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
@@ -165,16 +194,18 @@ def _check_labels(
         if not np.issubdtype(labels.dtype, np.floating) or not np.all(labels == np.round(labels)):
             raise ValueError(f"y must hold integer class labels 0…K−1, got dtype {labels.dtype}")
         labels = labels.astype(np.int64)
-    lo, hi = int(labels.min()), int(labels.max())
     if num_classes is None:
-        num_classes = hi + 1
-    elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    if lo < 0 or hi >= num_classes:
+        num_classes = max(int(labels.max()), 0) + 1
+        hint = "pass num_classes"
+    else:
+        num_classes = _checks.positive_int(num_classes, "num_classes")
+        hint = f"num_classes is {num_classes}"
+    try:
+        _checks.labels(labels, num_classes, "y")
+    except ValueError as err:
         raise ValueError(
-            f"y must hold class labels 0…K−1 with K={num_classes}, got labels in [{lo}, {hi}]; "
-            "map your classes to 0…K−1 first (e.g. np.unique(y, return_inverse=True))"
-        )
+            f"{err}; map your classes to 0…K−1 first (e.g. np.unique(y, return_inverse=True)) or {hint}"
+        ) from None
     counts = np.bincount(labels if weight is None else labels[weight > 0], minlength=num_classes)
     few = np.flatnonzero(counts < min_count)
     if few.size:
@@ -189,15 +220,46 @@ def _check_labels(
     return int(num_classes)
 
 
-def _check_reg(reg: float | Array) -> None:
-    if _is_concrete(reg):
-        r = np.asarray(reg)
-        if r.ndim != 0 or not np.isfinite(r) or r < 0:
-            raise ValueError(f"reg must be a finite scalar >= 0, got {reg!r}")
+def _check_scalar(value: float | Array, name: str) -> None:
+    """A finite scalar ≥ 0 (``reg``, ``alpha``); a traced one is checked in the jitted core (NaN if < 0)."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
+    _checks.real(value, name, low=0.0)
+
+
+def _check_model(model: Any, name: str = "model") -> None:
+    """A GaussianModel or BernoulliModel with consistent shapes and (when concrete) finite entries."""
+    if not isinstance(model, (GaussianModel, BernoulliModel)):
+        raise TypeError(f"{name} must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
+    if isinstance(model, GaussianModel):
+        k, d = np.shape(model.means) if np.ndim(model.means) == 2 else (None, None)
+        shapes = {(k, d, d), (1, d, d), (k, d)}
+        if k is None or np.shape(model.priors) != (k,) or np.shape(model.covariance) not in shapes:
+            raise ValueError(
+                f"{name} has inconsistent shapes: means {np.shape(model.means)} (K, D), covariance "
+                f"{np.shape(model.covariance)} ((K, D, D), (1, D, D) or (K, D)), priors {np.shape(model.priors)} (K,)"
+            )
+        for field in ("means", "covariance", "priors"):
+            _checks.finite(getattr(model, field), f"{name}.{field}")
+    else:
+        if np.ndim(model.feature_probs) != 2 or np.shape(model.priors) != np.shape(model.feature_probs)[:1]:
+            raise ValueError(
+                f"{name} has inconsistent shapes: feature_probs {np.shape(model.feature_probs)} (K, D), "
+                f"priors {np.shape(model.priors)} (K,)"
+            )
+        for field in ("feature_probs", "priors"):
+            _checks.finite(getattr(model, field), f"{name}.{field}")
 
 
 def covariance_kind(model: GaussianModel) -> str:
-    """``"full"``, ``"shared"`` or ``"diagonal"``, read from the (static) shape of ``model.covariance``."""
+    """``"full"``, ``"shared"`` or ``"diagonal"``, read from the (static) shape of ``model.covariance``.
+
+    Example:
+        >>> covariance_kind(GaussianModel(jnp.zeros((3, 2)), jnp.ones((3, 2)), jnp.ones(3) / 3))
+        'diagonal'
+    """
+    if not isinstance(model, GaussianModel):
+        raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
     cov = model.covariance
     if cov.ndim == 2:
         return "diagonal"
@@ -209,7 +271,14 @@ def covariance_kind(model: GaussianModel) -> str:
 
 
 def covariance_matrices(model: GaussianModel) -> Array:
-    """The K dense (D, D) covariance matrices Σᵏ, whatever the structure (shared is repeated K times)."""
+    """The K dense (D, D) covariance matrices Σᵏ, whatever the structure (shared is repeated K times).
+
+    Example:
+        >>> covariance_matrices(GaussianModel(jnp.zeros((2, 2)), jnp.ones((2, 2)), jnp.ones(2) / 2)).shape
+        (2, 2, 2)
+    """
+    if not isinstance(model, GaussianModel):
+        raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
     k = model.means.shape[0]
     cov = model.covariance
     if cov.ndim == 2:
@@ -268,10 +337,17 @@ def _map_rows(fn: Callable[[Array], Array], x: Array, block: int = _BLOCK) -> Ar
 def _fit_core(
     x: Array, y: Array, num_classes: int, covariance: str, reg: float | Array, weight: Array | None = None
 ) -> GaussianModel:
-    """The jittable maximum-likelihood fit (no validation): two passes over the rows, in blocks when N is large."""
-    y = y.astype(jnp.int32)
+    """The jittable maximum-likelihood fit: two passes over the rows, in blocks when N is large.
+
+    Values are not validated (the caller does that for concrete inputs); an invalid label, weight or ``reg``
+    makes every estimate NaN instead of being dropped silently.
+    """
     reg = jnp.asarray(reg, x.dtype)
     w = jnp.ones(x.shape[:1], x.dtype) if weight is None else jnp.asarray(weight, x.dtype)
+    valid = jnp.all(_checks.labels_valid(y, num_classes)) & jnp.all(w >= 0) & (reg >= 0)
+    if not jnp.issubdtype(y.dtype, jnp.integer) and y.dtype != bool:
+        valid = valid & jnp.all(y == jnp.round(y))
+    y = y.astype(jnp.int32)
     k, d = num_classes, x.shape[1]
     # Means relative to a reference point: keeps sums small when the data sit far from the origin.
     ref = x[0]
@@ -303,19 +379,27 @@ def _fit_core(
         cov = scatter / counts[:, None] + reg
     else:
         cov = scatter.reshape(k, d, d) / counts[:, None, None] + reg * eye
+    means, cov, priors = (_checks.nan_unless(a, valid) for a in (means, cov, priors))
     return GaussianModel(means=means, covariance=cov, priors=priors)
 
 
 _fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
 
 
-def _check_model(model: GaussianModel) -> None:
-    """Concrete-only checks: finite estimates and no singular covariance (scale-free test)."""
+def _check_fitted(model: GaussianModel, x: Array) -> None:
+    """Concrete-only checks: finite estimates and no singular covariance (scale-free test).
+
+    A NaN or inf anywhere in x reaches its class's mean, so finite estimates prove x finite without a pass
+    over x; only when they are not is x itself inspected, to say where.
+    """
     means = np.asarray(model.means, dtype=np.float64)
     cov = np.asarray(model.covariance, dtype=np.float64)
     priors = np.asarray(model.priors, dtype=np.float64)
     if not (np.all(np.isfinite(means)) and np.all(np.isfinite(cov))):
-        raise ValueError("x must be finite: the fitted means/covariances contain NaN or inf")
+        _checks.finite(x, "x")
+        raise ValueError(
+            "x is finite but its fitted means/covariances overflow (values too large for the dtype); rescale x"
+        )
     kind = covariance_kind(model)
     dense = np.broadcast_to(cov, (len(priors), *cov.shape[1:])) if kind != "diagonal" else None
     variances = cov if kind == "diagonal" else np.diagonal(dense, axis1=1, axis2=2)
@@ -372,7 +456,8 @@ def fit(
         y: (N,) integer labels 0…K−1.
         covariance: ``"full"``, ``"shared"`` or ``"diagonal"`` (static).
         reg: added to the diagonal of every covariance (regularises a singular Σ).
-        num_classes: K; inferred from concrete ``y`` as ``max(y) + 1``. Required under ``jit``/``vmap``.
+        num_classes: K; inferred from concrete ``y`` as ``max(y) + 1``. Required under ``jit``/``vmap``, where
+            values cannot be checked: a label outside 0…K−1 or a negative weight makes every estimate NaN.
         sample_weight: optional (N,) weights vₙ ≥ 0: every sum above becomes a weighted sum (Nₖ = Σ vₙ over
             class k). 0/1 weights fit a subset with fixed shapes (many subsets under one ``vmap``); integer
             counts fit a bootstrap resample.
@@ -386,25 +471,30 @@ def fit(
         SingularCovarianceError: (a ``ValueError``) a singular covariance; the message suggests ``reg``.
 
     Example:
-        >>> model = fit(x, y, "shared")
-        >>> jax.jit(lambda x, y: fit(x, y, "full", num_classes=3))(x, y)   # jittable core
+        >>> x = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.7], [3.0, 3.5], [4.0, 3.0], [3.5, 4.2]])
+        >>> y = np.array([0, 0, 0, 1, 1, 1])
+        >>> np.asarray(fit(x, y, "shared").means, float).round(4).tolist()
+        [[0.5, 0.5667], [3.5, 3.5667]]
+        >>> jitted = jax.jit(lambda x, y: fit(x, y, "full", num_classes=2))(x, y)   # the jittable core
+        >>> np.allclose(jitted.covariance, fit(x, y, "full").covariance)
+        True
     """
-    if covariance not in _KINDS:
-        raise ValueError(f"covariance must be one of {_KINDS}, got {covariance!r}")
-    _check_reg(reg)
+    _checks.one_of(covariance, "covariance", _KINDS)
+    _check_scalar(reg, "reg")
+    _check_dtype(x)
     x, y = _as_arrays(x, y)
     _check_xy(x, y)
     weight = None
     if sample_weight is not None:
+        _checks.real_array(sample_weight, "sample_weight")
+        if np.shape(sample_weight) != y.shape:
+            raise ValueError(
+                f"sample_weight must have shape {y.shape} (one weight per label), got {np.shape(sample_weight)}"
+            )
         if _is_concrete(sample_weight):
             sample_weight = np.asarray(sample_weight)
-            if sample_weight.shape != y.shape or not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
-                raise ValueError(
-                    f"sample_weight must be {y.shape[0]} finite weights >= 0, got shape {sample_weight.shape}"
-                )
+            _checks.bounded(sample_weight, "sample_weight", 0.0, np.inf)
             weight = sample_weight
-        elif sample_weight.shape != y.shape:
-            raise ValueError(f"sample_weight must have shape {y.shape}, got {sample_weight.shape}")
     concrete = _is_concrete(x, y, reg, sample_weight)
     if _is_concrete(y, sample_weight):
         needs_two = covariance != "shared" and _is_concrete(reg) and float(np.asarray(reg)) == 0.0
@@ -412,11 +502,11 @@ def fit(
         num_classes = _check_labels(y, num_classes, 2 if needs_two else 1, what, weight)
     elif num_classes is None:
         raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
-    elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    else:
+        num_classes = _checks.positive_int(num_classes, "num_classes")
     model = _fit_jit(x, y, int(num_classes), covariance, reg, sample_weight)
     if concrete:
-        _check_model(model)
+        _check_fitted(model, x)
     return model
 
 
@@ -431,30 +521,40 @@ def fit_bernoulli(x: Array, y: Array, alpha: float | Array = 1.0, *, num_classes
         x: (N, D) binary features (0/1 or bool).
         y: (N,) integer labels 0…K−1.
         alpha: additive (Laplace) smoothing α ≥ 0.
-        num_classes: K; inferred from concrete ``y``. Required under ``jit``/``vmap``.
+        num_classes: K; inferred from concrete ``y``. Required under ``jit``/``vmap`` (where an invalid label, a
+            non-binary feature or α < 0 makes the estimates NaN).
+
+    Example:
+        >>> x = np.array([[1, 1], [1, 0], [0, 1], [0, 0]])
+        >>> fit_bernoulli(x, np.array([1, 0, 0, 0]), alpha=0.0).feature_probs.tolist()
+        [[0.3333333432674408, 0.3333333432674408], [1.0, 1.0]]
     """
+    _check_scalar(alpha, "alpha")
+    _check_dtype(x)
     x, y = _as_arrays(x, y)
     _check_xy(x, y)
-    if _is_concrete(alpha):
-        a = np.asarray(alpha)
-        if a.ndim != 0 or not np.isfinite(a) or a < 0:
-            raise ValueError(f"alpha must be a finite scalar >= 0, got {alpha!r}")
     if _is_concrete(x) and not np.all(np.isin(np.asarray(x), (0.0, 1.0))):
         raise ValueError("x must hold binary features (0 or 1) for Bernoulli naive Bayes")
     if _is_concrete(y):
         num_classes = _check_labels(y, num_classes, 1, "Bernoulli naive Bayes")
     elif num_classes is None:
         raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
+    else:
+        num_classes = _checks.positive_int(num_classes, "num_classes")
     return _fit_bernoulli_jit(x, y, int(num_classes), alpha)
 
 
 def _fit_bernoulli_core(x: Array, y: Array, num_classes: int, alpha: Array) -> BernoulliModel:
-    y = y.astype(jnp.int32)
     alpha = jnp.asarray(alpha, x.dtype)
+    valid = jnp.all(_checks.labels_valid(y, num_classes)) & jnp.all((x == 0) | (x == 1)) & (alpha >= 0)
+    if not jnp.issubdtype(y.dtype, jnp.integer) and y.dtype != bool:
+        valid = valid & jnp.all(y == jnp.round(y))
+    y = y.astype(jnp.int32)
     onehot = jax.nn.one_hot(y, num_classes, dtype=x.dtype)
     counts = onehot.sum(0)
     probs = (onehot.T @ x + alpha) / (counts[:, None] + 2 * alpha)
-    return BernoulliModel(feature_probs=probs, priors=counts / x.shape[0])
+    priors = counts / x.shape[0]
+    return BernoulliModel(feature_probs=_checks.nan_unless(probs, valid), priors=_checks.nan_unless(priors, valid))
 
 
 _fit_bernoulli_jit = jax.jit(_fit_bernoulli_core, static_argnames=("num_classes",))
@@ -552,27 +652,61 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Array, output: str) -> 
         return log_post
     if output == "proba":
         return jnp.exp(log_post)
-    return jnp.argmax(joint, axis=1)
+    # argmax would read a NaN row as class 0; −1 is no class.
+    return jnp.where(jnp.any(jnp.isnan(log_post), axis=1), -1, jnp.argmax(joint, axis=1))
+
+
+def _checked_x(model: Any, x: Any) -> Any:
+    """Validate the model and x (2-D, finite when concrete: one pass over x) before the jitted posterior."""
+    _check_model(model)
+    _checks.real_array(x, "x", ndim=2)
+    return _to_device(x)
 
 
 def log_likelihood(model: GaussianModel, x: Array) -> Array:
-    """log P(x|Cₖ) for every example and class, (N, K) — the log density N(x; μᵏ, Σᵏ) itself."""
-    return _log_likelihood(model, _to_device(x))
+    """log P(x|Cₖ) for every example and class, (N, K) — the log density N(x; μᵏ, Σᵏ) itself.
+
+    Example:
+        >>> model = GaussianModel(jnp.zeros((1, 1)), jnp.ones((1, 1, 1)), jnp.ones(1))
+        >>> round(float(log_likelihood(model, np.zeros((1, 1)))[0, 0]), 4)       # log N(0; 0, 1) = −½ log 2π
+        -0.9189
+    """
+    if not isinstance(model, GaussianModel):
+        raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
+    return _log_likelihood(model, _checked_x(model, x))
 
 
 def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
-    """log P(Cₖ|x), (N, K): the joint log P(x|Cₖ) + log P(Cₖ) normalised with ``logsumexp``."""
-    return _posterior(model, _to_device(x), "log_proba")
+    """log P(Cₖ|x), (N, K): the joint log P(x|Cₖ) + log P(Cₖ) normalised with ``logsumexp``.
+
+    Under ``jit`` a NaN in x gives a NaN row (values are checked only when concrete).
+    """
+    return _posterior(model, _checked_x(model, x), "log_proba")
 
 
 def predict_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
-    """Posteriors P(Cₖ|x) = P(x|Cₖ)P(Cₖ) / Σⱼ P(x|Cⱼ)P(Cⱼ), (N, K); rows sum to 1."""
-    return _posterior(model, _to_device(x), "proba")
+    """Posteriors P(Cₖ|x) = P(x|Cₖ)P(Cₖ) / Σⱼ P(x|Cⱼ)P(Cⱼ), (N, K); rows sum to 1.
+
+    x must be finite (``ValueError`` naming ``x``; under ``jit`` a NaN in x gives a NaN row).
+
+    Example:
+        >>> model = GaussianModel(jnp.array([[0.0], [2.0]]), jnp.ones((1, 1, 1)), jnp.array([0.5, 0.5]))
+        >>> predict_proba(model, np.array([[1.0]])).tolist()
+        [[0.5, 0.5]]
+    """
+    return _posterior(model, _checked_x(model, x), "proba")
 
 
 def predict(model: GaussianModel | BernoulliModel, x: Array) -> Array:
-    """The most probable class argmaxₖ P(Cₖ|x), (N,) integer labels."""
-    return _posterior(model, _to_device(x), "label")
+    """The most probable class argmaxₖ P(Cₖ|x), (N,) integer labels (−1 for a row with a NaN posterior,
+    which only a traced NaN in x can give: concrete x is checked).
+
+    Example:
+        >>> model = GaussianModel(jnp.array([[0.0], [2.0]]), jnp.ones((1, 1, 1)), jnp.array([0.5, 0.5]))
+        >>> predict(model, np.array([[-1.0], [3.0]])).tolist()
+        [0, 1]
+    """
+    return _posterior(model, _checked_x(model, x), "label")
 
 
 def to_linear(model: GaussianModel) -> tuple[Array, Array]:
@@ -588,10 +722,11 @@ def to_linear(model: GaussianModel) -> tuple[Array, Array]:
     """
     if not isinstance(model, GaussianModel):
         raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
+    _check_model(model)
     if model.means.shape[0] != 2 or covariance_kind(model) != "shared":
         raise ValueError(
-            "to_linear needs two classes with a shared covariance (fit(x, y, covariance='shared')), got "
-            f"{model.means.shape[0]} classes and a {covariance_kind(model)!r} covariance"
+            "model must have two classes with a shared covariance for to_linear (fit(x, y, covariance='shared')), "
+            f"got {model.means.shape[0]} classes and a {covariance_kind(model)!r} covariance"
         )
     return _to_linear_jit(model)
 

@@ -5,6 +5,9 @@ trailing axes: ``f(θ)`` with θ of shape (2,) is a scalar (differentiable: ``ja
 shape (2, H, W) — e.g. ``np.stack([X, Y])`` of a mesh grid — it is the (H, W) grid of losses for a contour
 plot. :func:`on_grid` turns one into the ``f(X, Y)`` form that :func:`jaxml.plot.contour` takes.
 
+Validation: θ must have a leading axis of length 2 (checked from the shape, also under ``jit``) and, when
+concrete, finite values; under ``jit``/``grad`` the values are not inspected and a NaN θ gives a NaN loss.
+
 The :class:`Surface` records (``ELONGATED``, ``CRESCENT``, ``SADDLE``, ``DOUBLE_WELL``) bundle a surface with
 its known minimum, a start point and plotting limits. The surfaces:
 
@@ -30,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -38,6 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+from jaxml import _checks
 
 __all__ = [
     "CRESCENT",
@@ -65,6 +69,14 @@ CRESCENT_B = 100.0
 DOUBLE_WELL_TILT = 0.5
 
 
+def _theta(theta: Any) -> Any:
+    """θ with a leading axis of length 2, real and (when concrete) finite; shapes are free to check under jit."""
+    _checks.real_array(theta, "theta")
+    if np.ndim(theta) < 1 or np.shape(theta)[0] != 2:
+        raise ValueError(f"theta must have a leading axis of length 2 (θ₁, θ₂), got shape {np.shape(theta)}")
+    return theta
+
+
 def elongated(theta: Any) -> jax.Array:
     r"""L = ½(a θ₁² + b θ₂²), a = 0.1, b = 100: convex, minimum 0 at θ = 0, Hessian diag(a, b) (κ = 1000).
 
@@ -72,11 +84,18 @@ def elongated(theta: Any) -> jax.Array:
     per step: any fixed η is either too large for θ₂ or too small for θ₁.
     """
     a, b = ELONGATED_CURVATURE
+    theta = _theta(theta)
     return 0.5 * (a * theta[0] ** 2 + b * theta[1] ** 2)
 
 
 def crescent(theta: Any) -> jax.Array:
-    r"""L = (1 − θ₁)² + b(θ₂ − θ₁²)², b = 100: a crescent-shaped valley (Rosenbrock), minimum 0 at (1, 1)."""
+    r"""L = (1 − θ₁)² + b(θ₂ − θ₁²)², b = 100: a crescent-shaped valley (Rosenbrock), minimum 0 at (1, 1).
+
+    Example:
+        >>> float(crescent(np.array([1.0, 1.0]))), float(crescent(np.array([0.0, 0.0])))
+        (0.0, 1.0)
+    """
+    theta = _theta(theta)
     return (1 - theta[0]) ** 2 + CRESCENT_B * (theta[1] - theta[0] ** 2) ** 2
 
 
@@ -85,25 +104,54 @@ def saddle(theta: Any) -> jax.Array:
 
     At θ = 0: g = 0, H = [[0, −2], [−2, 0]] with eigenvalues ±2 — a saddle point; the minima (L = 0) form the
     hyperbola θ₁θ₂ = 1. Starting near the line θ₂ = −θ₁ the gradient points at the saddle.
+
+    Example:
+        >>> float(saddle(np.array([0.0, 0.0]))), jax.grad(saddle)(np.array([0.0, 0.0])).tolist()
+        (1.0, [0.0, 0.0])
     """
+    theta = _theta(theta)
     return (1 - theta[0] * theta[1]) ** 2
 
 
 def double_well(theta: Any) -> jax.Array:
     r"""L = (θ₁² − 1)² + c θ₁ + θ₂², c = 0.5: two valleys along θ₁, the right one (θ₁ ≈ 0.93) a shallow *local*
-    minimum, the left one (θ₁ ≈ −1.06) the global minimum; the barrier between them is at θ₁ ≈ 0.13."""
+    minimum, the left one (θ₁ ≈ −1.06) the global minimum; the barrier between them is at θ₁ ≈ 0.13.
+
+    Example:
+        >>> float(double_well(np.array([1.0, 0.0])))
+        0.5
+    """
+    theta = _theta(theta)
     return (theta[0] ** 2 - 1) ** 2 + DOUBLE_WELL_TILT * theta[0] + theta[1] ** 2
 
 
 def double_well_critical_points() -> np.ndarray:
     """θ₁ of :func:`double_well`'s critical points on θ₂ = 0, ascending: global minimum, barrier (a saddle),
-    local minimum — the real roots of ∂L/∂θ₁ = 4θ₁³ − 4θ₁ + c."""
+    local minimum — the real roots of ∂L/∂θ₁ = 4θ₁³ − 4θ₁ + c.
+
+    Example:
+        >>> np.round(double_well_critical_points(), 3).tolist()
+        [-1.057, 0.127, 0.93]
+    """
     return np.sort(np.roots([4.0, 0.0, -4.0, DOUBLE_WELL_TILT]).real)
 
 
 def on_grid(f: SurfaceFn) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The ``f(X, Y)`` form of a surface: NumPy grids in, a NumPy grid of losses out (for plotting)."""
-    return lambda x, y: np.asarray(f(jnp.stack([jnp.asarray(x), jnp.asarray(y)])))
+    """The ``f(X, Y)`` form of a surface: NumPy grids in, a NumPy grid of losses out (for plotting).
+
+    Example:
+        >>> on_grid(elongated)(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]])).tolist()
+        [[0.0, 0.05000000074505806]]
+    """
+    _checks.callable_(f, "f", "a surface θ -> L")
+
+    def grid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        _checks.real_array(x, "X")
+        _checks.real_array(y, "Y")
+        _checks.same_shape(x, y, "X", "Y")
+        return np.asarray(f(jnp.stack([jnp.asarray(x), jnp.asarray(y)])))
+
+    return grid
 
 
 class Surface(NamedTuple):
@@ -161,15 +209,19 @@ def trajectory(
     (e.g. over learning rates: ``jax.vmap(lambda lr: trajectory(f, optim.sgd(lr), θ0, 100).loss)(lrs)``).
 
     Raises:
-        TypeError: ``steps`` not an integer, or ``optimizer`` not a GradientTransformation.
-        ValueError: ``theta0`` not of shape (2,), or ``steps`` < 0.
+        TypeError: ``f`` not callable, ``steps`` not an integer, or ``optimizer`` not a GradientTransformation.
+        ValueError: ``theta0`` not of shape (2,) or not finite, or ``steps`` < 0.
+
+    Example:
+        >>> traj = trajectory(elongated, optax.sgd(0.01), np.array([1.0, 1.0]), steps=2)
+        >>> np.round(traj.theta[:, 1], 4).tolist()           # θ₂ shrinks by (1 − ηb) = 0 in one step
+        [1.0, 0.0, 0.0]
     """
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-        raise TypeError(f"steps must be an integer, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"steps must be ≥ 0, got {steps}")
+    _checks.callable_(f, "f", "a surface θ -> L")
+    steps = _checks.integer(steps, "steps", low=0)
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+    _checks.real_array(theta0, "theta0")
     theta0 = jnp.asarray(theta0)
     if theta0.shape != (2,):
         raise ValueError(f"theta0 must have shape (2,), got {theta0.shape}")

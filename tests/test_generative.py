@@ -228,7 +228,7 @@ def test_bad_labels_raise():
         generative.fit(x[:, 0], y)
     with pytest.raises(ValueError, match="covariance must be one of"):
         generative.fit(x, y, "spherical")
-    with pytest.raises(ValueError, match="reg must be"):
+    with pytest.raises(ValueError, match=r"reg must lie in \[0, inf\]"):
         generative.fit(x, y, reg=-1.0)
 
 
@@ -351,9 +351,9 @@ def test_sample_weight_is_a_subset_or_repetition(kind):
 
 def test_sample_weight_errors():
     x, y = blobs(22)
-    with pytest.raises(ValueError, match="sample_weight must be"):
+    with pytest.raises(ValueError, match=r"sample_weight must lie in \[0, inf\]"):
         generative.fit(x, y, sample_weight=-np.ones(len(y)))
-    with pytest.raises(ValueError, match="sample_weight must be"):
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
         generative.fit(x, y, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="class 2 has no examples"):
         generative.fit(x, y, "shared", sample_weight=(y != 2).astype(float), num_classes=3)

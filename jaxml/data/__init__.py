@@ -11,29 +11,45 @@ Example:
     >>> (x_tr, y_tr), (x_te, y_te) = data.train_test_split(ds.x, ds.y, key=jax.random.PRNGKey(0))
     >>> scaler = data.fit_standardizer(x_tr)
     >>> x_tr, x_te = scaler.transform(x_tr), scaler.transform(x_te)
+    >>> x_tr.shape, x_te.shape
+    ((354, 10), (88, 10))
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-from collections.abc import Sequence
-from importlib import resources
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxml import _checks
+from jaxml.data._files import SHA256, Dataset, read_csv, read_file
+from jaxml.data.pokemon import load_pokemon_dataset
+
 Array = jax.Array
 
-#: sha256 of the shipped files, from SOURCES.md: a load checks the bytes it reads are the documented ones.
-SHA256 = {
-    "pokemon.csv": "02eabc49d3c70bc1e150891bdb9acb254910adfdfc12a6020c7b7117b2eca32f",
-    "covid.train.csv": "298378b3db6a233e6cba686533c55844072b7c84e5e2eecf830a9e86a8dce475",
-    "covid.test.csv": "d7bc0afb67a741638d745efa53dd4f967ca65f1e774957e701ff7822af6a37c3",
-}
+__all__ = [
+    "COVID_DAILY",
+    "DATASETS",
+    "SHA256",
+    "Dataset",
+    "Standardizer",
+    "as_float_matrix",
+    "fit_standardizer",
+    "load",
+    "load_covid",
+    "load_sklearn",
+    "noisy_regression_1d",
+    "piecewise_linear_target",
+    "read_csv",
+    "read_file",
+    "split_standardized",
+    "to_device",
+    "train_test_split",
+    "xor",
+]
 
 #: the 16 daily survey features of the covid homework, repeated for 5 days.
 COVID_DAILY = (
@@ -41,38 +57,6 @@ COVID_DAILY = (
     "shop", "restaurant", "spent_time", "large_event", "public_transit", "anxious", "depressed",
     "worried_finances", "tested_positive",
 )  # fmt: skip
-
-
-class Dataset(NamedTuple):
-    """Features ``x`` (N, d) float64, targets ``y`` (N,), names and a one-line description."""
-
-    x: np.ndarray
-    y: np.ndarray
-    feature_names: tuple[str, ...]
-    target_names: tuple[str, ...]
-    description: str
-
-
-def read_file(name: str) -> bytes:
-    """The bytes of a shipped data file, checked against its documented sha256."""
-    if name not in SHA256:
-        raise ValueError(f"unknown data file {name!r}; shipped files: {sorted(SHA256)}")
-    raw = resources.files(__name__).joinpath("files", name).read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != SHA256[name]:
-        raise ValueError(f"{name} is corrupted: sha256 {digest}, expected {SHA256[name]}")
-    return raw
-
-
-def read_csv(name: str) -> tuple[list[str], list[list[str]]]:
-    """A shipped CSV as (header, rows of strings); ragged rows raise ``ValueError``."""
-    reader = csv.reader(io.StringIO(read_file(name).decode("utf-8")))
-    header = next(reader)
-    rows = [row for row in reader if row]
-    for i, row in enumerate(rows):
-        if len(row) != len(header):
-            raise ValueError(f"{name}: row {i + 1} has {len(row)} fields, the header has {len(header)}")
-    return header, rows
 
 
 def as_float_matrix(values: Any, name: str = "x") -> np.ndarray:
@@ -94,21 +78,16 @@ def as_float_matrix(values: Any, name: str = "x") -> np.ndarray:
         raise ValueError(f"{name} must be 2-D (N, d), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
-    if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or infinite values (first at row {bad[0]}, column {bad[1]})")
-    return arr
+    return _checks.finite(arr, name)
 
 
 def _check_targets(y: Any, n: int, name: str = "y") -> np.ndarray:
     y = np.asarray(y)
-    if y.dtype == object or not np.issubdtype(y.dtype, np.number):
+    if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
         raise ValueError(f"{name} must be numeric, got dtype {y.dtype}")
     if y.shape[:1] != (n,):
         raise ValueError(f"{name} must have {n} rows like x, got shape {y.shape}")
-    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return y
+    return _checks.finite(y, name)
 
 
 def load_covid(split: str = "train") -> Dataset:
@@ -158,8 +137,6 @@ def load(name: str) -> Dataset:
     if name == "covid":
         return load_covid("train")
     if name == "pokemon":
-        from jaxml.data.pokemon import load_pokemon_dataset
-
         return load_pokemon_dataset()
     if name in ("digits", "diabetes", "breast_cancer"):
         return load_sklearn(name)
@@ -169,14 +146,23 @@ def load(name: str) -> Dataset:
 def train_test_split(
     x: Any, y: Any, *, key: Array | int, test_fraction: float = 0.2
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Shuffle with ``key`` and hold out ``test_fraction`` of the rows: ((x_train, y_train), (x_test, y_test))."""
+    """Shuffle with ``key`` (a PRNG key or an int seed) and hold out ``test_fraction`` of the rows:
+    ((x_train, y_train), (x_test, y_test)). x and y must be finite and numeric, with one row per example.
+
+    Example:
+        >>> (x_tr, y_tr), (x_te, y_te) = train_test_split(np.arange(10.0), np.arange(10), key=0, test_fraction=0.3)
+        >>> len(x_tr), len(x_te), sorted(np.concatenate([y_tr, y_te]).tolist()) == list(range(10))
+        (7, 3, True)
+    """
+    _checks.finite(x, "x")
     x = np.asarray(x)
+    if x.ndim == 0:
+        raise ValueError(f"x must have a leading axis of examples, got a scalar {x!r}")
     y = _check_targets(y, len(x))
     if len(x) < 2:
         raise ValueError(f"x needs at least 2 rows to split, got {len(x)}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    _checks.real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    key = _checks.key(key, "key")
     perm = np.asarray(jax.random.permutation(key, len(x)))
     n_test = min(max(1, round(test_fraction * len(x))), len(x) - 1)
     test, train = perm[:n_test], perm[n_test:]
@@ -190,17 +176,30 @@ class Standardizer(NamedTuple):
     std: np.ndarray
 
     def transform(self, x: Any) -> np.ndarray:
+        """(x − mean) / std; x must be finite with the fitted number of columns."""
+        _checks.real_array(x, "x")
         x = np.asarray(x, dtype=np.float64)
         if x.shape[-1:] != self.mean.shape:
             raise ValueError(f"x must have {self.mean.shape[0]} columns, got shape {x.shape}")
         return (x - self.mean) / self.std
 
     def inverse(self, z: Any) -> np.ndarray:
-        return np.asarray(z) * self.std + self.mean
+        """z · std + mean, the inverse of :meth:`transform`."""
+        _checks.real_array(z, "z")
+        z = np.asarray(z)
+        if z.shape[-1:] != self.mean.shape:
+            raise ValueError(f"z must have {self.mean.shape[0]} columns, got shape {z.shape}")
+        return z * self.std + self.mean
 
 
 def fit_standardizer(x: Any) -> Standardizer:
-    """Per-column mean and std of ``x`` (columns of zero spread get std 1, so they map to 0, not NaN)."""
+    """Per-column mean and std of ``x`` (columns of zero spread get std 1, so they map to 0, not NaN).
+
+    Example:
+        >>> scaler = fit_standardizer([[1.0, 5.0], [3.0, 5.0]])
+        >>> scaler.mean.tolist(), scaler.std.tolist(), scaler.transform([[3.0, 5.0]]).tolist()
+        ([2.0, 5.0], [1.0, 1.0], [[1.0, 0.0]])
+    """
     x = as_float_matrix(x)
     std = x.std(axis=0)
     return Standardizer(x.mean(axis=0), np.where(std > 0, std, 1.0))
@@ -216,6 +215,8 @@ def split_standardized(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], Standardizer]:
     """Select ``features`` (by name; default all), split with ``key``, keep at most ``n_train`` training rows,
     and standardize with statistics of the training part only. Returns (train, test, standardizer)."""
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"ds must be a jaxml.data.Dataset (e.g. data.load('diabetes')), got {type(ds).__name__}")
     x = ds.x
     if features is not None:
         missing = [f for f in features if f not in ds.feature_names]
@@ -224,8 +225,7 @@ def split_standardized(
         x = x[:, [ds.feature_names.index(f) for f in features]]
     (x_tr, y_tr), (x_te, y_te) = train_test_split(x, ds.y, key=key, test_fraction=test_fraction)
     if n_train is not None:
-        if not 1 <= n_train <= len(x_tr):
-            raise ValueError(f"n_train must be in [1, {len(x_tr)}], got {n_train}")
+        n_train = _checks.integer(n_train, "n_train", low=1, high=len(x_tr))
         x_tr, y_tr = x_tr[:n_train], y_tr[:n_train]
     scaler = fit_standardizer(x_tr)
     return (scaler.transform(x_tr), y_tr), (scaler.transform(x_te), y_te), scaler
@@ -238,7 +238,14 @@ def piecewise_linear_target(
     breakpoints_x: Sequence[float] = (-3.0, -1.0, 0.5, 2.0, 3.5),
     breakpoints_y: Sequence[float] = (1.0, -0.5, 1.5, 0.5, 2.0),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The breakpoints (x, y) of the lecture's red curve: a piecewise-linear target to build from hard sigmoids."""
+    """The breakpoints (x, y) of the lecture's red curve: a piecewise-linear target to build from hard sigmoids.
+
+    Example:
+        >>> piecewise_linear_target()[0].tolist()
+        [-3.0, -1.0, 0.5, 2.0, 3.5]
+    """
+    _checks.real_array(breakpoints_x, "breakpoints_x", ndim=1)
+    _checks.real_array(breakpoints_y, "breakpoints_y", ndim=1)
     xs, ys = np.asarray(breakpoints_x, dtype=float), np.asarray(breakpoints_y, dtype=float)
     if xs.shape != ys.shape or xs.ndim != 1 or xs.size < 2 or np.any(np.diff(xs) <= 0):
         raise ValueError("breakpoints must be 1-D, equal length ≥ 2, with strictly increasing x")
@@ -246,26 +253,48 @@ def piecewise_linear_target(
 
 
 def noisy_regression_1d(
-    key: Array | int, n: int = 100, noise: float = 0.1, low: float = -3.0, high: float = 3.0, fn: Any = None
+    key: Array | int,
+    n: int = 100,
+    noise: float = 0.1,
+    low: float = -3.0,
+    high: float = 3.0,
+    fn: Callable[[np.ndarray], Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """x ~ U(low, high), y = fn(x) + noise·ε with ε ~ N(0, 1); ``fn`` defaults to sin(x) + 0.3x."""
-    if n < 1:
-        raise ValueError(f"n must be positive, got {n}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    """x ~ U(low, high), y = fn(x) + noise·ε with ε ~ N(0, 1); ``fn`` defaults to sin(x) + 0.3x.
+
+    Example:
+        >>> x, y = noisy_regression_1d(0, n=5, noise=0.0)
+        >>> x.shape, bool(np.allclose(y, np.sin(x) + 0.3 * x))
+        ((5,), True)
+    """
+    n = _checks.positive_int(n, "n")
+    _checks.real(noise, "noise", low=0.0)
+    _checks.real(low, "low")
+    _checks.real(high, "high", low=float(low), low_open=True)
+    if fn is not None:
+        _checks.callable_(fn, "fn", "a function of x (or None)")
+    key = _checks.key(key, "key")
     kx, ke = jax.random.split(key)
     x = np.asarray(jax.random.uniform(kx, (n,), minval=low, maxval=high), dtype=np.float64)
     fn = fn or (lambda t: np.sin(t) + 0.3 * t)
-    y = np.asarray(fn(x), dtype=np.float64) + noise * np.asarray(jax.random.normal(ke, (n,)), dtype=np.float64)
+    y = np.asarray(fn(x), dtype=np.float64)
+    if y.shape != x.shape:
+        raise ValueError(f"fn must return one value per x, shape {x.shape}, got shape {y.shape}")
+    y = y + noise * np.asarray(jax.random.normal(ke, (n,)), dtype=np.float64)
     return x, y
 
 
 def xor(key: Array | int, n_per_corner: int = 25, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """XOR: points around (0,0), (1,1) (class 0) and (0,1), (1,0) (class 1), Gaussian noise of std ``noise``."""
-    if n_per_corner < 1:
-        raise ValueError(f"n_per_corner must be positive, got {n_per_corner}")
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    """XOR: points around (0,0), (1,1) (class 0) and (0,1), (1,0) (class 1), Gaussian noise of std ``noise``.
+
+    Example:
+        >>> x, y = xor(0, n_per_corner=2, noise=0.0)
+        >>> x[::2].tolist(), y.tolist()
+        ([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]], [0, 0, 0, 0, 1, 1, 1, 1])
+    """
+    n_per_corner = _checks.positive_int(n_per_corner, "n_per_corner")
+    _checks.real(noise, "noise", low=0.0)
+    key = _checks.key(key, "key")
     corners = np.array([[0, 0], [1, 1], [0, 1], [1, 0]], dtype=np.float64)
     labels = np.array([0, 0, 1, 1], dtype=np.int32)
     x = np.repeat(corners, n_per_corner, axis=0)
@@ -274,6 +303,11 @@ def xor(key: Array | int, n_per_corner: int = 25, noise: float = 0.1) -> tuple[n
 
 
 def to_device(*arrays: np.ndarray, dtype: Any = None) -> tuple[Array, ...]:
-    """NumPy arrays to JAX arrays (floats cast to ``dtype``, default JAX's float)."""
+    """NumPy arrays to JAX arrays (floats cast to ``dtype``, default JAX's float).
+
+    Example:
+        >>> [a.dtype.name for a in to_device(np.zeros(2), np.arange(2, dtype=np.int32))]
+        ['float32', 'int32']
+    """
     dtype = dtype or jnp.result_type(float)
     return tuple(jnp.asarray(a, dtype if np.issubdtype(np.asarray(a).dtype, np.floating) else None) for a in arrays)

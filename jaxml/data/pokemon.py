@@ -19,12 +19,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from jaxml.data import Dataset
+from jaxml import _checks
+from jaxml.data._files import Dataset, read_file
+
+__all__ = [
+    "CLASS_NAMES",
+    "FEATURE_SETS",
+    "NUMERIC",
+    "STATS",
+    "PokemonSplit",
+    "PokemonTable",
+    "load_pokemon",
+    "load_pokemon_dataset",
+    "type_split",
+    "water_vs_normal",
+]
 
 STATS: tuple[str, ...] = ("HP", "Attack", "Defense", "Sp. Atk", "Sp. Def", "Speed")
 """The six base stats; ``Total`` is their sum."""
@@ -74,16 +87,10 @@ class PokemonSplit(NamedTuple):
     names_test: np.ndarray
 
 
-def _read_text() -> str:
-    # jaxml.data.read_file reads files/pokemon.csv with importlib.resources and checks its documented sha256.
-    from jaxml.data import read_file  # lazy: jaxml.data imports this module
-
-    return read_file("pokemon.csv").decode("utf-8")
-
-
 def load_pokemon() -> PokemonTable:
     """Read ``files/pokemon.csv`` (stdlib ``csv``, packaged with ``importlib.resources``)."""
-    reader = csv.DictReader(io.StringIO(_read_text()))
+    # read_file checks the bytes against the sha256 documented in files/SOURCES.md.
+    reader = csv.DictReader(io.StringIO(read_file("pokemon.csv").decode("utf-8")))
     rows = list(reader)
     missing = set(NUMERIC) | {"Name", "Type 1", "Type 2", "Legendary"}
     missing -= set(reader.fieldnames or ())
@@ -139,14 +146,22 @@ def type_split(
     """
     if by not in ("type1", "either"):
         raise ValueError(f"by must be 'type1' or 'either', got {by!r}")
-    if not isinstance(cutoff, (int, np.integer)):
-        raise TypeError(f"cutoff must be an int, got {type(cutoff).__name__}")
+    cutoff = _checks.integer(cutoff, "cutoff")
+    if not isinstance(include_mega, (bool, np.bool_)):
+        raise TypeError(f"include_mega must be a bool, got {type(include_mega).__name__}")
+    for value, label in ((class1, "class1"), (class2, "class2")):
+        if not isinstance(value, str):
+            raise TypeError(f"{label} must be a type name (a str such as 'Water'), got {type(value).__name__}")
+    if class1 == class2:
+        raise ValueError(f"class1 and class2 must differ, got {class1!r} twice")
+    if table is not None and not isinstance(table, PokemonTable):
+        raise TypeError(f"table must be a PokemonTable (from load_pokemon) or None, got {type(table).__name__}")
     names = _feature_names(features)
     t = load_pokemon() if table is None else table
     known = set(t.type1.tolist())
-    for c in (class1, class2):
+    for c, label in ((class1, "class1"), (class2, "class2")):
         if c not in known:
-            raise ValueError(f"unknown type {c!r}; expected one of {sorted(known)}")
+            raise ValueError(f"{label} must be a type in the table, one of {sorted(known)}; got unknown type {c!r}")
     if by == "type1":
         is1, is2 = t.type1 == class1, t.type1 == class2
     else:
@@ -192,8 +207,6 @@ def load_pokemon_dataset() -> Dataset:
     ``x`` holds the six stats (HP, Attack, Defense, Sp. Atk, Sp. Def, Speed), ``y`` is 1 for Water and 0 for
     Normal. For the lecture's train/test split use :func:`water_vs_normal`.
     """
-    from jaxml.data import Dataset  # lazy: jaxml.data imports this module
-
     t = load_pokemon()
     keep = (t.type1 == "Water") | (t.type1 == "Normal")
     x = np.stack([t.column(f) for f in STATS], axis=1)[keep]
