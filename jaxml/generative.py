@@ -50,6 +50,8 @@ import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 from jax.scipy.special import logsumexp, xlogy
 
+from jaxml import _blocks
+
 Array = jax.Array
 PyTree = Any
 CovarianceKind = Literal["full", "shared", "diagonal"]
@@ -106,38 +108,21 @@ def _is_concrete(*arrays: object) -> bool:
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
 
 
-#: XLA's CPU buffers are 64-byte aligned; an aligned NumPy array can be shared instead of copied.
-_ALIGN = 64
-
-
 def _to_device(x: Any) -> Any:
-    """A NumPy array as a JAX array, cheaply on CPU (anything else is returned as it is).
-
-    ``jax.device_put`` shares a 64-byte-aligned, C-contiguous NumPy buffer on CPU (zero-copy) and otherwise
-    copies it into freshly mapped memory, which costs page faults for large arrays. NumPy only guarantees
-    16-byte alignment, so an unaligned array is first copied into an aligned NumPy buffer (memory NumPy's
-    allocator reuses), then shared.
-    """
-    if not isinstance(x, np.ndarray) or x.dtype == object:
-        return x
-    if x.dtype == np.float64 and not jax.config.jax_enable_x64:
-        return jax.device_put(x.astype(np.float32))
-    if jax.default_backend() == "cpu" and x.nbytes >= 1 << 20 and (x.ctypes.data % _ALIGN or not x.flags.c_contiguous):
-        raw = np.empty(x.nbytes + _ALIGN, dtype=np.uint8)
-        start = (-raw.ctypes.data) % _ALIGN
-        aligned = raw[start : start + x.nbytes].view(x.dtype).reshape(x.shape)
-        np.copyto(aligned, x)
-        x = aligned
-    return jax.device_put(x)
+    """Host data as it is (streamed block by block by :mod:`jaxml._blocks`), anything else unchanged."""
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        return _blocks.host_view(x)
+    return x
 
 
-def _as_arrays(x: Array, y: Array) -> tuple[Array, Array]:
-    """Float features; NumPy inputs are converted by NumPy, so no eager JAX op has to compile."""
+def _as_arrays(x: Array, y: Array) -> tuple[Any, Any]:
+    """Float features. NumPy inputs stay on the host (converted by NumPy, so no eager JAX op has to compile):
+    the fit streams them to the device in row blocks instead of copying the whole array."""
     if not isinstance(x, jax.Array):
         x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating) or (x.dtype == np.float64 and not jax.config.jax_enable_x64):
+        if not np.issubdtype(x.dtype, np.floating):
             x = x.astype(jnp.result_type(float))
-        x = _to_device(x)
+        x = _blocks.host_view(x)
     else:
         x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
     if not isinstance(y, jax.Array):
@@ -220,93 +205,107 @@ def covariance_matrices(model: GaussianModel) -> Array:
 # ----------------------------------------------------------------------------------------------- fitting
 
 
-#: rows per block when N is large: a block of x and its temporaries stay in cache (256 rows measured fastest for
-#: the Gram matrices on a 2-core CPU, 1M × 50), and no (N, K·D) array is made.
-_BLOCK = 256
-#: up to this many rows everything is one block (no loop).
-_ONE_SHOT = 8192
+class _Moments(NamedTuple):
+    """Running weighted class statistics: Nₖ, μᵏ and the scatter Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ (its kind's shape)."""
+
+    counts: Array
+    means: Array
+    scatter: Array
 
 
-def _sum_rows(fn: Callable[..., PyTree], arrays: tuple[Array, ...], block: int = _BLOCK) -> PyTree:
-    """Σ over row blocks of ``fn(*blocks, fresh)``, where ``fresh`` (rows,) is 1 for rows not yet counted.
+def _empty_moments(k: int, d: int, covariance: str, dtype: Any) -> _Moments:
+    shape = {"shared": (d, d), "diagonal": (k, d), "full": (k, d, d)}[covariance]
+    return _Moments(np.zeros((k,), dtype), np.zeros((k, d), dtype), np.zeros(shape, dtype))
 
-    Small inputs are one block. Large ones loop over ⌈N/B⌉ blocks read in place with ``dynamic_slice``; the
-    last block is shifted back to end at row N, and ``fresh`` zeroes the rows it shares with the block before.
+
+def _fit_step(
+    state: _Moments, xb: Array, yb: Array, wb: Array | None, lo: Array | int, hi: Array | int, covariance: str
+) -> _Moments:
+    """Add the rows ``lo ≤ i < hi`` of one block to the running statistics (Chan, Golub & LeVeque's merge).
+
+    The block's own class means and scatter are computed first (two passes over a block that is in cache,
+    so no cancellation between second moments and squared means), then merged: with δₖ the difference of
+    the means, Nₖ = Nₖᵃ + Nₖᵇ, μᵏ = μᵏᵃ + δₖ Nₖᵇ/Nₖ and S = Sᵃ + Sᵇ + δₖδₖᵀ NₖᵃNₖᵇ/Nₖ.
     """
-    n = arrays[0].shape[0]
-    if n <= max(_ONE_SHOT, 2 * block):
-        return fn(*arrays, jnp.ones((n,), arrays[0].dtype))
-    count = -(-n // block)
+    dtype = state.means.dtype
+    k, d = state.means.shape
+    xb = xb.astype(dtype)
+    yb = yb.astype(jnp.int32)
+    rows = jnp.arange(xb.shape[0])
+    keep = ((rows >= lo) & (rows < hi)).astype(dtype)
+    wb = keep if wb is None else keep * wb.astype(dtype)
+    onehot = jax.nn.one_hot(yb, k, dtype=dtype) * wb[:, None]
+    ref = xb[0]  # a shift that keeps the sums small when the data sit far from the origin
+    c = onehot.sum(0)
+    mb = ref + (onehot.T @ (xb - ref)) / jnp.where(c > 0, c, 1)[:, None]
+    r = xb - mb[yb]
+    if covariance == "shared":
+        sb = (r * wb[:, None]).T @ r
+    elif covariance == "diagonal":
+        sb = onehot.T @ (r * r)
+    else:  # full: one weighted Gram matrix per class, as one (K·D, D) product.
+        sb = ((onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r).reshape(k, d, d)
+    n = state.counts + c
+    frac = jnp.where(n > 0, c / jnp.where(n > 0, n, 1), 0)  # Nₖᵇ/Nₖ
+    delta = mb - state.means
+    f = state.counts * frac  # NₖᵃNₖᵇ/Nₖ
+    if covariance == "shared":
+        cross = (delta * f[:, None]).T @ delta
+    elif covariance == "diagonal":
+        cross = f[:, None] * delta * delta
+    else:
+        cross = f[:, None, None] * delta[:, :, None] * delta[:, None, :]
+    return _Moments(n, state.means + delta * frac[:, None], state.scatter + sb + cross)
 
-    def one(i: Array) -> PyTree:
-        start = jnp.minimum(i * block, n - block)
-        parts = [jax.lax.dynamic_slice_in_dim(a, start, block) for a in arrays]
-        fresh = (start + jnp.arange(block) >= i * block).astype(arrays[0].dtype)
-        return fn(*parts, fresh)
 
-    init = one(0)
-    return jax.lax.fori_loop(1, count, lambda i, acc: jax.tree_util.tree_map(jnp.add, acc, one(i)), init)
-
-
-def _map_rows(fn: Callable[[Array], Array], x: Array, block: int = _BLOCK) -> Array:
-    """``fn`` applied to row blocks of x and reassembled: ``fn(x)`` without its large temporaries."""
-    n = x.shape[0]
-    if n <= max(_ONE_SHOT, 2 * block):
-        return fn(x)
-    count = -(-n // block)
-    first = fn(x[:block])
-    out = jnp.zeros((n, *first.shape[1:]), first.dtype).at[:block].set(first)
-
-    def body(i: Array, out: Array) -> Array:
-        # The last block is shifted back to end at row N; its overlap is recomputed to the same values.
-        start = jnp.minimum(i * block, n - block)
-        return jax.lax.dynamic_update_slice_in_dim(out, fn(jax.lax.dynamic_slice_in_dim(x, start, block)), start, 0)
-
-    return jax.lax.fori_loop(1, count, body, out)
+def _finish_fit(state: _Moments, reg: float | Array, covariance: str) -> GaussianModel:
+    counts, scatter = state.counts, state.scatter
+    reg = jnp.asarray(reg, counts.dtype)
+    eye = jnp.eye(state.means.shape[1], dtype=counts.dtype)
+    total = counts.sum()
+    if covariance == "shared":
+        cov = (scatter / total + reg * eye)[None]
+    elif covariance == "diagonal":
+        cov = scatter / counts[:, None] + reg
+    else:
+        cov = scatter / counts[:, None, None] + reg * eye
+    return GaussianModel(means=state.means, covariance=cov, priors=counts / total)
 
 
 def _fit_core(
     x: Array, y: Array, num_classes: int, covariance: str, reg: float | Array, weight: Array | None = None
 ) -> GaussianModel:
-    """The jittable maximum-likelihood fit (no validation): two passes over the rows, in blocks when N is large."""
-    y = y.astype(jnp.int32)
-    reg = jnp.asarray(reg, x.dtype)
-    w = jnp.ones(x.shape[:1], x.dtype) if weight is None else jnp.asarray(weight, x.dtype)
-    k, d = num_classes, x.shape[1]
-    # Means relative to a reference point: keeps sums small when the data sit far from the origin.
-    ref = x[0]
-
-    def first(xb: Array, yb: Array, wb: Array, fresh: Array) -> tuple[Array, Array]:
-        onehot = jax.nn.one_hot(yb, k, dtype=x.dtype) * (wb * fresh)[:, None]
-        return onehot.sum(0), onehot.T @ (xb - ref)
-
-    counts, sums = _sum_rows(first, (x, y, w))  # Nₖ and Σ (x − ref) per class
-    means = ref + sums / counts[:, None]
-    priors = counts / counts.sum()
-
-    # Second pass on the residuals r = x − μ_{y}: no cancellation between second moments and squared means.
-    def second(xb: Array, yb: Array, wb: Array, fresh: Array) -> Array:
-        r = xb - means[yb]
-        onehot = jax.nn.one_hot(yb, k, dtype=x.dtype) * (wb * fresh)[:, None]
-        if covariance == "shared":
-            return (r * (wb * fresh)[:, None]).T @ r
-        if covariance == "diagonal":
-            return onehot.T @ (r * r)
-        # full: one weighted Gram matrix per class, as one (K·D, D) product.
-        return (onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r
-
-    scatter = _sum_rows(second, (x, y, w))
-    eye = jnp.eye(d, dtype=x.dtype)
-    if covariance == "shared":
-        cov = (scatter / counts.sum() + reg * eye)[None]
-    elif covariance == "diagonal":
-        cov = scatter / counts[:, None] + reg
-    else:
-        cov = scatter.reshape(k, d, d) / counts[:, None, None] + reg * eye
-    return GaussianModel(means=means, covariance=cov, priors=priors)
+    """The jittable maximum-likelihood fit (no validation): one pass over row blocks of x."""
+    n, d = x.shape
+    block = _blocks.block_rows(n, d * x.dtype.itemsize)
+    state = jax.tree_util.tree_map(jnp.asarray, _empty_moments(num_classes, d, covariance, x.dtype))
+    weight = None if weight is None else jnp.asarray(weight, x.dtype)
+    step = functools.partial(_fit_step, covariance=covariance)
+    return _finish_fit(_blocks.scan_rows(step, state, (x, y, weight), block), reg, covariance)
 
 
 _fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
+#: the streamed fit's two programs: one per (block shape, K, kind), whatever N.
+_fit_step_jit = jax.jit(_fit_step, static_argnames=("covariance",))
+_finish_fit_jit = jax.jit(_finish_fit, static_argnames=("covariance",))
+
+
+def _fit_any(
+    x: Any, y: Any, num_classes: int, covariance: str, reg: float | Array, weight: Any = None
+) -> GaussianModel:
+    """Host data is streamed in row blocks through :func:`_fit_step` (no whole-array copy, no program per N);
+    device or traced data goes through the one-program core."""
+    if not (_blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight))):
+        return _fit_jit(x, y, num_classes, covariance, reg, weight)
+    x = _blocks.host_view(x)
+    y = np.asarray(y).astype(np.int32, copy=False)
+    weight = None if weight is None else np.asarray(weight).astype(x.dtype, copy=False)
+    n, d = x.shape
+    block = _blocks.block_rows(n, d * x.dtype.itemsize)
+    state = _empty_moments(num_classes, d, covariance, x.dtype)
+    step = functools.partial(_fit_step_jit, covariance=covariance)
+    state = _blocks.stream_host(step, state, (x, y, weight), block)
+    return _finish_fit_jit(state, reg, covariance)
 
 
 def _check_model(model: GaussianModel) -> None:
@@ -414,7 +413,7 @@ def fit(
         raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
     elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    model = _fit_jit(x, y, int(num_classes), covariance, reg, sample_weight)
+    model = _fit_any(x, y, int(num_classes), covariance, reg, sample_weight)
     if concrete:
         _check_model(model)
     return model
@@ -474,8 +473,9 @@ def _check_x(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     return x.astype(dtype)
 
 
-def _gaussian_joint(model: GaussianModel, x: Array, drop_common: bool) -> Array:
-    """log P(x|Cₖ) + log P(Cₖ), (N, K). With ``drop_common`` terms equal for all classes are omitted."""
+def _gaussian_joint_fn(model: GaussianModel, drop_common: bool) -> Callable[[Array], Array]:
+    """x ↦ log P(x|Cₖ) + log P(Cₖ), (rows, K), for row blocks x. With ``drop_common`` terms equal for all
+    classes are omitted. What depends only on the model (Cholesky factors, offsets) is computed here, once."""
     means, cov = model.means, model.covariance
     d = means.shape[1]
     log_prior = jnp.log(model.priors)
@@ -493,7 +493,7 @@ def _gaussian_joint(model: GaussianModel, x: Array, drop_common: bool) -> Array:
             xc = xb - ref
             return offset - 0.5 * ((xc * xc) @ inv.T - 2.0 * xc @ (mc * inv).T)
 
-        return _map_rows(block, x)
+        return block
     chol = jnp.linalg.cholesky(cov)  # (K', D, D), K' = 1 for shared
     logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)
     if kind == "shared":
@@ -509,7 +509,7 @@ def _gaussian_joint(model: GaussianModel, x: Array, drop_common: bool) -> Array:
                 out = out + const - 0.5 * (logdet[0] + jnp.sum(z * z, axis=0))[:, None]
             return out
 
-        return _map_rows(block, x)
+        return block
     # full: ‖L⁻¹(x − μᵏ)‖² with L⁻¹ formed once per class, so the work on x is one (D, K·D) matrix product.
     k = means.shape[0]
     eye = jnp.eye(d, dtype=cov.dtype)
@@ -522,7 +522,28 @@ def _gaussian_joint(model: GaussianModel, x: Array, drop_common: bool) -> Array:
         diff = ((xb - ref) @ proj_matrix).reshape(-1, k, d) - shift
         return offset - 0.5 * jnp.sum(diff * diff, axis=-1)
 
-    return _map_rows(block, x)
+    return block
+
+
+def _joint_fn(model: GaussianModel | BernoulliModel, output: str) -> Callable[[Array], Array]:
+    """x ↦ the (rows, K) joint log P(x|Cₖ) + log P(Cₖ) of either model; ``output="log_likelihood"``: log P(x|Cₖ)."""
+    if isinstance(model, BernoulliModel):
+        return functools.partial(_bernoulli_joint, model)
+    if output == "log_likelihood":
+        joint = _gaussian_joint_fn(model, drop_common=False)
+        return lambda xb: joint(xb) - jnp.log(model.priors)
+    return _gaussian_joint_fn(model, drop_common=True)
+
+
+def _from_joint(joint: Array, output: str) -> Array:
+    if output == "log_likelihood":
+        return joint
+    log_post = joint - logsumexp(joint, axis=1, keepdims=True)
+    if output == "log_proba":
+        return log_post
+    if output == "proba":
+        return jnp.exp(log_post)
+    return jnp.argmax(joint, axis=1)
 
 
 def _bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
@@ -532,32 +553,43 @@ def _bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
     return ll.sum(-1) + jnp.log(model.priors)
 
 
-@jax.jit
-def _log_likelihood(model: GaussianModel, x: Array) -> Array:
+@functools.partial(jax.jit, static_argnames=("output",))
+def _posterior_jit(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
+    """The one-program path for device or traced x: a loop over row blocks inside the program."""
     x = _check_x(model, x)
-    if not isinstance(model, GaussianModel):
-        raise TypeError("log_likelihood needs a GaussianModel")
-    return _gaussian_joint(model, x, drop_common=False) - jnp.log(model.priors)
+    block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
+    joint = _joint_fn(model, output)
+    return _blocks.map_rows(lambda xb: _from_joint(joint(xb), output), x, block)
 
 
 @functools.partial(jax.jit, static_argnames=("output",))
-def _posterior(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
-    x = _check_x(model, x)
-    if isinstance(model, BernoulliModel):
-        joint = _bernoulli_joint(model, x)
-    else:
-        joint = _gaussian_joint(model, x, drop_common=True)
-    log_post = joint - logsumexp(joint, axis=1, keepdims=True)
-    if output == "log_proba":
-        return log_post
-    if output == "proba":
-        return jnp.exp(log_post)
-    return jnp.argmax(joint, axis=1)
+def _posterior_block(model: GaussianModel | BernoulliModel, xb: Array, output: str) -> Array:
+    """One row block of the streamed path: one program per (block shape, model shapes, output), whatever N."""
+    return _from_joint(_joint_fn(model, output)(xb.astype(model.priors.dtype)), output)
+
+
+def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Array:
+    """Host x is streamed in row blocks (no whole-array copy, no program per N); device or traced x is not."""
+    if not isinstance(model, (GaussianModel, BernoulliModel)):
+        raise TypeError(f"model must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
+    if output == "log_likelihood" and not isinstance(model, GaussianModel):
+        raise TypeError("log_likelihood needs a GaussianModel")
+    if not _blocks.is_host(x) or not _is_concrete(*model):
+        return _posterior_jit(model, x, output)
+    x = _blocks.host_view(x)
+    d = model.means.shape[-1] if isinstance(model, GaussianModel) else model.feature_probs.shape[-1]
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (N, {d}) to match the model, got {x.shape}")
+    if x.shape[0] == 0:
+        return _posterior_jit(model, x, output)
+    block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
+    # Reassembled in a 64-byte-aligned host buffer, which the returned array shares on CPU.
+    return jax.device_put(_blocks.map_host(functools.partial(_posterior_block, model, output=output), x, block))
 
 
 def log_likelihood(model: GaussianModel, x: Array) -> Array:
     """log P(x|Cₖ) for every example and class, (N, K) — the log density N(x; μᵏ, Σᵏ) itself."""
-    return _log_likelihood(model, _to_device(x))
+    return _posterior(model, _to_device(x), "log_likelihood")
 
 
 def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:

@@ -10,7 +10,7 @@ from scipy import special, stats
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
 
-from jaxml import generative
+from jaxml import _blocks, generative
 from jaxml.data.pokemon import water_vs_normal
 
 
@@ -359,13 +359,16 @@ def test_sample_weight_errors():
         generative.fit(x, y, "shared", sample_weight=(y != 2).astype(float), num_classes=3)
 
 
-def test_large_n_runs_in_blocks_and_matches_sklearn():
-    # More rows than one shot takes, not a multiple of the block: the blocked passes (last block shifted back,
-    # its overlap counted once) must give exactly the one-shot estimates.
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_large_n_runs_in_blocks_and_matches_sklearn(monkeypatch, offset):
+    # Several blocks, N not a multiple of the block, and (through ``offset`` rows sliced off) host buffers at
+    # different 64-byte alignments, so the aligned head block and the shifted tail block are both exercised.
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 256 * 5 * 8)
     rng = np.random.default_rng(23)
-    n = generative._ONE_SHOT + generative._BLOCK // 2 + 7
-    y = rng.integers(0, 3, size=n)
-    x = rng.normal(size=(n, 4)) @ rng.normal(size=(4, 4)) + 3.0 * y[:, None] + 50.0
+    n = 4 * 256 + 128 + 7
+    y = rng.integers(0, 3, size=n + offset)[offset:]
+    x = (rng.normal(size=(n + offset, 5)) @ rng.normal(size=(5, 5)))[offset:] + 3.0 * y[:, None] + 50.0
+    assert _blocks.block_rows(n, 5 * 8) == 256 and x.flags.c_contiguous
     w = rng.integers(0, 3, size=n).astype(float)
     peers = {
         "shared": LinearDiscriminantAnalysis(solver="lsqr"),
@@ -387,5 +390,5 @@ def test_large_n_runs_in_blocks_and_matches_sklearn():
             counts = np.array([w[y == c].sum() for c in range(3)])
             cw = np.broadcast_to(np.einsum("k,kij->ij", counts / counts.sum(), cw), cw.shape)
         elif kind == "diagonal":
-            cw = cw * np.eye(4)
+            cw = cw * np.eye(5)
         np.testing.assert_allclose(weighted, cw, rtol=1e-10, atol=1e-12)
