@@ -4,13 +4,13 @@ A reduction over the rows of x (a fit's sums) or a row-wise map (a posterior) is
 block of B rows and two runtime scalars ``lo``/``hi``: only rows ``lo ≤ i < hi`` of the block count. Every
 block has the same shape, so the compiled program depends on (B, D, dtypes), never on N:
 
-* :func:`stream_host` / :func:`map_host` walk a host (NumPy) array block by block from Python, handing each
+* :func:`map_host_blocks` / :func:`map_host` walk a host (NumPy) array block by block from Python, handing each
   block to XLA as it is: on CPU a 64-byte-aligned block is shared with XLA without a copy, and the block
   starts are chosen aligned whenever the row size allows it, so no copy of the whole array is made. The
   rows before the first aligned start and after the last full block are covered by two extra blocks,
   shifted to lie inside the array, whose ``lo``/``hi`` count only the rows no other block counted. An input
   shorter than B is zero-padded to B rows.
-* :func:`scan_rows` / :func:`map_rows` do the same inside a traced program (``jax.jit``/``jax.vmap`` of the
+* :func:`map_blocks` / :func:`map_rows` do the same inside a traced program (``jax.jit``/``jax.vmap`` of the
   cores): a ``fori_loop`` over ``dynamic_slice`` blocks, the last one shifted back to end at row N.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 
 Array = jax.Array
 PyTree = Any
-#: a block function: (state, *row blocks, lo, hi) → state, or (*row blocks) → per-row output.
+#: a block function: (*row blocks, lo, hi) → block statistics.
 Step = Callable[..., PyTree]
 
 #: XLA's CPU buffers are 64-byte aligned; an aligned host block is shared with XLA instead of copied.
@@ -117,11 +117,13 @@ def _host_blocks_of(arrays: tuple[np.ndarray | None, ...], block: int) -> Iterat
         yield tuple(None if a is None else jax.device_put(a[start : start + block]) for a in arrays), lo, hi
 
 
-def stream_host(step: Step, state: PyTree, arrays: tuple[np.ndarray | None, ...], block: int) -> PyTree:
-    """``state = step(state, *blocks, lo, hi)`` over the row blocks of host arrays; dispatch is asynchronous."""
-    for blocks, lo, hi in _host_blocks_of(arrays, block):
-        state = step(state, *blocks, lo, hi)
-    return state
+def map_host_blocks(fn: Step, arrays: tuple[np.ndarray | None, ...], block: int) -> PyTree:
+    """``fn(*blocks, lo, hi)`` for every row block of the host arrays, stacked on the host along a new axis 0.
+
+    All blocks are dispatched before any result is read, so XLA's asynchronous dispatch overlaps them.
+    """
+    outs = [fn(*blocks, lo, hi) for blocks, lo, hi in _host_blocks_of(arrays, block)]
+    return jax.tree_util.tree_map(lambda *leaves: np.stack([np.asarray(a) for a in leaves]), *outs)
 
 
 def map_host(fn: Callable[[Array], Array], x: np.ndarray, block: int) -> np.ndarray:
@@ -157,24 +159,25 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def scan_rows(step: Step, state: PyTree, arrays: tuple[Array | None, ...], block: int) -> PyTree:
-    """In a traced program: ``step(state, *blocks, lo, hi)`` over ⌈N/B⌉ ``dynamic_slice`` row blocks.
+def map_blocks(fn: Step, arrays: tuple[Array | None, ...], block: int) -> PyTree:
+    """In a traced program: ``fn(*blocks, lo, hi)`` for ⌈N/B⌉ ``dynamic_slice`` row blocks, stacked on axis 0.
 
-    N < B is one block, zero-padded to B rows as :func:`stream_host` pads it (the same sums, bit for bit).
+    N ≤ B is one block, zero-padded to B rows as :func:`map_host_blocks` pads it (the same sums, bit for bit).
     Otherwise the last block is shifted back to end at row N and its ``lo`` skips the rows the block before
     it counted.
     """
     n = arrays[0].shape[0]
     if n <= block:
-        return step(state, *(None if a is None else _pad_rows(a, block) for a in arrays), 0, n)
+        out = fn(*(None if a is None else _pad_rows(a, block) for a in arrays), 0, n)
+        return jax.tree_util.tree_map(lambda a: a[None], out)
     count = -(-n // block)
 
-    def body(i: Array, state: PyTree) -> PyTree:
+    def one(i: Array) -> PyTree:
         start = jnp.minimum(i * block, n - block)
         parts = [None if a is None else jax.lax.dynamic_slice_in_dim(a, start, block) for a in arrays]
-        return step(state, *parts, i * block - start, block)
+        return fn(*parts, i * block - start, block)
 
-    return jax.lax.fori_loop(0, count, body, state)
+    return jax.lax.map(one, jnp.arange(count))
 
 
 def map_rows(fn: Callable[[Array], Array], x: Array, block: int) -> Array:

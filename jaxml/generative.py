@@ -205,35 +205,29 @@ def covariance_matrices(model: GaussianModel) -> Array:
 # ----------------------------------------------------------------------------------------------- fitting
 
 
-class _Moments(NamedTuple):
-    """Running weighted class statistics: Nₖ, μᵏ and the scatter Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ (its kind's shape)."""
+class _BlockMoments(NamedTuple):
+    """Weighted class statistics of row blocks (a leading block axis when stacked): Nₖ, μᵏ and the scatter
+    Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ about the block's own class means, in its kind's shape."""
 
     counts: Array
     means: Array
     scatter: Array
 
 
-def _empty_moments(k: int, d: int, covariance: str, dtype: Any) -> _Moments:
-    shape = {"shared": (d, d), "diagonal": (k, d), "full": (k, d, d)}[covariance]
-    return _Moments(np.zeros((k,), dtype), np.zeros((k, d), dtype), np.zeros(shape, dtype))
+def _block_moments(
+    xb: Array, yb: Array, wb: Array | None, lo: Array | int, hi: Array | int, num_classes: int, covariance: str
+) -> _BlockMoments:
+    """The statistics of rows ``lo ≤ i < hi`` of one block: two passes over a block that is in cache (means,
+    then residuals r = x − μ_{y}), so there is no cancellation between second moments and squared means.
 
-
-def _fit_step(
-    state: _Moments, xb: Array, yb: Array, wb: Array | None, lo: Array | int, hi: Array | int, covariance: str
-) -> _Moments:
-    """Add the rows ``lo ≤ i < hi`` of one block to the running statistics (Chan, Golub & LeVeque's merge).
-
-    The block's own class means and scatter are computed first (two passes over a block that is in cache,
-    so no cancellation between second moments and squared means), then merged: with δₖ the difference of
-    the means, Nₖ = Nₖᵃ + Nₖᵇ, μᵏ = μᵏᵃ + δₖ Nₖᵇ/Nₖ and S = Sᵃ + Sᵇ + δₖδₖᵀ NₖᵃNₖᵇ/Nₖ.
+    Only matrix products and elementwise arithmetic, no linear algebra: the program compiles quickly.
     """
-    dtype = state.means.dtype
-    k, d = state.means.shape
-    xb = xb.astype(dtype)
-    yb = yb.astype(jnp.int32)
+    k, d = num_classes, xb.shape[1]
+    dtype = xb.dtype
     rows = jnp.arange(xb.shape[0])
     keep = ((rows >= lo) & (rows < hi)).astype(dtype)
     wb = keep if wb is None else keep * wb.astype(dtype)
+    yb = yb.astype(jnp.int32)
     onehot = jax.nn.one_hot(yb, k, dtype=dtype) * wb[:, None]
     ref = xb[0]  # a shift that keeps the sums small when the data sit far from the origin
     c = onehot.sum(0)
@@ -245,23 +239,29 @@ def _fit_step(
         sb = onehot.T @ (r * r)
     else:  # full: one weighted Gram matrix per class, as one (K·D, D) product.
         sb = ((onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r).reshape(k, d, d)
-    n = state.counts + c
-    frac = jnp.where(n > 0, c / jnp.where(n > 0, n, 1), 0)  # Nₖᵇ/Nₖ
-    delta = mb - state.means
-    f = state.counts * frac  # NₖᵃNₖᵇ/Nₖ
+    return _BlockMoments(c, mb, sb)
+
+
+def _merge_moments(blocks: _BlockMoments, covariance: str, xp: Any) -> _BlockMoments:
+    """Pool stacked block statistics (``xp`` is numpy or jax.numpy): Nₖ = Σ_b Nₖᵇ, μᵏ = Σ_b Nₖᵇ μᵏᵇ / Nₖ and
+    S = Σ_b Sᵇ + Σ_b Nₖᵇ (μᵏᵇ − μᵏ)(μᵏᵇ − μᵏ)ᵀ (Chan, Golub & LeVeque), with δ = μᵏᵇ − μᵏ small."""
+    c, mb, sb = blocks
+    counts = c.sum(0)
+    safe = xp.where(counts > 0, counts, 1)
+    means = xp.einsum("bk,bkd->kd", c, mb) / safe[:, None]
+    delta = mb - means
     if covariance == "shared":
-        cross = (delta * f[:, None]).T @ delta
+        between = xp.einsum("bk,bkd,bke->de", c, delta, delta)
     elif covariance == "diagonal":
-        cross = f[:, None] * delta * delta
+        between = xp.einsum("bk,bkd->kd", c, delta * delta)
     else:
-        cross = f[:, None, None] * delta[:, :, None] * delta[:, None, :]
-    return _Moments(n, state.means + delta * frac[:, None], state.scatter + sb + cross)
+        between = xp.einsum("bk,bkd,bke->kde", c, delta, delta)
+    return _BlockMoments(counts, means, sb.sum(0) + between)
 
 
-def _finish_fit(state: _Moments, reg: float | Array, covariance: str) -> GaussianModel:
-    counts, scatter = state.counts, state.scatter
-    reg = jnp.asarray(reg, counts.dtype)
-    eye = jnp.eye(state.means.shape[1], dtype=counts.dtype)
+def _finish_fit(moments: _BlockMoments, reg: Any, covariance: str, xp: Any) -> GaussianModel:
+    counts, means, scatter = moments
+    eye = xp.eye(means.shape[1], dtype=means.dtype)
     total = counts.sum()
     if covariance == "shared":
         cov = (scatter / total + reg * eye)[None]
@@ -269,43 +269,45 @@ def _finish_fit(state: _Moments, reg: float | Array, covariance: str) -> Gaussia
         cov = scatter / counts[:, None] + reg
     else:
         cov = scatter / counts[:, None, None] + reg * eye
-    return GaussianModel(means=state.means, covariance=cov, priors=counts / total)
+    return GaussianModel(means=means, covariance=cov, priors=counts / total)
 
 
 def _fit_core(
     x: Array, y: Array, num_classes: int, covariance: str, reg: float | Array, weight: Array | None = None
 ) -> GaussianModel:
-    """The jittable maximum-likelihood fit (no validation): one pass over row blocks of x."""
+    """The jittable maximum-likelihood fit (no validation): statistics of row blocks, then pooled."""
     n, d = x.shape
     block = _blocks.block_rows(n, d * x.dtype.itemsize)
-    state = jax.tree_util.tree_map(jnp.asarray, _empty_moments(num_classes, d, covariance, x.dtype))
     weight = None if weight is None else jnp.asarray(weight, x.dtype)
-    step = functools.partial(_fit_step, covariance=covariance)
-    return _finish_fit(_blocks.scan_rows(step, state, (x, y, weight), block), reg, covariance)
+    stats = functools.partial(_block_moments, num_classes=num_classes, covariance=covariance)
+    moments = _merge_moments(_blocks.map_blocks(stats, (x, y, weight), block), covariance, jnp)
+    return _finish_fit(moments, jnp.asarray(reg, x.dtype), covariance, jnp)
 
 
 _fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
-#: the streamed fit's two programs: one per (block shape, K, kind), whatever N.
-_fit_step_jit = jax.jit(_fit_step, static_argnames=("covariance",))
-_finish_fit_jit = jax.jit(_finish_fit, static_argnames=("covariance",))
+#: the streamed fit's one program: per (block shape, K, kind), whatever N.
+_block_moments_jit = jax.jit(_block_moments, static_argnames=("num_classes", "covariance"))
 
 
 def _fit_any(
     x: Any, y: Any, num_classes: int, covariance: str, reg: float | Array, weight: Any = None
 ) -> GaussianModel:
-    """Host data is streamed in row blocks through :func:`_fit_step` (no whole-array copy, no program per N);
-    device or traced data goes through the one-program core."""
-    if not (_blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight))):
+    """Host data is streamed in row blocks through one compiled program, :func:`_block_moments` (no whole-array
+    copy, no program per N), and the few (K, D, D) block statistics are pooled on the host; device or traced
+    data goes through the one-program core."""
+    if not (
+        _blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight)) and _is_concrete(reg)
+    ):
         return _fit_jit(x, y, num_classes, covariance, reg, weight)
     x = _blocks.host_view(x)
     y = np.asarray(y).astype(np.int32, copy=False)
     weight = None if weight is None else np.asarray(weight).astype(x.dtype, copy=False)
     n, d = x.shape
     block = _blocks.block_rows(n, d * x.dtype.itemsize)
-    state = _empty_moments(num_classes, d, covariance, x.dtype)
-    step = functools.partial(_fit_step_jit, covariance=covariance)
-    state = _blocks.stream_host(step, state, (x, y, weight), block)
-    return _finish_fit_jit(state, reg, covariance)
+    stats = functools.partial(_block_moments_jit, num_classes=num_classes, covariance=covariance)
+    moments = _merge_moments(_blocks.map_host_blocks(stats, (x, y, weight), block), covariance, np)
+    model = _finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
+    return GaussianModel(*(jax.device_put(np.asarray(a, x.dtype)) for a in model))
 
 
 def _check_model(model: GaussianModel) -> None:
@@ -473,66 +475,89 @@ def _check_x(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     return x.astype(dtype)
 
 
-def _gaussian_joint_fn(model: GaussianModel, drop_common: bool) -> Callable[[Array], Array]:
-    """x ↦ log P(x|Cₖ) + log P(Cₖ), (rows, K), for row blocks x. With ``drop_common`` terms equal for all
-    classes are omitted. What depends only on the model (Cholesky factors, offsets) is computed here, once."""
-    means, cov = model.means, model.covariance
-    d = means.shape[1]
-    log_prior = jnp.log(model.priors)
+class _Prepared(NamedTuple):
+    """What :func:`_gaussian_block` needs of a model, computed once per call: with xc = x − ref, the joint is
+    offset + xc·lin + (xc ⊙ xc)·sq − ½ ‖xc·quad − shift‖² (terms a kind does not use are None)."""
+
+    ref: Array
+    offset: Array
+    lin: Array | None = None
+    sq: Array | None = None
+    quad: Array | None = None
+    shift: Array | None = None
+
+
+def _inverse_cholesky(cov: Array, xp: Any) -> tuple[Array, Array]:
+    """(L⁻¹, log det Σ) for a stack of covariances Σ = LLᵀ, in NumPy/SciPy or JAX (same LAPACK routines)."""
+    if xp is np:
+        import scipy.linalg
+
+        chol = np.linalg.cholesky(cov)
+        eye = np.eye(cov.shape[-1], dtype=cov.dtype)
+        inv = np.stack([scipy.linalg.solve_triangular(c, eye, lower=True) for c in chol])
+    else:
+        chol = jnp.linalg.cholesky(cov)
+        eye = jnp.eye(cov.shape[-1], dtype=cov.dtype)
+        inv = jax.vmap(lambda c: solve_triangular(c, eye, lower=True))(chol)
+    logdet = 2.0 * xp.sum(xp.log(xp.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+    return inv, logdet
+
+
+def _prepare(model: GaussianModel, drop_common: bool, xp: Any) -> _Prepared:
+    """The model-only part of log P(x|Cₖ) + log P(Cₖ); ``xp`` is numpy (host, nothing to compile) or jax.numpy.
+
+    With ``drop_common`` terms equal for all classes are omitted (the posterior does not need them).
+    """
+    means, cov, priors = model
+    k, d = means.shape
+    log_prior = xp.log(priors)
     const = -0.5 * d * math.log(2 * math.pi)
     kind = covariance_kind(model)
     ref = means.mean(0)
     mc = means - ref
     if kind == "diagonal":
+        # Σᵢ (xᵢ−μᵢ)²/σᵢ² expanded into two matrix products (no (N, K, D) temporary).
         inv = 1.0 / cov  # (K, D)
-        logdet = jnp.sum(jnp.log(cov), axis=1)
-        offset = const - 0.5 * (logdet + jnp.sum(mc * mc * inv, axis=1)) + log_prior
-
-        def block(xb: Array) -> Array:
-            # Σᵢ (xᵢ−μᵢ)²/σᵢ² expanded into two matrix products (no (N, K, D) temporary).
-            xc = xb - ref
-            return offset - 0.5 * ((xc * xc) @ inv.T - 2.0 * xc @ (mc * inv).T)
-
-        return block
-    chol = jnp.linalg.cholesky(cov)  # (K', D, D), K' = 1 for shared
-    logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        offset = const - 0.5 * (xp.sum(xp.log(cov), axis=1) + xp.sum(mc * mc * inv, axis=1)) + log_prior
+        return _Prepared(ref, offset, lin=(mc * inv).T, sq=-0.5 * inv.T)
+    inv_chol, logdet = _inverse_cholesky(cov, xp)  # (K', D, D), K' = 1 for shared
     if kind == "shared":
         # −½(x−μᵏ)ᵀΣ⁻¹(x−μᵏ) = −½xᵀΣ⁻¹x + xᵀΣ⁻¹μᵏ − ½μᵏᵀΣ⁻¹μᵏ: linear in x up to the class-free term.
-        w = cho_solve((chol[0], True), mc.T)  # (D, K) = Σ⁻¹(μᵏ − ref)
-        offset = -0.5 * jnp.sum(mc * w.T, axis=1) + log_prior
-
-        def block(xb: Array) -> Array:
-            xc = xb - ref
-            out = xc @ w + offset
-            if not drop_common:
-                z = solve_triangular(chol[0], xc.T, lower=True)
-                out = out + const - 0.5 * (logdet[0] + jnp.sum(z * z, axis=0))[:, None]
-            return out
-
-        return block
+        z = inv_chol[0] @ mc.T  # (D, K) = L⁻¹(μᵏ − ref)
+        lin = inv_chol[0].T @ z  # Σ⁻¹(μᵏ − ref)
+        offset = -0.5 * xp.sum(z * z, axis=0) + log_prior
+        if drop_common:
+            return _Prepared(ref, offset, lin=lin)
+        return _Prepared(ref, offset + const - 0.5 * logdet[0], lin=lin, quad=inv_chol[0].T, shift=xp.zeros((1, d)))
     # full: ‖L⁻¹(x − μᵏ)‖² with L⁻¹ formed once per class, so the work on x is one (D, K·D) matrix product.
-    k = means.shape[0]
-    eye = jnp.eye(d, dtype=cov.dtype)
-    inv_chol = jax.vmap(lambda l: solve_triangular(l, eye, lower=True))(chol)  # (K, D, D)
-    proj_matrix = inv_chol.transpose(2, 0, 1).reshape(d, k * d)  # column k·D + e is row e of L_k⁻¹
-    shift = jnp.einsum("kd,ked->ke", mc, inv_chol)
-    offset = const - 0.5 * logdet + log_prior
-
-    def block(xb: Array) -> Array:
-        diff = ((xb - ref) @ proj_matrix).reshape(-1, k, d) - shift
-        return offset - 0.5 * jnp.sum(diff * diff, axis=-1)
-
-    return block
+    quad = inv_chol.transpose(2, 0, 1).reshape(d, k * d)  # column k·D + e is row e of L_k⁻¹
+    shift = xp.einsum("kd,ked->ke", mc, inv_chol)
+    return _Prepared(ref, const - 0.5 * logdet + log_prior, quad=quad, shift=shift)
 
 
-def _joint_fn(model: GaussianModel | BernoulliModel, output: str) -> Callable[[Array], Array]:
+def _gaussian_block(prep: _Prepared, xb: Array) -> Array:
+    """log P(x|Cₖ) + log P(Cₖ) (up to what :func:`_prepare` dropped) for a row block: matrix products only."""
+    xc = xb - prep.ref
+    out = prep.offset
+    if prep.lin is not None:
+        out = out + xc @ prep.lin
+    if prep.sq is not None:
+        out = out + (xc * xc) @ prep.sq
+    if prep.quad is not None:
+        k = prep.shift.shape[0]
+        diff = (xc @ prep.quad).reshape(xb.shape[0], k, -1) - prep.shift
+        out = out - 0.5 * jnp.sum(diff * diff, axis=-1)
+    return out
+
+
+def _joint_fn(model: GaussianModel | BernoulliModel, output: str, xp: Any = jnp) -> Callable[[Array], Array]:
     """x ↦ the (rows, K) joint log P(x|Cₖ) + log P(Cₖ) of either model; ``output="log_likelihood"``: log P(x|Cₖ)."""
     if isinstance(model, BernoulliModel):
         return functools.partial(_bernoulli_joint, model)
+    prep = _prepare(model, output != "log_likelihood", xp)
     if output == "log_likelihood":
-        joint = _gaussian_joint_fn(model, drop_common=False)
-        return lambda xb: joint(xb) - jnp.log(model.priors)
-    return _gaussian_joint_fn(model, drop_common=True)
+        prep = prep._replace(offset=prep.offset - xp.log(model.priors))
+    return functools.partial(_gaussian_block, prep)
 
 
 def _from_joint(joint: Array, output: str) -> Array:
@@ -563,13 +588,16 @@ def _posterior_jit(model: GaussianModel | BernoulliModel, x: Array, output: str)
 
 
 @functools.partial(jax.jit, static_argnames=("output",))
-def _posterior_block(model: GaussianModel | BernoulliModel, xb: Array, output: str) -> Array:
+def _posterior_block(params: _Prepared | BernoulliModel, xb: Array, output: str) -> Array:
     """One row block of the streamed path: one program per (block shape, model shapes, output), whatever N."""
-    return _from_joint(_joint_fn(model, output)(xb.astype(model.priors.dtype)), output)
+    xb = xb.astype(params.priors.dtype if isinstance(params, BernoulliModel) else params.offset.dtype)
+    joint = _bernoulli_joint(params, xb) if isinstance(params, BernoulliModel) else _gaussian_block(params, xb)
+    return _from_joint(joint, output)
 
 
 def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Array:
-    """Host x is streamed in row blocks (no whole-array copy, no program per N); device or traced x is not."""
+    """Host x is streamed in row blocks (no whole-array copy, no program per N), the model-only part computed
+    once on the host; device or traced x goes through the one-program path."""
     if not isinstance(model, (GaussianModel, BernoulliModel)):
         raise TypeError(f"model must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
     if output == "log_likelihood" and not isinstance(model, GaussianModel):
@@ -582,9 +610,17 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Ar
         raise ValueError(f"x must have shape (N, {d}) to match the model, got {x.shape}")
     if x.shape[0] == 0:
         return _posterior_jit(model, x, output)
+    if isinstance(model, BernoulliModel):
+        params = model
+    else:
+        host = GaussianModel(*(np.asarray(a) for a in model))
+        params = _prepare(host, output != "log_likelihood", np)
+        if output == "log_likelihood":
+            params = params._replace(offset=params.offset - np.log(host.priors))
+        params = jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a, host.means.dtype), params))
     block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
     # Reassembled in a 64-byte-aligned host buffer, which the returned array shares on CPU.
-    return jax.device_put(_blocks.map_host(functools.partial(_posterior_block, model, output=output), x, block))
+    return jax.device_put(_blocks.map_host(functools.partial(_posterior_block, params, output=output), x, block))
 
 
 def log_likelihood(model: GaussianModel, x: Array) -> Array:
