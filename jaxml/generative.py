@@ -490,11 +490,8 @@ class _Prepared(NamedTuple):
 def _inverse_cholesky(cov: Array, xp: Any) -> tuple[Array, Array]:
     """(L⁻¹, log det Σ) for a stack of covariances Σ = LLᵀ, in NumPy/SciPy or JAX (same LAPACK routines)."""
     if xp is np:
-        import scipy.linalg
-
         chol = np.linalg.cholesky(cov)
-        eye = np.eye(cov.shape[-1], dtype=cov.dtype)
-        inv = np.stack([scipy.linalg.solve_triangular(c, eye, lower=True) for c in chol])
+        inv = np.linalg.inv(chol)
     else:
         chol = jnp.linalg.cholesky(cov)
         eye = jnp.eye(cov.shape[-1], dtype=cov.dtype)
