@@ -425,7 +425,7 @@ def test_host_blocks_cover_every_row_once():
     for n, block, head in [(256, 256, 0), (257, 256, 0), (1000, 256, 3), (1000, 256, 7), (5000, 512, 1), (513, 512, 2)]:
         seen = np.zeros(n, int)
         for start, lo, hi in _blocks.host_blocks(n, block, head):
-            assert 0 <= start and start + block <= n and 0 <= lo < hi <= block
+            assert start >= 0 and start + block <= n and 0 <= lo < hi <= block
             seen[start + lo : start + hi] += 1
         np.testing.assert_array_equal(seen, 1)
 
