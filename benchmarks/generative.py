@@ -23,6 +23,8 @@ Targets (issue 13): first call ≤ 2× warm (NumPy x); first call faster than th
 ≥ 3× faster than the peer. Each is printed with the measured ratio and whether it holds.
 
 Run: ``python -m benchmarks.generative`` (``--quick``: 100,000 rows, fewer repeats).
+``--compile-times`` instead prints, for each covariance kind, what one fresh process's first fit + predict_proba
+spends per compiled program: tracing, lowering to MLIR and XLA compilation (from ``jax.monitoring`` events).
 Timings are wall-clock on this machine; other processes sharing the CPU inflate them.
 """
 
@@ -105,6 +107,30 @@ def first_call(library: str, kind: str, n: int, d: int) -> float:
         return time.perf_counter() - start
 
 
+def compile_times(kind: str, n: int, d: int) -> dict[str, dict[str, float]]:
+    """Per compiled program, seconds of tracing / lowering / XLA compilation in one first fit + predict_proba."""
+    import jax
+    from jax import monitoring
+
+    from jaxml import generative  # noqa: F401
+
+    stages = {"jaxpr_trace_duration": "trace", "jaxpr_to_mlir_module_duration": "lower"}
+    stages["backend_compile_duration"] = "compile"
+    seconds: dict[str, dict[str, float]] = {}
+
+    def listener(event: str, duration: float, fun_name: str = "?", **_: object) -> None:
+        stage = stages.get(event.rsplit("/", 1)[-1])
+        if stage:
+            per = seconds.setdefault(fun_name, {})
+            per[stage] = per.get(stage, 0.0) + duration
+
+    monitoring.register_event_duration_secs_listener(listener)
+    x, y = make_data(n, d, 3)
+    with jax.enable_x64(True):
+        _ours(kind, x, y)
+    return seconds
+
+
 def _first_call_in_fresh_process(library: str, kind: str, n: int, d: int) -> float:
     env = {**os.environ, "JAXML_COMPILATION_CACHE": "0"}
     cmd = [sys.executable, "-m", "benchmarks.generative", "--first-call", library, kind, "--rows", str(n)]
@@ -118,11 +144,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=None, help="warm calls per library")
+    parser.add_argument("--compile-times", action="store_true", help="per-program compile time of a first call")
     parser.add_argument("--first-call", nargs=2, metavar=("LIBRARY", "KIND"), help=argparse.SUPPRESS)
+    parser.add_argument("--compile-times-of", metavar="KIND", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     n = args.rows or (100_000 if args.quick else 1_000_000)
     if args.first_call:
         print(json.dumps({"seconds": first_call(*args.first_call, n, args.features)}))
+        return 0
+    if args.compile_times_of:
+        print(json.dumps(compile_times(args.compile_times_of, n, args.features)))
+        return 0
+    if args.compile_times:
+        print(f"{n:,} rows × {args.features} features; seconds per program of one fresh process's first call")
+        print("| covariance | program | trace s | lower s | XLA compile s |")
+        print("|---|---|---|---|---|")
+        for kind in ("shared", "full", "diagonal"):
+            cmd = [sys.executable, "-m", "benchmarks.generative", "--compile-times-of", kind, "--rows", str(n)]
+            out = subprocess.run([*cmd, "--features", str(args.features)], capture_output=True, text=True, check=True)
+            per = json.loads(out.stdout.strip().splitlines()[-1])
+            for name, t in per.items():
+                cells = " | ".join(f"{t.get(stage, 0.0):.3f}" for stage in ("trace", "lower", "compile"))
+                print(f"| {kind} | {name} | {cells} |")
+            total = [sum(t.get(stage, 0.0) for t in per.values()) for stage in ("trace", "lower", "compile")]
+            print(f"| {kind} | **all** | {total[0]:.3f} | {total[1]:.3f} | {total[2]:.3f} |", flush=True)
         return 0
 
     import jax
