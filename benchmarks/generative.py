@@ -9,10 +9,11 @@ Task: fit + predict_proba on the same synthetic data, 1,000,000 rows × 50 featu
 * ``covariance="diagonal"`` vs ``GaussianNB(var_smoothing=0.0)`` (no variance floor, as ``reg=0``).
 
 Both libraries get the same NumPy arrays and return NumPy probabilities; jaxml's time includes moving x onto
-the device (in ``fit`` and again in ``predict_proba``), validation and the conversion back. On CPU a 64-byte-
-aligned NumPy buffer is shared with XLA (zero-copy); NumPy only guarantees 16 bytes, so jaxml first copies an
-unaligned x into an aligned buffer. Both are timed: "NumPy x" is the array as NumPy allocated it (two 400 MB
-copies per fit + predict before row blocks were streamed), "aligned x" the same values in a 64-byte-aligned buffer.
+the device (in ``fit`` and again in ``predict_proba``), validation and the conversion back. jaxml streams a
+NumPy x to XLA in row blocks of fixed shape: on CPU a 64-byte-aligned block is shared with XLA (zero-copy), and
+block starts are picked at aligned rows when the row size allows (NumPy only guarantees 16 bytes), so no copy of
+the whole array is made. Both inputs are timed: "NumPy x" is the array as NumPy allocated it, "aligned x" the same
+values in a 64-byte-aligned buffer.
 "first call" is one fit + predict_proba in a fresh Python process (a subprocess that imports everything and
 builds the data untimed): what a script pays, tracing and XLA compilation included (no persistent compilation
 cache). "warm" is the median of later calls in this process. scikit-learn's warm time is the median of its calls
