@@ -66,7 +66,7 @@ import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 from jax.scipy.special import logsumexp, xlogy
 
-from jaxml import _checks
+from jaxml import _blocks, _checks
 
 Array = jax.Array
 PyTree = Any
@@ -124,38 +124,21 @@ def _is_concrete(*arrays: object) -> bool:
     return all(_checks.is_concrete(a) for a in arrays)
 
 
-#: XLA's CPU buffers are 64-byte aligned; an aligned NumPy array can be shared instead of copied.
-_ALIGN = 64
-
-
 def _to_device(x: Any) -> Any:
-    """A NumPy array as a JAX array, cheaply on CPU (anything else is returned as it is).
-
-    ``jax.device_put`` shares a 64-byte-aligned, C-contiguous NumPy buffer on CPU (zero-copy) and otherwise
-    copies it into freshly mapped memory, which costs page faults for large arrays. NumPy only guarantees
-    16-byte alignment, so an unaligned array is first copied into an aligned NumPy buffer (memory NumPy's
-    allocator reuses), then shared.
-    """
-    if not isinstance(x, np.ndarray) or x.dtype == object:
-        return x
-    if x.dtype == np.float64 and not jax.config.jax_enable_x64:
-        return jax.device_put(x.astype(np.float32))
-    if jax.default_backend() == "cpu" and x.nbytes >= 1 << 20 and (x.ctypes.data % _ALIGN or not x.flags.c_contiguous):
-        raw = np.empty(x.nbytes + _ALIGN, dtype=np.uint8)
-        start = (-raw.ctypes.data) % _ALIGN
-        aligned = raw[start : start + x.nbytes].view(x.dtype).reshape(x.shape)
-        np.copyto(aligned, x)
-        x = aligned
-    return jax.device_put(x)
+    """Host data as it is (streamed block by block by :mod:`jaxml._blocks`), anything else unchanged."""
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        return _blocks.host_view(x)
+    return x
 
 
-def _as_arrays(x: Array, y: Array) -> tuple[Array, Array]:
-    """Float features; NumPy inputs are converted by NumPy, so no eager JAX op has to compile."""
+def _as_arrays(x: Array, y: Array) -> tuple[Any, Any]:
+    """Float features. NumPy inputs stay on the host (converted by NumPy, so no eager JAX op has to compile):
+    the fit streams them to the device in row blocks instead of copying the whole array."""
     if not isinstance(x, jax.Array):
         x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating) or (x.dtype == np.float64 and not jax.config.jax_enable_x64):
+        if not np.issubdtype(x.dtype, np.floating):
             x = x.astype(jnp.result_type(float))
-        x = _to_device(x)
+        x = _blocks.host_view(x)
     else:
         x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
     if not isinstance(y, jax.Array):
@@ -289,101 +272,121 @@ def covariance_matrices(model: GaussianModel) -> Array:
 # ----------------------------------------------------------------------------------------------- fitting
 
 
-#: rows per block when N is large: a block of x and its temporaries stay in cache (256 rows measured fastest for
-#: the Gram matrices on a 2-core CPU, 1M × 50), and no (N, K·D) array is made.
-_BLOCK = 256
-#: up to this many rows everything is one block (no loop).
-_ONE_SHOT = 8192
+class _BlockMoments(NamedTuple):
+    """Weighted class statistics of row blocks (a leading block axis when stacked): Nₖ, μᵏ and the scatter
+    Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ about the block's own class means, in its kind's shape."""
+
+    counts: Array
+    means: Array
+    scatter: Array
 
 
-def _sum_rows(fn: Callable[..., PyTree], arrays: tuple[Array, ...], block: int = _BLOCK) -> PyTree:
-    """Σ over row blocks of ``fn(*blocks, fresh)``, where ``fresh`` (rows,) is 1 for rows not yet counted.
+def _block_moments(
+    xb: Array, yb: Array, wb: Array | None, lo: Array | int, hi: Array | int, num_classes: int, covariance: str
+) -> _BlockMoments:
+    """The statistics of rows ``lo ≤ i < hi`` of one block: two passes over a block that is in cache (means,
+    then residuals r = x − μ_{y}), so there is no cancellation between second moments and squared means.
 
-    Small inputs are one block. Large ones loop over ⌈N/B⌉ blocks read in place with ``dynamic_slice``; the
-    last block is shifted back to end at row N, and ``fresh`` zeroes the rows it shares with the block before.
+    Only matrix products and elementwise arithmetic, no linear algebra: the program compiles quickly.
     """
-    n = arrays[0].shape[0]
-    if n <= max(_ONE_SHOT, 2 * block):
-        return fn(*arrays, jnp.ones((n,), arrays[0].dtype))
-    count = -(-n // block)
+    k, d = num_classes, xb.shape[1]
+    dtype = xb.dtype
+    rows = jnp.arange(xb.shape[0])
+    keep = ((rows >= lo) & (rows < hi)).astype(dtype)
+    wb = keep if wb is None else keep * wb.astype(dtype)
+    yb = yb.astype(jnp.int32)
+    onehot = jax.nn.one_hot(yb, k, dtype=dtype) * wb[:, None]
+    ref = xb[0]  # a shift that keeps the sums small when the data sit far from the origin
+    c = onehot.sum(0)
+    mb = ref + (onehot.T @ (xb - ref)) / jnp.where(c > 0, c, 1)[:, None]
+    r = xb - mb[yb]
+    if covariance == "shared":
+        sb = (r * wb[:, None]).T @ r
+    elif covariance == "diagonal":
+        sb = onehot.T @ (r * r)
+    else:  # full: one weighted Gram matrix per class, as one (K·D, D) product.
+        sb = ((onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r).reshape(k, d, d)
+    return _BlockMoments(c, mb, sb)
 
-    def one(i: Array) -> PyTree:
-        start = jnp.minimum(i * block, n - block)
-        parts = [jax.lax.dynamic_slice_in_dim(a, start, block) for a in arrays]
-        fresh = (start + jnp.arange(block) >= i * block).astype(arrays[0].dtype)
-        return fn(*parts, fresh)
 
-    init = one(0)
-    return jax.lax.fori_loop(1, count, lambda i, acc: jax.tree_util.tree_map(jnp.add, acc, one(i)), init)
+def _merge_moments(blocks: _BlockMoments, covariance: str, xp: Any) -> _BlockMoments:
+    """Pool stacked block statistics (``xp`` is numpy or jax.numpy): Nₖ = Σ_b Nₖᵇ, μᵏ = Σ_b Nₖᵇ μᵏᵇ / Nₖ and
+    S = Σ_b Sᵇ + Σ_b Nₖᵇ (μᵏᵇ − μᵏ)(μᵏᵇ − μᵏ)ᵀ (Chan, Golub & LeVeque), with δ = μᵏᵇ − μᵏ small."""
+    c, mb, sb = blocks
+    counts = c.sum(0)
+    safe = xp.where(counts > 0, counts, 1)
+    means = xp.einsum("bk,bkd->kd", c, mb) / safe[:, None]
+    delta = mb - means
+    if covariance == "shared":
+        between = xp.einsum("bk,bkd,bke->de", c, delta, delta)
+    elif covariance == "diagonal":
+        between = xp.einsum("bk,bkd->kd", c, delta * delta)
+    else:
+        between = xp.einsum("bk,bkd,bke->kde", c, delta, delta)
+    return _BlockMoments(counts, means, sb.sum(0) + between)
 
 
-def _map_rows(fn: Callable[[Array], Array], x: Array, block: int = _BLOCK) -> Array:
-    """``fn`` applied to row blocks of x and reassembled: ``fn(x)`` without its large temporaries."""
-    n = x.shape[0]
-    if n <= max(_ONE_SHOT, 2 * block):
-        return fn(x)
-    count = -(-n // block)
-    first = fn(x[:block])
-    out = jnp.zeros((n, *first.shape[1:]), first.dtype).at[:block].set(first)
-
-    def body(i: Array, out: Array) -> Array:
-        # The last block is shifted back to end at row N; its overlap is recomputed to the same values.
-        start = jnp.minimum(i * block, n - block)
-        return jax.lax.dynamic_update_slice_in_dim(out, fn(jax.lax.dynamic_slice_in_dim(x, start, block)), start, 0)
-
-    return jax.lax.fori_loop(1, count, body, out)
+def _finish_fit(moments: _BlockMoments, reg: Any, covariance: str, xp: Any) -> GaussianModel:
+    counts, means, scatter = moments
+    eye = xp.eye(means.shape[1], dtype=means.dtype)
+    total = counts.sum()
+    if covariance == "shared":
+        cov = (scatter / total + reg * eye)[None]
+    elif covariance == "diagonal":
+        cov = scatter / counts[:, None] + reg
+    else:
+        cov = scatter / counts[:, None, None] + reg * eye
+    return GaussianModel(means=means, covariance=cov, priors=counts / total)
 
 
 def _fit_core(
     x: Array, y: Array, num_classes: int, covariance: str, reg: float | Array, weight: Array | None = None
 ) -> GaussianModel:
-    """The jittable maximum-likelihood fit: two passes over the rows, in blocks when N is large.
+    """The jittable maximum-likelihood fit: statistics of row blocks, then pooled.
 
     Values are not validated (the caller does that for concrete inputs); an invalid label, weight or ``reg``
     makes every estimate NaN instead of being dropped silently.
     """
-    reg = jnp.asarray(reg, x.dtype)
-    w = jnp.ones(x.shape[:1], x.dtype) if weight is None else jnp.asarray(weight, x.dtype)
-    valid = jnp.all(_checks.labels_valid(y, num_classes)) & jnp.all(w >= 0) & (reg >= 0)
+    n, d = x.shape
+    valid = jnp.all(_checks.labels_valid(y, num_classes)) & (jnp.asarray(reg) >= 0)
+    if weight is not None:
+        valid = valid & jnp.all(jnp.asarray(weight) >= 0)
     if not jnp.issubdtype(y.dtype, jnp.integer) and y.dtype != bool:
         valid = valid & jnp.all(y == jnp.round(y))
     y = y.astype(jnp.int32)
-    k, d = num_classes, x.shape[1]
-    # Means relative to a reference point: keeps sums small when the data sit far from the origin.
-    ref = x[0]
+    block = _blocks.block_rows(n, d * x.dtype.itemsize)
+    weight = None if weight is None else jnp.asarray(weight, x.dtype)
+    stats = functools.partial(_block_moments, num_classes=num_classes, covariance=covariance)
+    moments = _merge_moments(_blocks.map_blocks(stats, (x, y, weight), block), covariance, jnp)
+    model = _finish_fit(moments, jnp.asarray(reg, x.dtype), covariance, jnp)
+    return GaussianModel(*(_checks.nan_unless(a, valid) for a in model))
 
-    def first(xb: Array, yb: Array, wb: Array, fresh: Array) -> tuple[Array, Array]:
-        onehot = jax.nn.one_hot(yb, k, dtype=x.dtype) * (wb * fresh)[:, None]
-        return onehot.sum(0), onehot.T @ (xb - ref)
-
-    counts, sums = _sum_rows(first, (x, y, w))  # Nₖ and Σ (x − ref) per class
-    means = ref + sums / counts[:, None]
-    priors = counts / counts.sum()
-
-    # Second pass on the residuals r = x − μ_{y}: no cancellation between second moments and squared means.
-    def second(xb: Array, yb: Array, wb: Array, fresh: Array) -> Array:
-        r = xb - means[yb]
-        onehot = jax.nn.one_hot(yb, k, dtype=x.dtype) * (wb * fresh)[:, None]
-        if covariance == "shared":
-            return (r * (wb * fresh)[:, None]).T @ r
-        if covariance == "diagonal":
-            return onehot.T @ (r * r)
-        # full: one weighted Gram matrix per class, as one (K·D, D) product.
-        return (onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r
-
-    scatter = _sum_rows(second, (x, y, w))
-    eye = jnp.eye(d, dtype=x.dtype)
-    if covariance == "shared":
-        cov = (scatter / counts.sum() + reg * eye)[None]
-    elif covariance == "diagonal":
-        cov = scatter / counts[:, None] + reg
-    else:
-        cov = scatter.reshape(k, d, d) / counts[:, None, None] + reg * eye
-    means, cov, priors = (_checks.nan_unless(a, valid) for a in (means, cov, priors))
-    return GaussianModel(means=means, covariance=cov, priors=priors)
 
 
 _fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
+#: the streamed fit's one program: per (block shape, K, kind), whatever N.
+_block_moments_jit = jax.jit(_block_moments, static_argnames=("num_classes", "covariance"))
+
+
+def _fit_any(
+    x: Any, y: Any, num_classes: int, covariance: str, reg: float | Array, weight: Any = None
+) -> GaussianModel:
+    """Host data is streamed in row blocks through one compiled program, :func:`_block_moments` (no whole-array
+    copy, no program per N), and the few (K, D, D) block statistics are pooled on the host; device or traced
+    data goes through the one-program core."""
+    if not (
+        _blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight)) and _is_concrete(reg)
+    ):
+        return _fit_jit(x, y, num_classes, covariance, reg, weight)
+    x = _blocks.host_view(x)
+    y = np.asarray(y).astype(np.int32, copy=False)
+    weight = None if weight is None else np.asarray(weight).astype(x.dtype, copy=False)
+    n, d = x.shape
+    block = _blocks.block_rows(n, d * x.dtype.itemsize)
+    stats = functools.partial(_block_moments_jit, num_classes=num_classes, covariance=covariance)
+    moments = _merge_moments(_blocks.map_host_blocks(stats, (x, y, weight), block), covariance, np)
+    model = _finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
+    return GaussianModel(*(jax.device_put(np.asarray(a, x.dtype)) for a in model))
 
 
 def _check_fitted(model: GaussianModel, x: Array) -> None:
@@ -504,7 +507,7 @@ def fit(
         raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
     else:
         num_classes = _checks.positive_int(num_classes, "num_classes")
-    model = _fit_jit(x, y, int(num_classes), covariance, reg, sample_weight)
+    model = _fit_any(x, y, int(num_classes), covariance, reg, sample_weight)
     if concrete:
         _check_fitted(model, x)
     return model
@@ -574,79 +577,91 @@ def _check_x(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     return x.astype(dtype)
 
 
-def _gaussian_joint(model: GaussianModel, x: Array, drop_common: bool) -> Array:
-    """log P(x|Cₖ) + log P(Cₖ), (N, K). With ``drop_common`` terms equal for all classes are omitted."""
-    means, cov = model.means, model.covariance
-    d = means.shape[1]
-    log_prior = jnp.log(model.priors)
+class _Prepared(NamedTuple):
+    """What :func:`_gaussian_block` needs of a model, computed once per call: with xc = x − ref, the joint is
+    offset + xc·lin + (xc ⊙ xc)·sq − ½ ‖xc·quad − shift‖² (terms a kind does not use are None)."""
+
+    ref: Array
+    offset: Array
+    lin: Array | None = None
+    sq: Array | None = None
+    quad: Array | None = None
+    shift: Array | None = None
+
+
+def _inverse_cholesky(cov: Array, xp: Any) -> tuple[Array, Array]:
+    """(L⁻¹, log det Σ) for a stack of covariances Σ = LLᵀ, in NumPy/SciPy or JAX (same LAPACK routines)."""
+    if xp is np:
+        chol = np.linalg.cholesky(cov)
+        inv = np.linalg.inv(chol)
+    else:
+        chol = jnp.linalg.cholesky(cov)
+        eye = jnp.eye(cov.shape[-1], dtype=cov.dtype)
+        inv = jax.vmap(lambda c: solve_triangular(c, eye, lower=True))(chol)
+    logdet = 2.0 * xp.sum(xp.log(xp.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+    return inv, logdet
+
+
+def _prepare(model: GaussianModel, drop_common: bool, xp: Any) -> _Prepared:
+    """The model-only part of log P(x|Cₖ) + log P(Cₖ); ``xp`` is numpy (host, nothing to compile) or jax.numpy.
+
+    With ``drop_common`` terms equal for all classes are omitted (the posterior does not need them).
+    """
+    means, cov, priors = model
+    k, d = means.shape
+    log_prior = xp.log(priors)
     const = -0.5 * d * math.log(2 * math.pi)
     kind = covariance_kind(model)
     ref = means.mean(0)
     mc = means - ref
     if kind == "diagonal":
+        # Σᵢ (xᵢ−μᵢ)²/σᵢ² expanded into two matrix products (no (N, K, D) temporary).
         inv = 1.0 / cov  # (K, D)
-        logdet = jnp.sum(jnp.log(cov), axis=1)
-        offset = const - 0.5 * (logdet + jnp.sum(mc * mc * inv, axis=1)) + log_prior
-
-        def block(xb: Array) -> Array:
-            # Σᵢ (xᵢ−μᵢ)²/σᵢ² expanded into two matrix products (no (N, K, D) temporary).
-            xc = xb - ref
-            return offset - 0.5 * ((xc * xc) @ inv.T - 2.0 * xc @ (mc * inv).T)
-
-        return _map_rows(block, x)
-    chol = jnp.linalg.cholesky(cov)  # (K', D, D), K' = 1 for shared
-    logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        offset = const - 0.5 * (xp.sum(xp.log(cov), axis=1) + xp.sum(mc * mc * inv, axis=1)) + log_prior
+        return _Prepared(ref, offset, lin=(mc * inv).T, sq=-0.5 * inv.T)
+    inv_chol, logdet = _inverse_cholesky(cov, xp)  # (K', D, D), K' = 1 for shared
     if kind == "shared":
         # −½(x−μᵏ)ᵀΣ⁻¹(x−μᵏ) = −½xᵀΣ⁻¹x + xᵀΣ⁻¹μᵏ − ½μᵏᵀΣ⁻¹μᵏ: linear in x up to the class-free term.
-        w = cho_solve((chol[0], True), mc.T)  # (D, K) = Σ⁻¹(μᵏ − ref)
-        offset = -0.5 * jnp.sum(mc * w.T, axis=1) + log_prior
-
-        def block(xb: Array) -> Array:
-            xc = xb - ref
-            out = xc @ w + offset
-            if not drop_common:
-                z = solve_triangular(chol[0], xc.T, lower=True)
-                out = out + const - 0.5 * (logdet[0] + jnp.sum(z * z, axis=0))[:, None]
-            return out
-
-        return _map_rows(block, x)
+        z = inv_chol[0] @ mc.T  # (D, K) = L⁻¹(μᵏ − ref)
+        lin = inv_chol[0].T @ z  # Σ⁻¹(μᵏ − ref)
+        offset = -0.5 * xp.sum(z * z, axis=0) + log_prior
+        if drop_common:
+            return _Prepared(ref, offset, lin=lin)
+        return _Prepared(ref, offset + const - 0.5 * logdet[0], lin=lin, quad=inv_chol[0].T, shift=xp.zeros((1, d)))
     # full: ‖L⁻¹(x − μᵏ)‖² with L⁻¹ formed once per class, so the work on x is one (D, K·D) matrix product.
-    k = means.shape[0]
-    eye = jnp.eye(d, dtype=cov.dtype)
-    inv_chol = jax.vmap(lambda l: solve_triangular(l, eye, lower=True))(chol)  # (K, D, D)
-    proj_matrix = inv_chol.transpose(2, 0, 1).reshape(d, k * d)  # column k·D + e is row e of L_k⁻¹
-    shift = jnp.einsum("kd,ked->ke", mc, inv_chol)
-    offset = const - 0.5 * logdet + log_prior
-
-    def block(xb: Array) -> Array:
-        diff = ((xb - ref) @ proj_matrix).reshape(-1, k, d) - shift
-        return offset - 0.5 * jnp.sum(diff * diff, axis=-1)
-
-    return _map_rows(block, x)
+    quad = inv_chol.transpose(2, 0, 1).reshape(d, k * d)  # column k·D + e is row e of L_k⁻¹
+    shift = xp.einsum("kd,ked->ke", mc, inv_chol)
+    return _Prepared(ref, const - 0.5 * logdet + log_prior, quad=quad, shift=shift)
 
 
-def _bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
-    p = model.feature_probs
-    # xlogy keeps 0·log 0 = 0, so α = 0 (probabilities of exactly 0 or 1) stays exact.
-    ll = xlogy(x[:, None, :], p[None]) + xlogy(1.0 - x[:, None, :], 1.0 - p[None])
-    return ll.sum(-1) + jnp.log(model.priors)
+def _gaussian_block(prep: _Prepared, xb: Array) -> Array:
+    """log P(x|Cₖ) + log P(Cₖ) (up to what :func:`_prepare` dropped) for a row block: matrix products only."""
+    xc = xb - prep.ref
+    out = prep.offset
+    if prep.lin is not None:
+        out = out + xc @ prep.lin
+    if prep.sq is not None:
+        out = out + (xc * xc) @ prep.sq
+    if prep.quad is not None:
+        k = prep.shift.shape[0]
+        diff = (xc @ prep.quad).reshape(xb.shape[0], k, -1) - prep.shift
+        out = out - 0.5 * jnp.sum(diff * diff, axis=-1)
+    return out
 
 
-@jax.jit
-def _log_likelihood(model: GaussianModel, x: Array) -> Array:
-    x = _check_x(model, x)
-    if not isinstance(model, GaussianModel):
-        raise TypeError("log_likelihood needs a GaussianModel")
-    return _gaussian_joint(model, x, drop_common=False) - jnp.log(model.priors)
-
-
-@functools.partial(jax.jit, static_argnames=("output",))
-def _posterior(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
-    x = _check_x(model, x)
+def _joint_fn(model: GaussianModel | BernoulliModel, output: str, xp: Any = jnp) -> Callable[[Array], Array]:
+    """x ↦ the (rows, K) joint log P(x|Cₖ) + log P(Cₖ) of either model; ``output="log_likelihood"``: log P(x|Cₖ)."""
     if isinstance(model, BernoulliModel):
-        joint = _bernoulli_joint(model, x)
-    else:
-        joint = _gaussian_joint(model, x, drop_common=True)
+        return functools.partial(_bernoulli_joint, model)
+    prep = _prepare(model, output != "log_likelihood", xp)
+    if output == "log_likelihood":
+        prep = prep._replace(offset=prep.offset - xp.log(model.priors))
+    return functools.partial(_gaussian_block, prep)
+
+
+def _from_joint(joint: Array, output: str) -> Array:
+    if output == "log_likelihood":
+        return joint
     log_post = joint - logsumexp(joint, axis=1, keepdims=True)
     if output == "log_proba":
         return log_post
@@ -656,8 +671,60 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Array, output: str) -> 
     return jnp.where(jnp.any(jnp.isnan(log_post), axis=1), -1, jnp.argmax(joint, axis=1))
 
 
+def _bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
+    p = model.feature_probs
+    # xlogy keeps 0·log 0 = 0, so α = 0 (probabilities of exactly 0 or 1) stays exact.
+    ll = xlogy(x[:, None, :], p[None]) + xlogy(1.0 - x[:, None, :], 1.0 - p[None])
+    return ll.sum(-1) + jnp.log(model.priors)
+
+
+@functools.partial(jax.jit, static_argnames=("output",))
+def _posterior_jit(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
+    """The one-program path for device or traced x: a loop over row blocks inside the program."""
+    x = _check_x(model, x)
+    block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
+    joint = _joint_fn(model, output)
+    return _blocks.map_rows(lambda xb: _from_joint(joint(xb), output), x, block)
+
+
+@functools.partial(jax.jit, static_argnames=("output",))
+def _posterior_block(params: _Prepared | BernoulliModel, xb: Array, output: str) -> Array:
+    """One row block of the streamed path: one program per (block shape, model shapes, output), whatever N."""
+    xb = xb.astype(params.priors.dtype if isinstance(params, BernoulliModel) else params.offset.dtype)
+    joint = _bernoulli_joint(params, xb) if isinstance(params, BernoulliModel) else _gaussian_block(params, xb)
+    return _from_joint(joint, output)
+
+
+def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Array:
+    """Host x is streamed in row blocks (no whole-array copy, no program per N), the model-only part computed
+    once on the host; device or traced x goes through the one-program path."""
+    if not isinstance(model, (GaussianModel, BernoulliModel)):
+        raise TypeError(f"model must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
+    if output == "log_likelihood" and not isinstance(model, GaussianModel):
+        raise TypeError("log_likelihood needs a GaussianModel")
+    if not _blocks.is_host(x) or not _is_concrete(*model):
+        return _posterior_jit(model, x, output)
+    x = _blocks.host_view(x)
+    d = model.means.shape[-1] if isinstance(model, GaussianModel) else model.feature_probs.shape[-1]
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (N, {d}) to match the model, got {x.shape}")
+    if x.shape[0] == 0:
+        return _posterior_jit(model, x, output)
+    if isinstance(model, BernoulliModel):
+        params = model
+    else:
+        host = GaussianModel(*(np.asarray(a) for a in model))
+        params = _prepare(host, output != "log_likelihood", np)
+        if output == "log_likelihood":
+            params = params._replace(offset=params.offset - np.log(host.priors))
+        params = jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a, host.means.dtype), params))
+    block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
+    # Reassembled in a 64-byte-aligned host buffer, which the returned array shares on CPU.
+    return jax.device_put(_blocks.map_host(functools.partial(_posterior_block, params, output=output), x, block))
+
+
 def _checked_x(model: Any, x: Any) -> Any:
-    """Validate the model and x (2-D, finite when concrete: one pass over x) before the jitted posterior."""
+    """Validate the model and x (2-D, finite when concrete: one pass over x) before the posterior."""
     _check_model(model)
     _checks.real_array(x, "x", ndim=2)
     return _to_device(x)
@@ -673,7 +740,7 @@ def log_likelihood(model: GaussianModel, x: Array) -> Array:
     """
     if not isinstance(model, GaussianModel):
         raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
-    return _log_likelihood(model, _checked_x(model, x))
+    return _posterior(model, _checked_x(model, x), "log_likelihood")
 
 
 def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:

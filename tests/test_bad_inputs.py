@@ -327,7 +327,8 @@ def test_generative_fit_under_jit_does_not_drop_a_label_out_of_range():
     model = fit(GX, np.array([0, 0, 0, 1, 1, 5]), num_classes=2)
     assert _is_nan(model.means) and _is_nan(model.covariance) and _is_nan(model.priors)
     valid = fit(GX, GY, num_classes=2)
-    np.testing.assert_array_equal(valid.means, generative.fit(GX, GY).means)
+    # the traced fit pools its blocks in JAX, the eager one on the host: equal up to summation order
+    np.testing.assert_allclose(valid.means, generative.fit(GX, GY).means, rtol=1e-6)
 
 
 def test_fit_bernoulli_under_jit_gives_nan_for_a_label_out_of_range():

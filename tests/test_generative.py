@@ -10,7 +10,7 @@ from scipy import special, stats
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
 
-from jaxml import generative
+from jaxml import _blocks, generative
 from jaxml.data.pokemon import water_vs_normal
 
 
@@ -359,13 +359,16 @@ def test_sample_weight_errors():
         generative.fit(x, y, "shared", sample_weight=(y != 2).astype(float), num_classes=3)
 
 
-def test_large_n_runs_in_blocks_and_matches_sklearn():
-    # More rows than one shot takes, not a multiple of the block: the blocked passes (last block shifted back,
-    # its overlap counted once) must give exactly the one-shot estimates.
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_large_n_runs_in_blocks_and_matches_sklearn(monkeypatch, offset):
+    # Several blocks, N not a multiple of the block, and (through ``offset`` rows sliced off) host buffers at
+    # different 64-byte alignments, so the aligned head block and the shifted tail block are both exercised.
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 256 * 5 * 8)
     rng = np.random.default_rng(23)
-    n = generative._ONE_SHOT + generative._BLOCK // 2 + 7
-    y = rng.integers(0, 3, size=n)
-    x = rng.normal(size=(n, 4)) @ rng.normal(size=(4, 4)) + 3.0 * y[:, None] + 50.0
+    n = 4 * 256 + 128 + 7
+    y = rng.integers(0, 3, size=n + offset)[offset:]
+    x = (rng.normal(size=(n + offset, 5)) @ rng.normal(size=(5, 5)))[offset:] + 3.0 * y[:, None] + 50.0
+    assert _blocks.block_rows(n, 5 * 8) == 256 and x.flags.c_contiguous
     w = rng.integers(0, 3, size=n).astype(float)
     peers = {
         "shared": LinearDiscriminantAnalysis(solver="lsqr"),
@@ -387,5 +390,50 @@ def test_large_n_runs_in_blocks_and_matches_sklearn():
             counts = np.array([w[y == c].sum() for c in range(3)])
             cw = np.broadcast_to(np.einsum("k,kij->ij", counts / counts.sum(), cw), cw.shape)
         elif kind == "diagonal":
-            cw = cw * np.eye(4)
+            cw = cw * np.eye(5)
         np.testing.assert_allclose(weighted, cw, rtol=1e-10, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------- compiled programs
+
+
+@pytest.mark.parametrize("kind", ["full", "shared", "diagonal"])
+def test_new_data_and_new_row_counts_do_not_recompile(monkeypatch, kind):
+    # Host data is streamed through one program per block shape: new values, and (above one block) a new
+    # number of rows, reuse the compiled fit and posterior programs. Each fit still matches NumPy.
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 256 * 4 * 8)
+    programs = (generative._block_moments_jit, generative._posterior_block)
+    sizes = []
+    for seed, n in [(40, 300), (41, 300), (42, 700), (43, 1031)]:
+        x, y = blobs(seed, n=n)
+        model = generative.fit(x, y, kind)
+        proba = generative.predict_proba(model, x)
+        means, covs, priors = numpy_ml(x, y, 3)
+        np.testing.assert_allclose(model.means, means, rtol=1e-12, atol=1e-12)
+        expected = {
+            "full": covs,
+            "shared": np.broadcast_to(np.einsum("k,kij->ij", priors, covs), covs.shape),
+            "diagonal": covs * np.eye(4),
+        }[kind]
+        np.testing.assert_allclose(generative.covariance_matrices(model), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-13)
+        sizes.append(tuple(p._cache_size() for p in programs))
+    assert min(sizes[0]) >= 1 and sizes == [sizes[0]] * 4, sizes
+
+
+def test_host_blocks_cover_every_row_once():
+    for n, block, head in [(256, 256, 0), (257, 256, 0), (1000, 256, 3), (1000, 256, 7), (5000, 512, 1), (513, 512, 2)]:
+        seen = np.zeros(n, int)
+        for start, lo, hi in _blocks.host_blocks(n, block, head):
+            assert start >= 0 and start + block <= n and 0 <= lo < hi <= block
+            seen[start + lo : start + hi] += 1
+        np.testing.assert_array_equal(seen, 1)
+
+
+def test_aligned_blocks_are_shared_not_copied():
+    # A block starting at the first 64-byte-aligned row is handed to XLA without a copy on CPU.
+    x = np.random.default_rng(0).normal(size=(1024 + 5, 5))[5:]  # 40-byte rows: some row is aligned
+    head = _blocks._first_aligned_row(x)
+    assert (x.ctypes.data + head * x.strides[0]) % _blocks.ALIGN == 0
+    view = x[head : head + 256]
+    assert jax.device_put(view).unsafe_buffer_pointer() == view.ctypes.data
