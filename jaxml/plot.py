@@ -165,10 +165,12 @@ def contour(
     levels: int | Sequence[float] = 30,
     log_levels: bool = False,
     resolution: int = 200,
+    legend_outside: bool = False,
 ) -> Path:
     """Contours of a 2-D error surface f(X, Y) (vectorised over grids) with optimizer paths over it.
 
     ``trajectories`` maps a label to a (T, 2) array of points; ``points`` marks named points (minima, saddles).
+    ``legend_outside`` puts the legend below the axes, off the contours.
     """
     gx = np.linspace(*xlim, resolution)
     gy = np.linspace(*ylim, resolution)
@@ -192,7 +194,10 @@ def contour(
         ax.annotate(label, (px, py), textcoords="offset points", xytext=(5, 5), fontsize="small")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend=not legend_outside)
+    if legend_outside and ax.get_legend_handles_labels()[0]:
+        fig.set_size_inches(6.4, 6.4)
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     return save(fig, path)
 
 
