@@ -289,8 +289,15 @@ def figures(result: Result, out: Path) -> list[Path]:
         nodes = rho1.nodes.ravel()[order]
         cw = np.cumsum(rho1.weights.ravel()[order]) / rho1.weights.sum()
         ax.step(nodes, cw, where="post", color="C1", label="SLQ quadrature, trained")
-        ax.step(dense, np.arange(1, dense.size + 1) / dense.size, where="post", color="k", linestyle="--",
-                linewidth=1, label="dense eigh, trained")
+        ax.step(
+            dense,
+            np.arange(1, dense.size + 1) / dense.size,
+            where="post",
+            color="k",
+            linestyle="--",
+            linewidth=1,
+            label="dense eigh, trained",
+        )
         ax.set_xscale("symlog", linthresh=1e-3 * lam_max)
         ax.tick_params(axis="x", labelsize="x-small", labelrotation=45)
         ax.axvline(-BULK * lam_max, color="gray", linewidth=0.8, linestyle=":")

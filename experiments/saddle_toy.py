@@ -44,9 +44,11 @@ CLAIMS = (
         "hessian_closed_form",
         "3.2",
         "The Hessian at θ′ is H = [[0, −2], [−2, 0]], with eigenvalues −2 and +2.",
-        lambda m: m["hessian_max_abs_error"] <= EXACT
-        and abs(m["eigenvalue_min"] + 2) <= EXACT
-        and abs(m["eigenvalue_max"] - 2) <= EXACT,
+        lambda m: (
+            m["hessian_max_abs_error"] <= EXACT
+            and abs(m["eigenvalue_min"] + 2) <= EXACT
+            and abs(m["eigenvalue_max"] - 2) <= EXACT
+        ),
         reads=("hessian_max_abs_error", "eigenvalue_min", "eigenvalue_max"),
     ),
     Claim(
