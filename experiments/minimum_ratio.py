@@ -280,15 +280,19 @@ def figures(result: Result, out: Path) -> list[Path]:
     def draw_scatter(ax: object) -> None:
         ax.axvspan(*LECTURE_BAND, color="gold", alpha=0.25, label=f"lecture's band {LECTURE_BAND[0]}–{LECTURE_BAND[1]}")
         for kind, (label, colour, marker) in kinds.items():
-            sel = [q for q in points if q["critical"] and q["kind"] == kind]
-            if sel:
+            for robust in (True, False):
+                sel = [q for q in points if q["critical"] and q["kind"] == kind and q["robust"] == robust]
+                if not sel:
+                    continue
+                how = "robust signs" if robust else "signs uncertain"
                 ax.scatter(
                     [q["ratio"] for q in sel],
                     [q["loss"] for q in sel],
-                    s=30,
-                    color=colour,
+                    s=36,
                     marker=marker,
-                    label=f"{label} ({len(sel)})",
+                    facecolors=colour if robust else "none",
+                    edgecolors=colour,
+                    label=f"{label}, {how} ({len(sel)})",
                     zorder=3,
                 )
         rest = [q for q in points if not q["critical"]]
@@ -297,25 +301,38 @@ def figures(result: Result, out: Path) -> list[Path]:
                 [q["ratio"] for q in rest],
                 [q["loss"] for q in rest],
                 s=18,
-                facecolors="none",
-                edgecolors="gray",
-                label=f"‖g‖ > {result.data['grad_tol']:g}: not critical ({len(rest)})",
+                marker="x",
+                color="gray",
+                label=f"‖g‖ > {result.data['grad_tol']:.2g}: not critical ({len(rest)})",
                 zorder=2,
             )
         ax.set_xlim(0, 1)
         ax.set_xlabel("minimum ratio = #(λ > 0) / #λ")
         ax.set_ylabel("training loss L at the point")
-        ax.legend(fontsize="x-small", loc="upper left")
+        ax.legend(fontsize="x-small", loc="upper right")
 
     crit = [q for q in points if q["critical"]] or points
-    lam = np.concatenate([q["eigenvalues"] / np.max(np.abs(q["eigenvalues"])) for q in crit])
-    neg = int(np.sum(lam < 0))
+    scaled = {"negative": [], "zero": [], "positive": []}
+    for q in crit:
+        lam, tol = q["eigenvalues"], q["tolerance"]
+        s = np.max(np.abs(lam))
+        scaled["negative"].append(lam[lam < -tol] / s)
+        scaled["zero"].append(lam[np.abs(lam) <= tol] / s)
+        scaled["positive"].append(lam[lam > tol] / s)
+    scaled = {k: np.concatenate(v) for k, v in scaled.items()}
 
     def draw_hist(ax: object) -> None:
         lt = 1e-6
         edges = np.concatenate([-np.geomspace(1, lt, 25), [0.0], np.geomspace(lt, 1, 25)])
-        ax.hist(lam[lam < 0], bins=edges, color="C3", label=f"λ < 0 ({neg})")
-        ax.hist(lam[lam >= 0], bins=edges, color="C0", label=f"λ ≥ 0 ({lam.size - neg})")
+        colours = {"negative": "C3", "zero": "gray", "positive": "C0"}
+        names = {"negative": "λ < −tol", "zero": "|λ| ≤ tol (counted as 0)", "positive": "λ > tol"}
+        ax.hist(
+            [scaled[k] for k in colours],
+            bins=edges,
+            stacked=True,
+            color=list(colours.values()),
+            label=[f"{names[k]} ({scaled[k].size})" for k in colours],
+        )
         ax.set_xscale("symlog", linthresh=lt)
         ax.set_yscale("log")
         ax.set_xlabel(f"λ / max|λ| (symlog, linear within ±{lt:g})")
@@ -328,7 +345,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         [draw_scatter, draw_hist],
         titles=[
             f"{int(m['critical_points'])} critical points, Spearman ρ = {m['spearman_loss_ratio']:.2f}",
-            "Hessian eigenvalues at the critical points",
+            "Hessian eigenvalues (tol = max(√eps·max|λ|, ‖g‖) per point)",
         ],
         suptitle="Small tanh classifiers on digits: training loss vs minimum ratio",
         ncols=2,
