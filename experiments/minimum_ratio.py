@@ -273,7 +273,7 @@ def figures(result: Result, out: Path) -> list[Path]:
     kinds = {
         "saddle_point": ("saddle point", "C3", "o"),
         "local_minimum": ("local minimum", "C2", "*"),
-        "degenerate": ("degenerate (no λ < 0, some λ ≈ 0)", "C0", "s"),
+        "degenerate": ("degenerate", "C0", "s"),
         "local_maximum": ("local maximum", "C4", "v"),
     }
 
@@ -284,7 +284,7 @@ def figures(result: Result, out: Path) -> list[Path]:
                 sel = [q for q in points if q["critical"] and q["kind"] == kind and q["robust"] == robust]
                 if not sel:
                     continue
-                how = "robust signs" if robust else "signs uncertain"
+                how = "robust" if robust else "signs uncertain"
                 ax.scatter(
                     [q["ratio"] for q in sel],
                     [q["loss"] for q in sel],
@@ -307,6 +307,8 @@ def figures(result: Result, out: Path) -> list[Path]:
                 zorder=2,
             )
         ax.set_xlim(0, 1)
+        # head-room above the points for the legend
+        ax.set_ylim(0, 1.75 * max(q["loss"] for q in points))
         ax.set_xlabel("minimum ratio = #(λ > 0) / #λ")
         ax.set_ylabel("training loss L at the point")
         ax.legend(fontsize="x-small", loc="upper right")
@@ -325,7 +327,11 @@ def figures(result: Result, out: Path) -> list[Path]:
         lt = 1e-6
         edges = np.concatenate([-np.geomspace(1, lt, 25), [0.0], np.geomspace(lt, 1, 25)])
         colours = {"negative": "C3", "zero": "gray", "positive": "C0"}
-        names = {"negative": "λ < −tol", "zero": "|λ| ≤ tol (counted as 0)", "positive": "λ > tol"}
+        names = {
+            "negative": "λ < −tol",
+            "zero": "|λ| ≤ tol = max(√eps·max|λ|, ‖g‖): counted as 0",
+            "positive": "λ > tol",
+        }
         ax.hist(
             [scaled[k] for k in colours],
             bins=edges,
@@ -345,7 +351,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         [draw_scatter, draw_hist],
         titles=[
             f"{int(m['critical_points'])} critical points, Spearman ρ = {m['spearman_loss_ratio']:.2f}",
-            "Hessian eigenvalues (tol = max(√eps·max|λ|, ‖g‖) per point)",
+            "Hessian eigenvalues, all critical points",
         ],
         suptitle="Small tanh classifiers on digits: training loss vs minimum ratio",
         ncols=2,
