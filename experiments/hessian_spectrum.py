@@ -300,7 +300,12 @@ def figures(result: Result, out: Path) -> list[Path]:
             linewidth=1,
             label="dense eigh, trained",
         )
-        ax.set_xscale("symlog", linthresh=1e-3 * lam_max)
+        lin = 1e-3 * lam_max
+        ax.set_xscale("symlog", linthresh=lin)
+        # decades beyond twice the linear zone and within the data, so that the labels around 0 do not collide
+        lo, hi = min(float(dense[0]), float(nodes[0])), max(float(dense[-1]), float(nodes[-1]))
+        decades = 10.0 ** np.arange(np.ceil(np.log10(2 * lin)), np.ceil(np.log10(max(abs(lo), hi))) + 1)
+        ax.set_xticks(np.concatenate([-decades[decades <= abs(lo)][::-1], [0.0], decades[decades <= hi]]))
         ax.tick_params(axis="x", labelsize="x-small", labelrotation=45)
         ax.axvline(-BULK * lam_max, color="gray", linewidth=0.8, linestyle=":")
         ax.axvline(BULK * lam_max, color="gray", linewidth=0.8, linestyle=":")
