@@ -341,6 +341,7 @@ def figures(result: Result, out: Path) -> list[Path]:
         )
         ax.set_xscale("symlog", linthresh=lt)
         ax.set_yscale("log")
+        ax.set_ylim(0.7, 40 * ax.get_ylim()[1])  # head-room above the bars for the legend
         ax.set_xlabel(f"λ / max|λ| (symlog, linear within ±{lt:g})")
         ax.set_ylabel("count (all critical points)")
         ax.tick_params(axis="x", labelsize="x-small", labelrotation=45)
