@@ -38,7 +38,7 @@ Example:
     >>> from jaxml import checkpoint
     >>> fp = {"epochs": "3", "batch_size": "8"}
     >>> checkpoint.differences(fp, {"epochs": "5", "batch_size": "8"})
-    ['epochs: saved 3, now 5']
+    ['epochs (the number of epochs): saved 3, now 5']
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ SAMPLE_ROWS = 64  # rows of each data leaf hashed (strided over the whole set)
 
 __all__ = [
     "CHECKPOINT_FILE",
+    "FIELDS",
     "FORMAT",
     "VERSION",
     "data_fingerprint",
@@ -80,6 +81,20 @@ __all__ = [
     "tree_fingerprint",
 ]
 
+FIELDS = {
+    "params": "the parameter tree, shapes and dtypes",
+    "opt_state": "the optimizer state's structure",
+    "data": "the training data's shapes",
+    "data_content": "the training data's values",
+    "val_data": "the validation data's shapes",
+    "val_content": "the validation data's values",
+    "key": "the PRNG key of the batch order",
+    "batch_size": "the batch size",
+    "epochs": "the number of epochs",
+    "history": "the recorded history entries",
+    "step_program": "the traced training step: objective, model, optimizer and hyper-parameters such as η",
+    "metrics_program": "the traced metrics",
+}
 _START_AFRESH = "To start afresh, delete the file or pass another checkpoint_dir."
 
 
@@ -175,7 +190,8 @@ def differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
         a, b = saved.get(field, "(absent)"), now.get(field, "(absent)")
         if a != b:
             a, b = _around_difference(a, b)
-            out.append(f"{field}: saved {a}, now {b}")
+            meaning = f" ({FIELDS[field]})" if field in FIELDS else ""
+            out.append(f"{field}{meaning}: saved {a}, now {b}")
     return out
 
 
@@ -208,7 +224,9 @@ def load(directory: str | os.PathLike, template: PyTree, fingerprint: Mapping[st
     try:
         payload = serialization.msgpack_restore(path.read_bytes())
     except Exception as err:  # msgpack raises several unrelated types for torn or foreign bytes
-        raise _unreadable(path, f"it cannot be decoded ({type(err).__name__}: {err})") from None
+        raise _unreadable(
+            path, f"it is truncated or not a msgpack file (the decoder raised {type(err).__name__})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _unreadable(path, "it is not a jaxml checkpoint (no format marker)")
     if payload.get("version") != VERSION:
