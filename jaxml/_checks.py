@@ -328,7 +328,11 @@ def functions(value: Any, name: str, expected: str) -> dict[str, Any]:
 def scalar_output(fn: Any, args: tuple, name: str, *, floating: bool = False) -> None:
     """``fn(*args)`` must return a real (with ``floating``, floating-point) scalar; only traced
     (``jax.eval_shape``), so ``args`` may be ``jax.ShapeDtypeStruct`` s and nothing is computed."""
-    out = jax.eval_shape(fn, *args)
+    try:
+        out = jax.eval_shape(fn, *args)
+    except (TypeError, ValueError) as err:  # e.g. params of another architecture: name what went in
+        shapes = jax.tree_util.tree_map(lambda a: f"{jnp.result_type(a)}{list(np.shape(a))}", args)
+        raise type(err)(f"{name} failed on arguments shaped {shapes}: {err}") from err
     kinds = (jnp.floating,) if floating else (jnp.floating, jnp.integer, jnp.bool_)
     if not hasattr(out, "shape") or out.shape != () or not any(jnp.issubdtype(out.dtype, k) for k in kinds):
         got = f"dtype {out.dtype} and shape {tuple(out.shape)}" if hasattr(out, "shape") else type(out).__name__
