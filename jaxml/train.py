@@ -165,6 +165,9 @@ def _check_outputs(objective: Objective, metrics: Mapping[str, Metric], params: 
 
 
 class _Setup(NamedTuple):
+    objective: Objective
+    epochs: int
+    progress: bool | None
     n_train: int
     batch_size: int
     metrics: dict[str, Metric]
@@ -180,6 +183,7 @@ def _prepare(
     *,
     epochs: int,
     batch_size: int | None,
+    progress: bool | None,
     mesh: Mesh | None,
     mesh_axes: tuple[str, ...],
     required_axes: tuple[str, ...],
@@ -202,7 +206,7 @@ def _prepare(
     names = ["train_loss"] + (["val_loss"] if val_data is not None else [])
     for m in metrics:
         names += [f"train_{m}"] + ([f"val_{m}"] if val_data is not None else [])
-    return _Setup(n_train, int(batch_size), metrics, names, mesh)
+    return _Setup(objective, int(epochs), progress, n_train, int(batch_size), metrics, names, mesh)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -320,8 +324,8 @@ def _compiled_runner(setup: _Setup, **parts: Any) -> Callable[..., _Carry]:
     Functions and optax transformations hash by identity; a callable object that defines ``__eq__`` without
     ``__hash__`` cannot be a cache key, and gets a runner of its own (compiled on every call).
     """
-    parts.update(metrics=tuple(setup.metrics.items()), n_train=setup.n_train, batch_size=setup.batch_size)
-    parts.update(mesh=setup.mesh)
+    parts.update(objective=setup.objective, metrics=tuple(setup.metrics.items()), mesh=setup.mesh)
+    parts.update(n_train=setup.n_train, batch_size=setup.batch_size)
     try:
         hash(tuple(parts.values()))
     except TypeError:
@@ -394,6 +398,29 @@ def _drive(
         if bar is not None:
             bar.close()
     return state
+
+
+def _train(setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data: PyTree, **kw: Any) -> tuple:
+    """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs on the mesh, compile (or reuse) the
+    runner, drive it to ``epochs`` or until every run has diverged. Returns the final state and host history.
+
+    ``kw``: ``optimizer``, ``is_factory``, ``sweep`` for the runner, the rest for :func:`_drive`."""
+    runner = {name: kw.pop(name) for name in ("optimizer", "is_factory", "sweep")}
+    state, per_run, data, val_data = sharding.place_run(
+        setup.mesh, state, per_run, data, val_data, sweep=runner["sweep"]
+    )
+    run = _compiled_runner(setup, **runner)
+    stop_early = lambda s: bool(np.all(sharding.to_host(s.diverged_epoch) >= 0))
+    state = _drive(
+        run,
+        state,
+        (*per_run, data, val_data),
+        epochs=setup.epochs,
+        progress=setup.progress,
+        stop_early=stop_early,
+        **kw,
+    )
+    return state, {k: sharding.to_host(v) for k, v in state.history.items()}
 
 
 def fit(
@@ -471,7 +498,7 @@ def fit(
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     setup = _prepare(
-        objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, mesh=mesh,
+        objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
         mesh_axes=(DATA_AXIS,), required_axes=(DATA_AXIS,),
     )  # fmt: skip
     for name, every in (("checkpoint_every", checkpoint_every), ("callback_every", callback_every)):
@@ -494,15 +521,10 @@ def fit(
         restored = checkpoint.load(checkpoint_dir, state, fingerprint)
         state = restored if restored is not None else state
         save = lambda s: checkpoint.save(checkpoint_dir, s, fingerprint)
-    state, (raw_key,), data, val_data = sharding.place_run(setup.mesh, state, (raw_key,), data, val_data, sweep=False)
-
-    run = _compiled_runner(setup, objective=objective, optimizer=optimizer, is_factory=False, sweep=False)
-    state = _drive(
-        run, state, (raw_key, None, data, val_data), epochs=epochs, progress=progress,
-        stop_early=lambda s: bool(s.diverged_epoch >= 0), save=save, checkpoint_every=checkpoint_every,
-        callback=callback, callback_every=callback_every,
+    state, history = _train(
+        setup, state, (raw_key, None), data, val_data, optimizer=optimizer, is_factory=False, sweep=False,
+        save=save, checkpoint_every=checkpoint_every, callback=callback, callback_every=callback_every,
     )  # fmt: skip
-    history = {k: sharding.to_host(v) for k, v in state.history.items()}
     if int(state.diverged_epoch) >= 0:
         e = int(state.diverged_epoch)
         raise DivergenceError(
@@ -556,7 +578,7 @@ def fit_sweep(
         (3, 20)
     """
     setup = _prepare(
-        objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, mesh=mesh,
+        objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
         mesh_axes=(SWEEP_AXIS, DATA_AXIS), required_axes=(),
     )  # fmt: skip
     keys = _checks.keys(keys, "keys")
@@ -582,15 +604,8 @@ def fit_sweep(
 
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
     state = _initial_state(params, opt_state, setup.names, epochs, lead=(n_runs,))
-    state, (keys, hparams), data, val_data = sharding.place_run(
-        setup.mesh, state, (keys, hparams), data, val_data, sweep=True
-    )
-
-    is_factory = learning_rates is not None
-    run = _compiled_runner(setup, objective=objective, optimizer=optimizer, is_factory=is_factory, sweep=True)
-    state = _drive(
-        run, state, (keys, hparams, data, val_data), epochs=epochs, progress=progress,
-        stop_early=lambda s: bool(np.all(sharding.to_host(s.diverged_epoch) >= 0)),
+    state, history = _train(
+        setup, state, (keys, hparams), data, val_data, optimizer=optimizer, is_factory=learning_rates is not None,
+        sweep=True,
     )  # fmt: skip
-    history = {k: sharding.to_host(v) for k, v in state.history.items()}
     return FitResult(state.params, state.opt_state, history, sharding.to_host(state.diverged_epoch))
