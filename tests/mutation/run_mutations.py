@@ -1,0 +1,379 @@
+"""Plant one-line bugs in a scratch copy of the repository, one at a time, and see which tests catch them.
+
+Not collected by pytest (no ``test_`` prefix) and not part of the suite: run it by hand,
+
+    python tests/mutation/run_mutations.py [--only ID ...] [--list]
+
+It copies the working tree (without .git) to a temporary directory once, then for every mutation replaces one
+exact string (which must occur exactly once) in one file, runs the listed test files with ``-x`` (stage 1,
+the cheap oracle files; stage 2 only if stage 1 missed it), restores the file, and prints a table: caught by
+which test, or survived. A mutant that breaks import or collection counts as "error", not as caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ["tests/test_train_oracle.py"]
+NUMERICS = ["tests/test_numerics_oracle.py"]
+
+
+class Mutation(NamedTuple):
+    id: str
+    file: str
+    edits: list[tuple[str, str]]  # (exact old text, new text); one logical bug
+    stage1: list[str]
+    stage2: list[str] = []
+
+
+M = Mutation
+MUTATIONS = [
+    # ---- the 11 bugs of issue 14
+    M(
+        "I1 guard applies the bad update",
+        "jaxml/train.py",
+        [("jnp.where(ok, a, b), new, old)", "jnp.where(True, a, b), new, old)")],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I2 val metric on train data",
+        "jaxml/train.py",
+        [('record[f"val_{name}"] = fn(params, metric_val)', 'record[f"val_{name}"] = fn(params, metric_data)')],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I3 permutation not re-drawn",
+        "jaxml/train.py",
+        [("jax.random.fold_in(key, e), n_train)", "jax.random.fold_in(key, 0), n_train)")],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I4 val_loss with pre-epoch params",
+        "jaxml/train.py",
+        [("objective(params, metric_val)", "objective(state.params, metric_val)")],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I5 partial batch wrapped in",
+        "jaxml/train.py",
+        [
+            ("    steps = n_train // batch_size\n", "    steps = -(-n_train // batch_size)\n"),
+            (
+                "jax.random.permutation(jax.random.fold_in(key, e), n_train)[: steps * batch_size]",
+                "jnp.tile(jax.random.permutation(jax.random.fold_in(key, e), n_train), 2)[: steps * batch_size]",
+            ),
+        ],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I6 sweep stops when any run diverges",
+        "jaxml/train.py",
+        [("bool(np.all(_host(s.diverged_epoch) >= 0))", "bool(np.any(_host(s.diverged_epoch) >= 0))")],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I7 checkpoint written in place",
+        "jaxml/train.py",
+        [
+            (
+                "atomic_write_bytes(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))",
+                "(directory / CHECKPOINT_FILE).write_bytes(serialization.msgpack_serialize(payload))",
+            )
+        ],
+        TRAIN,
+        ["tests/test_train.py"],
+    ),
+    M(
+        "I8 critical: no ||g|| in zero tolerance",
+        "jaxml/curvature/critical.py",
+        [("tol = max(rtol * scale, gnorm)", "tol = rtol * scale")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "I9 Lanczos one Gram-Schmidt pass",
+        "jaxml/curvature/lanczos.py",
+        [("return one_pass(one_pass(w))", "return one_pass(w)")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "I10 mlp init 1/fan_in",
+        "jaxml/models.py",
+        [("/ np.sqrt(fan_in)", "/ fan_in")],
+        NUMERICS,
+        ["tests/test_models.py"],
+    ),
+    M(
+        "I11 Hessian symmetrization dropped",
+        "jaxml/curvature/hessian.py",
+        [("return 0.5 * (h + h.T)", "return h")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    # ---- train
+    M(
+        "T1 fold_in(key, e + 1)",
+        "jaxml/train.py",
+        [("jax.random.fold_in(key, e), n_train)", "jax.random.fold_in(key, e + 1), n_train)")],
+        TRAIN,
+    ),
+    M(
+        "T2 int seed off by one",
+        "jaxml/train.py",
+        [("return jax.random.PRNGKey(int(key))", "return jax.random.PRNGKey(int(key) + 1)")],
+        TRAIN,
+    ),
+    M("T3 train_loss = last batch loss", "jaxml/train.py", [("jnp.mean(batch_losses))}", "batch_losses[-1])}")], TRAIN),
+    M("T4 diverged step off by one", "jaxml/train.py", [("~ok, i, bad_step)", "~ok, i + 1, bad_step)")], TRAIN),
+    M(
+        "T5 guard ignores the gradient",
+        "jaxml/train.py",
+        [("jnp.isfinite(loss) & _tree_all_finite(grads) & ", "jnp.isfinite(loss) & ")],
+        TRAIN,
+    ),
+    M(
+        "T6 guard ignores the new params",
+        "jaxml/train.py",
+        [("_tree_all_finite(grads) & _tree_all_finite(new_params) &", "_tree_all_finite(grads) &")],
+        TRAIN,
+    ),
+    M("T7 guard ignores the loss", "jaxml/train.py", [("ok = jnp.isfinite(loss) & ", "ok = ")], TRAIN),
+    M(
+        "T8 per-leaf isfinite instead of sum of squares",
+        "jaxml/train.py",
+        [
+            (
+                "jnp.isfinite(sum(jnp.sum(jnp.square(leaf)) for leaf in leaves))",
+                "jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))",
+            )
+        ],
+        TRAIN,
+    ),
+    M(
+        "T9 val_loss on train data",
+        "jaxml/train.py",
+        [('record["val_loss"] = objective(params, metric_val)', 'record["val_loss"] = objective(params, metric_data)')],
+        TRAIN,
+    ),
+    M(
+        "T10 train metric with pre-epoch params",
+        "jaxml/train.py",
+        [("fn(params, metric_data)", "fn(state.params, metric_data)")],
+        TRAIN,
+    ),
+    M(
+        "T11 diverged epoch keeps its loss",
+        "jaxml/train.py",
+        [("jnp.where(diverged, jnp.nan, jnp.mean(batch_losses))", "jnp.mean(batch_losses)")],
+        TRAIN,
+    ),
+    M(
+        "T12 permutation drops the first examples",
+        "jaxml/train.py",
+        [("n_train)[: steps * batch_size]", "n_train)[n_train - steps * batch_size :]")],
+        TRAIN,
+    ),
+    # ---- curvature
+    M(
+        "C1 Lanczos beta index (three-term)",
+        "jaxml/curvature/lanczos.py",
+        [("s.beta[jnp.maximum(j - 1, 0)], 0.0)", "s.beta[j], 0.0)")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C2 tridiagonal off-diagonal shifted",
+        "jaxml/curvature/lanczos.py",
+        [("result.beta[:-1], 0.0)", "result.beta[1:], 0.0)")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C3 Ritz residual uses first row",
+        "jaxml/curvature/lanczos.py",
+        [("jnp.abs(result.beta[last] * vecs[last])", "jnp.abs(result.beta[last] * vecs[0])")],
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C4 batched HVP weight ignores remainder",
+        "jaxml/curvature/hessian.py",
+        [("total = acc * (batch_size / n)", "total = acc / (n // batch_size)")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C5 tail HVP weighted as a full batch",
+        "jaxml/curvature/hessian.py",
+        [("batch_hvp(tail, v) * (np.shape(tail[0])[0] / n)", "batch_hvp(tail, v) * (batch_size / n)")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C6 minimum ratio counts zeros",
+        "jaxml/curvature/critical.py",
+        [("ratio = n_pos / lam_np.size", "ratio = (n_pos + n_zero) / lam_np.size")],
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C7 quadrature weights from last row",
+        "jaxml/curvature/lanczos.py",
+        [("weights = vecs[0] ** 2", "weights = vecs[-1] ** 2")],
+        ["tests/test_curvature.py"],
+    ),
+    M(
+        "C8 Hutchinson sample sums |z|",
+        "jaxml/curvature/spectra.py",
+        [
+            (
+                "return jnp.sum(z * jax.vmap(matvec)(z), axis=1)",
+                "return jnp.sum(jnp.abs(z * jax.vmap(matvec)(z)), axis=1)",
+            )
+        ],
+        ["tests/test_curvature.py"],
+    ),
+    # ---- optim
+    M(
+        "O1 bias correction exponent t-1",
+        "jaxml/optim/transforms.py",
+        [("jnp.expm1(count * log_beta)", "jnp.expm1((count - 1) * log_beta)")],
+        ["tests/test_optim.py"],
+    ),
+    M(
+        "O2 eps inside the root",
+        "jaxml/optim/transforms.py",
+        [("jnp.sqrt(s) + _cast(eps, s), sigma_sq)", "jnp.sqrt(s + _cast(eps, s)), sigma_sq)")],
+        ["tests/test_optim.py"],
+    ),
+    M(
+        "O3 heavy ball momentum sign",
+        "jaxml/optim/transforms.py",
+        [("_cast(beta, m) * m + u, state.m", "_cast(beta, m) * m - u, state.m")],
+        ["tests/test_optim.py"],
+    ),
+    M(
+        "O4 RMSProp first step not |g0|",
+        "jaxml/optim/transforms.py",
+        [("jnp.where(count == 1, 1.0, 1 - alpha)", "jnp.where(count == 0, 1.0, 1 - alpha)")],
+        ["tests/test_optim.py"],
+    ),
+    M(
+        "O5 schedule evaluated at t+1",
+        "jaxml/optim/transforms.py",
+        [("eta = learning_rate(state.count) if", "eta = learning_rate(state.count + 1) if")],
+        ["tests/test_optim.py", "tests/test_schedules.py"],
+    ),
+    M(
+        "O6 Adagrad mean over t+1 → t+2",
+        "jaxml/optim/transforms.py",
+        [("lambda count: 1.0 / count, eps", "lambda count: 1.0 / (count + 1), eps")],
+        ["tests/test_optim.py"],
+    ),
+    M(
+        "O7 warmup-decay ramps to t/(W+1)",
+        "jaxml/optim/schedules.py",
+        [("rise = peak_value * t / max(warmup, 1)", "rise = peak_value * t / (warmup + 1)")],
+        ["tests/test_schedules.py"],
+    ),
+    # ---- generative
+    M(
+        "G1 Cholesky log-det factor 1",
+        "jaxml/generative.py",
+        [("logdet = 2.0 * jnp.sum(", "logdet = 1.0 * jnp.sum(")],
+        ["tests/test_generative.py"],
+    ),
+    M(
+        "G2 full covariance divides by N-1",
+        "jaxml/generative.py",
+        [
+            (
+                "scatter.reshape(k, d, d) / counts[:, None, None]",
+                "scatter.reshape(k, d, d) / (counts[:, None, None] - 1)",
+            )
+        ],
+        ["tests/test_generative.py"],
+    ),
+    M(
+        "G3 shared covariance divides by K",
+        "jaxml/generative.py",
+        [("cov = (scatter / counts.sum() + reg * eye)[None]", "cov = (scatter / k / counts.mean() + reg * eye)[None]")],
+        ["tests/test_generative.py"],
+    ),
+    M(
+        "G4 priors uniform",
+        "jaxml/generative.py",
+        [("priors = counts / counts.sum()", "priors = jnp.ones_like(counts) / k")],
+        ["tests/test_generative.py"],
+    ),
+]
+
+
+def run_pytest(copy: Path, files: list[str], timeout: float) -> tuple[str, str]:
+    """('caught', test) / ('survived', '') / ('error', reason) for one pytest run with -x."""
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf", *files]
+    try:
+        proc = subprocess.run(cmd, cwd=copy, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "error", "timeout"
+    out = proc.stdout + proc.stderr
+    if proc.returncode == 0:
+        return "survived", ""
+    failed = re.findall(r"^FAILED (\S+)", out, re.M)
+    if proc.returncode == 1 and failed:
+        return "caught", failed[0]
+    return "error", (out.strip().splitlines() or ["?"])[-1][:120]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="mutation id prefixes to run (e.g. I1 T3)")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per pytest run")
+    args = parser.parse_args()
+    chosen = [m for m in MUTATIONS if not args.only or any(m.id.split()[0] == o for o in args.only)]
+    if args.list:
+        for m in chosen:
+            print(m.id)
+        return
+    with tempfile.TemporaryDirectory(prefix="jaxml_mutant_") as tmp:
+        copy = Path(tmp) / "repo"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", "results", ".ruff_cache"))
+        rows = []
+        for m in chosen:
+            path = copy / m.file
+            original = path.read_text()
+            mutated = original
+            for old, new in m.edits:
+                assert mutated.count(old) == 1, f"{m.id}: {old!r} occurs {mutated.count(old)} times in {m.file}"
+                mutated = mutated.replace(old, new)
+            path.write_text(mutated)
+            start = time.time()
+            try:
+                verdict, where = run_pytest(copy, m.stage1, args.timeout)
+                if verdict == "survived" and m.stage2:
+                    verdict, where = run_pytest(copy, m.stage2, args.timeout)
+            finally:
+                path.write_text(original)
+            rows.append((m.id, verdict, where, time.time() - start))
+            print(f"| {m.id} | {verdict} | {where} | {time.time() - start:.0f}s |", flush=True)
+        caught = sum(r[1] == "caught" for r in rows)
+        print(f"\n{caught}/{len(rows)} caught")
+
+
+if __name__ == "__main__":
+    main()
