@@ -58,9 +58,9 @@ def axis_size(mesh: Mesh | None, name: str) -> int:
     return int(mesh.shape[name]) if mesh is not None and name in mesh.axis_names else 1
 
 
-def check_mesh(mesh: Any, *, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> Mesh:
+def check_mesh(mesh: Any, *, allowed: tuple[str, ...], required: tuple[str, ...] = (), name: str = "mesh") -> Mesh:
     """Validate the axis names (all in ``allowed``, every one of ``required`` present); return the mesh with
-    every axis in Auto mode.
+    every axis in Auto mode. ``name`` is how messages call the argument (e.g. "mesh for fit").
 
     ``jax.make_mesh`` makes Explicit axes by default (sharding in types), where ``with_sharding_constraint`` is
     not allowed and every op on sharded values must resolve its output sharding; the trainer instead lets XLA's
@@ -73,7 +73,7 @@ def check_mesh(mesh: Any, *, allowed: tuple[str, ...], required: tuple[str, ...]
     missing = [a for a in required if a not in mesh.axis_names]
     if unknown or missing:
         including = f" including {', '.join(map(repr, required))}" if required else ""
-        raise ValueError(f"mesh must have axes among {allowed}{including}, got axis_names {mesh.axis_names}")
+        raise ValueError(f"{name} must have axes among {allowed}{including}, got axis_names {mesh.axis_names}")
     if all(t == AxisType.Auto for t in mesh.axis_types):
         return mesh
     return Mesh(mesh.devices, mesh.axis_names, axis_types=(AxisType.Auto,) * len(mesh.axis_names))

@@ -187,6 +187,7 @@ def _prepare(
     mesh: Mesh | None,
     mesh_axes: tuple[str, ...],
     required_axes: tuple[str, ...],
+    caller: str,
 ) -> _Setup:
     """What :func:`fit` and :func:`fit_sweep` check alike: objective, data, metrics, epochs, B, the mesh."""
     _checks.callable_(objective, "objective", "a function objective(params, batch) -> scalar")
@@ -200,7 +201,7 @@ def _prepare(
     elif _checks.positive_int(batch_size, "batch_size") > n_train:
         raise ValueError(f"batch_size ({batch_size}) exceeds the number of training examples in data ({n_train})")
     if mesh is not None:
-        mesh = sharding.check_mesh(mesh, allowed=mesh_axes, required=required_axes)
+        mesh = sharding.check_mesh(mesh, allowed=mesh_axes, required=required_axes, name=f"mesh for {caller}")
         what = "batch_size" if batch_size < n_train else "the full batch (batch_size=None) of N examples"
         sharding.check_divisible(batch_size, what, mesh, DATA_AXIS)
     names = ["train_loss"] + (["val_loss"] if val_data is not None else [])
@@ -499,7 +500,7 @@ def fit(
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     setup = _prepare(
         objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
-        mesh_axes=(DATA_AXIS,), required_axes=(DATA_AXIS,),
+        mesh_axes=(DATA_AXIS,), required_axes=(DATA_AXIS,), caller="fit",
     )  # fmt: skip
     for name, every in (("checkpoint_every", checkpoint_every), ("callback_every", callback_every)):
         if every is not None:
@@ -579,7 +580,7 @@ def fit_sweep(
     """
     setup = _prepare(
         objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
-        mesh_axes=(SWEEP_AXIS, DATA_AXIS), required_axes=(),
+        mesh_axes=(SWEEP_AXIS, DATA_AXIS), required_axes=(), caller="fit_sweep",
     )  # fmt: skip
     keys = _checks.keys(keys, "keys")
     n_runs = int(keys.shape[0])
