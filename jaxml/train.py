@@ -9,7 +9,9 @@ remainder of the permutation waits for a later epoch) and takes one optimizer st
 
 for any ``optax.GradientTransformation``. Steps run in a ``lax.scan`` inside a ``lax.while_loop`` over
 epochs, so a whole run is one XLA program with no Python per step; :func:`fit_sweep` vmaps that program over
-seeds or learning rates, training N models at once.
+seeds or learning rates, training N models at once. The program is cached by objective, optimizer and metrics
+(the same objects) and shapes; the number of epochs is a runtime value, so 3 and 4 epochs share one compiled
+program (history buffers are sized to the next power of two).
 
 A step whose loss or gradient is not finite is not applied: the run freezes at the last finite state and
 :func:`fit` raises :class:`DivergenceError` naming the epoch and step and carrying that state. Checkpoints
@@ -335,7 +337,12 @@ def _compiled_runner(setup: _Setup, **parts: Any) -> Callable[..., _Carry]:
 
 
 def _initial_state(params: PyTree, opt_state: PyTree, names: list[str], epochs: int, lead: tuple = ()) -> _Carry:
-    """The state before epoch 0: history buffers (NaN until run) in the parameters' float type."""
+    """The state before epoch 0: history buffers (NaN until run) in the parameters' float type.
+
+    The buffers hold 2^⌈log₂ epochs⌉ entries, not ``epochs``: the epoch count is a runtime value of the compiled
+    loop (``stop``), so a run of another length in the same power-of-two bucket reuses the compiled program.
+    """
+    epochs = 1 << (epochs - 1).bit_length()
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
     dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
     minus_one = jnp.full(lead, -1, jnp.int32)
@@ -421,7 +428,7 @@ def _train(setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data:
         stop_early=stop_early,
         **kw,
     )
-    return state, {k: sharding.to_host(v) for k, v in state.history.items()}
+    return state, {k: sharding.to_host(v)[..., : setup.epochs] for k, v in state.history.items()}
 
 
 def fit(

@@ -451,3 +451,24 @@ def test_distributed_re_exports_the_one_to_host():
 
     assert distributed.to_host is sharding.to_host
     assert jax.sharding.PartitionSpec(sharding.DATA_AXIS) == distributed.ROWS_OVER_DATA
+
+
+def test_another_number_of_epochs_in_the_same_bucket_does_not_recompile():
+    # History buffers are sized to the next power of two and the epoch count is a runtime value: 3 and 4
+    # epochs share one compiled runner (the objective is not traced again), 5 needs buffers of 8.
+    traces = []
+
+    def objective(params, batch):
+        traces.append(1)
+        return _OBJECTIVE(params, batch)
+
+    optimizer = optax.sgd(0.1)
+    three = _fit(objective=objective, optimizer=optimizer, epochs=3)
+    after_three = len(traces)
+    four = _fit(objective=objective, optimizer=optimizer, epochs=4)
+    assert len(traces) == after_three
+    _fit(objective=objective, optimizer=optimizer, epochs=5)
+    assert len(traces) > after_three
+    # The shorter run is the longer one's prefix (same key, same batches).
+    assert three.history["train_loss"].shape == (3,) and four.history["train_loss"].shape == (4,)
+    np.testing.assert_array_equal(three.history["train_loss"], four.history["train_loss"][:3])
