@@ -14,16 +14,12 @@ seeds or learning rates, training N models at once. The program is cached by obj
 program (history buffers are sized to the next power of two).
 
 A step whose loss or gradient is not finite is not applied: the run freezes at the last finite state and
-:func:`fit` raises :class:`DivergenceError` naming the epoch and step and carrying that state. Checkpoints
-(``checkpoint_dir``, every ``checkpoint_every`` epochs; :mod:`jaxml.checkpoint`) are written atomically with a
-fingerprint of the run; a run started again with the same arguments resumes from the last one and ends with
-bit-identical parameters, and a checkpoint of any other run is refused. Callbacks see a :class:`TrainState`.
+:func:`fit` raises :class:`DivergenceError` naming the epoch and step and carrying that state. Checkpoints know
+their run (:mod:`jaxml.checkpoint`): the same run resumes bit-identically, any other is refused.
 
-Data parallelism (:mod:`jaxml.sharding`): with ``mesh=`` (a ``jax.sharding.Mesh`` with a ``"data"`` axis of D
-devices) every batch of B is split into D shards of B/D examples, θ and the optimizer state are replicated, and
-XLA all-reduces the gradient, g = (1/B) Σ_d Σ_{n ∈ shard d} ∇ℓₙ(θ) — the same g as on one device up to float
-reassociation. The shuffle is unchanged (one global permutation per epoch), so a run on D devices follows the
-same trajectory as on one. :func:`fit_sweep` can also spread its N runs over a ``"sweep"`` axis.
+Data parallelism (``mesh=``, :mod:`jaxml.sharding`): each batch of B is split over the D devices of the mesh's
+``"data"`` axis, θ is replicated and XLA all-reduces g = (1/B) Σ_d Σ_{n ∈ shard d} ∇ℓₙ(θ) — the one-device
+trajectory up to float reassociation. :func:`fit_sweep` can also spread its N runs over a ``"sweep"`` axis.
 
 Example:
     >>> import jax, optax
@@ -62,16 +58,9 @@ Objective = Callable[[PyTree, PyTree], Array]
 Metric = Callable[[PyTree, PyTree], Array]
 
 __all__ = [
-    "CHECKPOINT_FILE",
-    "DivergenceError",
-    "FitResult",
-    "Metric",
-    "Objective",
-    "TrainState",
-    "fit",
-    "fit_sweep",
+    "CHECKPOINT_FILE", "DivergenceError", "FitResult", "Metric", "Objective", "TrainState", "fit", "fit_sweep",
     "supervised",
-]
+]  # fmt: skip
 
 
 class DivergenceError(FloatingPointError):
@@ -187,11 +176,10 @@ def _prepare(
     batch_size: int | None,
     progress: bool | None,
     mesh: Mesh | None,
-    mesh_axes: tuple[str, ...],
-    required_axes: tuple[str, ...],
-    caller: str,
+    sweep: bool,
 ) -> _Setup:
-    """What :func:`fit` and :func:`fit_sweep` check alike: objective, data, metrics, epochs, B, the mesh."""
+    """What :func:`fit` and :func:`fit_sweep` check alike: objective, data, metrics, epochs, B, the mesh (axis
+    "data" for fit; "sweep" and/or "data" for a sweep)."""
     _checks.callable_(objective, "objective", "a function objective(params, batch) -> scalar")
     metrics = _checks.functions(metrics, "metrics", "fn(params, batch) -> scalar")
     n_train = _checks.examples(data, "data")
@@ -203,7 +191,9 @@ def _prepare(
     elif _checks.positive_int(batch_size, "batch_size") > n_train:
         raise ValueError(f"batch_size ({batch_size}) exceeds the number of training examples in data ({n_train})")
     if mesh is not None:
-        mesh = sharding.check_mesh(mesh, allowed=mesh_axes, required=required_axes, name=f"mesh for {caller}")
+        axes, required = ((SWEEP_AXIS, DATA_AXIS), ()) if sweep else ((DATA_AXIS,), (DATA_AXIS,))
+        name = f"mesh for {'fit_sweep' if sweep else 'fit'}"
+        mesh = sharding.check_mesh(mesh, allowed=axes, required=required, name=name)
         what = "batch_size" if batch_size < n_train else "the full batch (batch_size=None) of N examples"
         sharding.check_divisible(batch_size, what, mesh, DATA_AXIS)
     names = ["train_loss"] + (["val_loss"] if val_data is not None else [])
@@ -367,13 +357,13 @@ def _drive(
     *,
     epochs: int,
     progress: bool | None,
-    stop_early: Callable[[_Carry], bool],
     save: Callable[[_Carry], Any] | None = None,
     checkpoint_every: int | None = None,
     callback: Callable[[int, TrainState], None] | None = None,
     callback_every: int | None = None,
 ) -> _Carry:
-    """Host loop over chunks of epochs (one compiled call each): progress, checkpoints, callbacks, early stop.
+    """Host loop over chunks of epochs (one compiled call each): progress, checkpoints, callbacks; it stops
+    early once every run (the one of :func:`fit`, all of :func:`fit_sweep`) has diverged.
 
     A chunk ends at every multiple of ``checkpoint_every`` and ``callback_every`` (and about 50 times a run
     with a progress bar); the state is saved at multiples of ``checkpoint_every`` and ``callback`` called at
@@ -382,6 +372,7 @@ def _drive(
     if progress is None:
         progress = sys.stderr.isatty() and os.environ.get("CI") is None
     periods = [p for p in (checkpoint_every, callback_every, -(-epochs // 50) if progress else None) if p]
+    stop_early = lambda s: bool(np.all(sharding.to_host(s.diverged_epoch) >= 0))
     due = lambda stop, every: every is None or stop % every == 0 or stop == epochs
     epoch = int(np.max(sharding.to_host(state.epoch)))
     bar = None
@@ -418,16 +409,7 @@ def _train(setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data:
         setup.mesh, state, per_run, data, val_data, sweep=runner["sweep"]
     )
     run = _compiled_runner(setup, **runner)
-    stop_early = lambda s: bool(np.all(sharding.to_host(s.diverged_epoch) >= 0))
-    state = _drive(
-        run,
-        state,
-        (*per_run, data, val_data),
-        epochs=setup.epochs,
-        progress=setup.progress,
-        stop_early=stop_early,
-        **kw,
-    )
+    state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **kw)
     return state, {k: sharding.to_host(v)[..., : setup.epochs] for k, v in state.history.items()}
 
 
@@ -462,18 +444,15 @@ def fit(
         val_data: optional held-out set, evaluated at the end of every epoch.
         metrics: a mapping ``{"name": fn(params, batch) -> scalar}`` evaluated on train and val each epoch.
         progress: a tqdm bar; ``None`` shows it only on an interactive terminal outside CI.
-        checkpoint_dir, checkpoint_every: save the state every K epochs (and at the end) in
-            ``checkpoint_dir/checkpoint.msgpack``, atomically (a SIGTERM during a write leaves the previous
-            file and no temporary one). If the directory holds a checkpoint of *this* run, training resumes
-            from it, bit-identically; a finished run is returned as saved. The file records a fingerprint of
-            the run — parameter tree, shapes and dtypes; optimizer state structure; data and val_data shapes
-            and a hash of a strided row sample and of each leaf's sum; key; B; epochs; history names; and a
-            hash of the traced program (``jax.make_jaxpr``) of one training step and of the metrics, with
-            the values of the constants they close over. A checkpoint whose fingerprint differs, or a
-            truncated, corrupt or foreign file, raises ``ValueError`` naming the file and every differing
-            field. Not detected: changes invisible to the traced program (a Python global the objective reads
-            is seen only as the literal or constant it becomes when traced), data that differ only in rows
-            outside the sample with equal sums, the mesh, and anything outside the step (e.g. a callback).
+        checkpoint_dir, checkpoint_every: save the state every K epochs (and at the end) to
+            ``checkpoint_dir/checkpoint.msgpack``, atomically (even under SIGTERM). A checkpoint of *this* run is
+            resumed, bit-identically (a finished one returned as saved); any other is refused with a
+            ``ValueError`` naming the file and each differing field of its fingerprint (:mod:`jaxml.checkpoint`:
+            parameter tree, shapes and dtypes; optimizer state; data shapes and a content hash; key; B; epochs;
+            the traced program of one step and of the metrics, constants included), as is a corrupt or foreign
+            file. Not detected: what leaves the traced step unchanged (a Python global the objective reads is
+            seen only as the literal or constant it becomes when traced), data differing only in unsampled
+            rows with equal sums, the mesh, and the callback.
         callback, callback_every: ``callback(epoch, state)`` with a :class:`TrainState` after every
             ``callback_every`` epochs and after the last — the way to watch a run, independent of
             checkpoints. Without ``callback_every`` it is called after each compiled chunk of epochs (every
@@ -507,7 +486,7 @@ def fit(
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     setup = _prepare(
         objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
-        mesh_axes=(DATA_AXIS,), required_axes=(DATA_AXIS,), caller="fit",
+        sweep=False,
     )  # fmt: skip
     for name, every in (("checkpoint_every", checkpoint_every), ("callback_every", callback_every)):
         if every is not None:
@@ -587,7 +566,7 @@ def fit_sweep(
     """
     setup = _prepare(
         objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
-        mesh_axes=(SWEEP_AXIS, DATA_AXIS), required_axes=(), caller="fit_sweep",
+        sweep=True,
     )  # fmt: skip
     keys = _checks.keys(keys, "keys")
     n_runs = int(keys.shape[0])
