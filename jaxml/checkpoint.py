@@ -76,6 +76,7 @@ __all__ = [
     "differences",
     "load",
     "program_fingerprint",
+    "resume",
     "run_fingerprint",
     "save",
     "tree_fingerprint",
@@ -252,6 +253,14 @@ def load(directory: str | os.PathLike, template: PyTree, fingerprint: Mapping[st
                 f"this run needs {_dtype(want)}{list(np.shape(want))}",
             )
     return state
+
+
+def resume(directory: str | os.PathLike, state: PyTree, **run: Any) -> tuple[PyTree, Callable[[PyTree], Path]]:
+    """``(start, save)``: the state saved in ``directory`` by this run (else ``state``), and ``save(state)``
+    writing checkpoints of this run there. ``run`` are :func:`run_fingerprint`'s arguments."""
+    fingerprint = run_fingerprint(**run)
+    restored = load(directory, state, fingerprint)
+    return (state if restored is None else restored), lambda new: save(directory, new, fingerprint)
 
 
 def _unreadable(path: Path, why: str) -> ValueError:

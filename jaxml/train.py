@@ -145,14 +145,17 @@ def supervised(
 # Inputs
 
 
-def _check_outputs(objective: Objective, metrics: Mapping[str, Metric], params: PyTree, data: PyTree, b: int) -> None:
-    """The objective on a batch of B and each metric on the whole split give scalars (traced, not run)."""
-    struct = lambda a, n: jax.ShapeDtypeStruct((n, *np.shape(a)[1:]), jnp.result_type(a))
-    batch = jax.tree_util.tree_map(lambda a: struct(a, b), data)
-    _checks.scalar_output(objective, (params, batch), "objective", floating=True)
-    whole = jax.tree_util.tree_map(lambda a: struct(a, np.shape(a)[0]), data)
-    for name, fn in metrics.items():
-        _checks.scalar_output(fn, (params, whole), f"metrics[{name!r}]")
+def _check_outputs(setup: _Setup, params: PyTree, data: PyTree, val_data: PyTree | None) -> None:
+    """The objective on a batch of B and on val_data, and each metric on each split, give scalars (traced only)."""
+    struct = lambda a, n=None: jax.ShapeDtypeStruct((n or np.shape(a)[0], *np.shape(a)[1:]), jnp.result_type(a))
+    batch = jax.tree_util.tree_map(lambda a: struct(a, setup.batch_size), data)
+    _checks.scalar_output(setup.objective, (params, batch), "objective", floating=True)
+    for split, whole in (("data", data), ("val_data", val_data)) if val_data is not None else (("data", data),):
+        whole = jax.tree_util.tree_map(struct, whole)
+        if split == "val_data":
+            _checks.scalar_output(setup.objective, (params, whole), "objective on val_data", floating=True)
+        for name, fn in setup.metrics.items():
+            _checks.scalar_output(fn, (params, whole), f"metrics[{name!r}] on {split}")
 
 
 class _Setup(NamedTuple):
@@ -181,6 +184,8 @@ def _prepare(
     """What :func:`fit` and :func:`fit_sweep` check alike: objective, data, metrics, epochs, B, the mesh (axis
     "data" for fit; "sweep" and/or "data" for a sweep)."""
     _checks.callable_(objective, "objective", "a function objective(params, batch) -> scalar")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True, False or None (only on a terminal), got {progress!r}")
     metrics = _checks.functions(metrics, "metrics", "fn(params, batch) -> scalar")
     n_train = _checks.examples(data, "data")
     if val_data is not None:
@@ -312,11 +317,8 @@ def _cached_runner(
 
 
 def _compiled_runner(setup: _Setup, **parts: Any) -> Callable[..., _Carry]:
-    """The jitted runner, reused across calls with the same objective, optimizer and metrics (no recompile).
-
-    Functions and optax transformations hash by identity; a callable object that defines ``__eq__`` without
-    ``__hash__`` cannot be a cache key, and gets a runner of its own (compiled on every call).
-    """
+    """The jitted runner, cached by the objective, optimizer and metrics objects (they hash by identity); a
+    callable object with ``__eq__`` but no ``__hash__`` cannot be a cache key and gets a runner of its own."""
     parts.update(objective=setup.objective, metrics=tuple(setup.metrics.items()), mesh=setup.mesh)
     parts.update(n_train=setup.n_train, batch_size=setup.batch_size)
     try:
@@ -400,10 +402,8 @@ def _drive(
 
 
 def _train(setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data: PyTree, **kw: Any) -> tuple:
-    """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs on the mesh, compile (or reuse) the
-    runner, drive it to ``epochs`` or until every run has diverged. Returns the final state and host history.
-
-    ``kw``: ``optimizer``, ``is_factory``, ``sweep`` for the runner, the rest for :func:`_drive`."""
+    """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner with
+    ``kw``'s optimizer, is_factory and sweep, drive it with the rest; the final state and host history."""
     runner = {name: kw.pop(name) for name in ("optimizer", "is_factory", "sweep")}
     state, per_run, data, val_data = sharding.place_run(
         setup.mesh, state, per_run, data, val_data, sweep=runner["sweep"]
@@ -470,8 +470,7 @@ def fit(
         DivergenceError: a non-finite loss or gradient; carries the last finite state.
         ValueError, TypeError: an argument out of its domain, named in the message (checked before training).
 
-    Example (a callback every 2 epochs; add ``mesh=jax.make_mesh((D,), ("data",))`` to split each batch over
-    D devices):
+    Example (a callback every 2 epochs; ``mesh=jax.make_mesh((D,), ("data",))`` would split batches over D):
         >>> import jax, optax
         >>> from jaxml import losses, models, train
         >>> x = jax.random.normal(jax.random.PRNGKey(0), (64, 2)); y = x @ jax.numpy.array([1.0, -1.0])
@@ -494,20 +493,18 @@ def fit(
     if callback is not None:
         _checks.callable_(callback, "callback", "a function callback(epoch, state)")
     _checks.parameters(params)
-    _check_outputs(objective, setup.metrics, params, data, setup.batch_size)
+    _check_outputs(setup, params, data, val_data)
     raw_key = _checks.raw_key(key, "key")
     opt_state = optimizer.init(params)
     state = _initial_state(params, opt_state, setup.names, epochs)
 
     save = None
     if checkpoint_dir is not None:
-        fingerprint = checkpoint.run_fingerprint(
-            objective=objective, optimizer=optimizer, metrics=setup.metrics, params=params, opt_state=opt_state,
-            data=data, val_data=val_data, key=raw_key, batch_size=setup.batch_size, epochs=epochs, history=setup.names,
+        state, save = checkpoint.resume(
+            checkpoint_dir, state, objective=objective, optimizer=optimizer, metrics=setup.metrics, params=params,
+            opt_state=opt_state, data=data, val_data=val_data, key=raw_key, batch_size=setup.batch_size,
+            epochs=epochs, history=setup.names,
         )  # fmt: skip
-        restored = checkpoint.load(checkpoint_dir, state, fingerprint)
-        state = restored if restored is not None else state
-        save = lambda s: checkpoint.save(checkpoint_dir, s, fingerprint)
     state, history = _train(
         setup, state, (raw_key, None), data, val_data, optimizer=optimizer, is_factory=False, sweep=False,
         save=save, checkpoint_every=checkpoint_every, callback=callback, callback_every=callback_every,
@@ -517,7 +514,7 @@ def fit(
         raise DivergenceError(
             e, int(state.diverged_step), state.params, state.opt_state, {k: v[: e + 1] for k, v in history.items()}
         )
-    return FitResult(state.params, state.opt_state, history, np.array(-1))
+    return FitResult(params=state.params, opt_state=state.opt_state, history=history, diverged_epoch=np.array(-1))
 
 
 def fit_sweep(
@@ -587,7 +584,7 @@ def fit_sweep(
         if hparams.shape != (n_runs,):
             raise ValueError(f"learning_rates must have shape ({n_runs},) (one per key), got {hparams.shape}")
     one_run = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], jnp.result_type(a)), params)
-    _check_outputs(objective, setup.metrics, one_run, data, setup.batch_size)
+    _check_outputs(setup, one_run, data, val_data)
 
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
     state = _initial_state(params, opt_state, setup.names, epochs, lead=(n_runs,))
@@ -595,4 +592,5 @@ def fit_sweep(
         setup, state, (keys, hparams), data, val_data, optimizer=optimizer, is_factory=learning_rates is not None,
         sweep=True,
     )  # fmt: skip
-    return FitResult(state.params, state.opt_state, history, sharding.to_host(state.diverged_epoch))
+    diverged = sharding.to_host(state.diverged_epoch)
+    return FitResult(params=state.params, opt_state=state.opt_state, history=history, diverged_epoch=diverged)

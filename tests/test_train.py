@@ -317,6 +317,9 @@ BAD_FIT = [
     ("objective not callable", {"objective": "mse"}, TypeError, "objective"),
     ("optimizer str", {"optimizer": "adam"}, TypeError, "optimizer"),
     ("mesh str", {"mesh": "data"}, TypeError, "mesh"),
+    ("progress str", {"progress": "yes"}, TypeError, "progress"),
+    ("val_data not a pair", {"val_data": _X}, TypeError, "val_data"),
+    ("val_data other width", {"val_data": (_X[:, :2], _Y)}, ValueError, "objective on val_data"),
     ("mesh axes", {"mesh": jax.sharding.Mesh(np.array(jax.devices()[:1]), ("batch",))}, ValueError, "mesh"),
 ]  # fmt: skip
 
@@ -362,6 +365,15 @@ def test_bad_sweep_input_names_the_argument(change, error, named):
     with pytest.raises(error) as info:
         _sweep(**change)
     assert named in str(info.value), str(info.value)
+
+
+def test_data_may_be_a_single_array_for_an_objective_that_takes_one():
+    # A bare array is a pytree with a leading axis: with an objective of (params, x), fit estimates the mean
+    # μ = argmin mean‖x − μ‖² — whose closed form is the sample mean.
+    with jax.enable_x64(True):
+        objective = lambda p, x: jnp.mean(jnp.sum((x - p["mu"]) ** 2, axis=1))
+        result = train.fit(objective, {"mu": jnp.zeros(3)}, optax.sgd(0.4), _X, key=0, epochs=60)
+        np.testing.assert_allclose(result.params["mu"], np.mean(np.asarray(_X), axis=0), atol=1e-10)
 
 
 def test_supervised_objective_names_the_batch_it_needs():
