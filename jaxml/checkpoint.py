@@ -9,7 +9,7 @@ field               what it records
 ``params``          the parameter tree's structure, and each leaf's path, dtype and shape
 ``opt_state``       the optimizer state's structure (its NamedTuple types), and each leaf's dtype and shape
 ``data``            each training leaf's dtype and shape
-``data_content``    a hash of a strided sample of ≤ 64 rows and of the float64 sum of each leaf (on the host)
+``data_content``    a hash of a strided sample of ≤ 64 rows of each leaf and of the leaf's sum
 ``val_data``,       the same for the validation set ("none" without one)
 ``val_content``
 ``key``             the raw PRNG key data of the batch order
@@ -25,16 +25,16 @@ field               what it records
 file, lists each differing field (saved vs now) and says how to start afresh; a truncated, corrupt or foreign
 file gets the same kind of message. What is detected: another architecture, tree, dtype, optimizer (its type
 or a hyper-parameter such as η, which a step's program holds as a literal or a constant), other data of the
-same shapes, another key, batch size or number of epochs, another objective (another loss, λ, model). What is
-not: a change that leaves the traced program and its constants identical — e.g. a Python global read by the
-objective only to choose *which* program to trace gives a different text and is caught, but one that is
-folded into an unchanged constant array is caught only through that constant's values; data that differ
-only in rows the strided sample skips *and* leave every leaf's sum unchanged; the mesh (a run on D devices
-follows the same trajectory up to float reassociation); the JAX version, unless it changes the program text
-(then resume refuses, to be safe).
+same shapes, another key, batch size or number of epochs, another objective (another loss, λ, model).
+
+What is not: anything that leaves the traced step's text and constant values unchanged. A Python global the
+objective reads is seen only through what tracing makes of it (a literal or a constant: caught); one that acts
+outside the traced step (in a callback, in code that builds the data) is not. Data that differ only in rows the
+strided sample skips while every leaf's sum stays the same (e.g. two unsampled rows swapped, which changes the
+batches) pass; so do the mesh (a run on D devices follows the same trajectory up to float reassociation) and
+the JAX version unless it changes the program text (then resume refuses, to be safe).
 
 Example:
-    >>> import jax.numpy as jnp
     >>> from jaxml import checkpoint
     >>> fp = {"epochs": "3", "batch_size": "8"}
     >>> checkpoint.differences(fp, {"epochs": "5", "batch_size": "8"})
@@ -109,8 +109,8 @@ def tree_fingerprint(tree: PyTree) -> str:
 def data_fingerprint(data: PyTree) -> tuple[str, str]:
     """``(shapes, content)``: the data's :func:`tree_fingerprint` and a cheap hash of its values.
 
-    The content hash reads at most :data:`SAMPLE_ROWS` rows of each leaf (every ⌈N/64⌉-th) and the float64
-    sum of each whole leaf on the host, so a data set of the same length with other values is told apart
+    The content hash reads at most :data:`SAMPLE_ROWS` rows of each leaf (every ⌈N/64⌉-th) and the sum of
+    each whole leaf (in the default float type), so a data set of the same length with other values is told apart
     without hashing all of it. Arrays spread over several processes are gathered (every process must call it).
     """
     if data is None:
