@@ -308,6 +308,12 @@ def examples(tree: PyTree, name: str) -> int:
     """N for a data set: a pytree of non-empty arrays sharing a leading example axis, finite where floating."""
     n = leading_axis(tree, name)
     for leaf in jax.tree_util.tree_leaves(tree):
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            # Spread over several processes (jaxml.distributed): reduce where it lives, read the replicated bit.
+            floating = jnp.issubdtype(leaf.dtype, jnp.inexact)
+            if floating and not bool(jax.jit(lambda a: jnp.all(jnp.isfinite(a)))(leaf)):
+                raise ValueError(f"{name} contains NaN or infinite values")
+            continue
         finite(leaf, name)
     return n
 
