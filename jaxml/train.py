@@ -373,7 +373,8 @@ def _drive(
     """
     if progress is None:
         progress = sys.stderr.isatty() and os.environ.get("CI") is None
-    periods = [p for p in (checkpoint_every, callback_every, -(-epochs // 50) if progress else None) if p]
+    pace = callback_every if callback is not None else None
+    periods = [p for p in (checkpoint_every, pace, -(-epochs // 50) if progress else None) if p]
     stop_early = lambda s: bool(np.all(sharding.to_host(s.diverged_epoch) >= 0))
     due = lambda stop, every: every is None or stop % every == 0 or stop == epochs
     epoch = int(np.max(sharding.to_host(state.epoch)))
