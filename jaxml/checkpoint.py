@@ -110,7 +110,7 @@ def data_fingerprint(data: PyTree) -> tuple[str, str]:
     """``(shapes, content)``: the data's :func:`tree_fingerprint` and a cheap hash of its values.
 
     The content hash reads at most :data:`SAMPLE_ROWS` rows of each leaf (every ⌈N/64⌉-th) and the sum of
-    each whole leaf (in the default float type), so a data set of the same length with other values is told apart
+    each whole leaf (on the host in float64), so a data set of the same length with other values is told apart
     without hashing all of it. Arrays spread over several processes are gathered (every process must call it).
     """
     if data is None:
@@ -120,7 +120,10 @@ def data_fingerprint(data: PyTree) -> tuple[str, str]:
         n = np.shape(leaf)[0] if np.ndim(leaf) else 1
         stride = max(1, -(-n // SAMPLE_ROWS))
         sample = to_host(leaf[::stride] if np.ndim(leaf) else leaf)
-        total = to_host(jnp.sum(jnp.asarray(leaf), dtype=jnp.result_type(float)))
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:  # spread over processes: sum there
+            total = to_host(jnp.sum(leaf, dtype=jnp.result_type(float)))
+        else:  # on the host in float64, so numpy and jax copies of the same data agree
+            total = np.sum(np.asarray(leaf), dtype=np.complex128 if np.iscomplexobj(leaf) else np.float64)
         digest.update(np.ascontiguousarray(sample).tobytes())
         digest.update(repr(float(np.real(total))).encode())
     return tree_fingerprint(data), digest.hexdigest()[:16]
