@@ -442,15 +442,21 @@ def test_an_unhashable_objective_trains_and_a_type_error_inside_is_not_swallowed
     assert len(calls) == 1  # raised once, not retried by a cache fallback
 
 
+def _counting(objective):
+    """``objective`` wrapped to count how often it is traced (each Python call is a trace under jit)."""
+    traces = []
+
+    def counted(params, batch):
+        traces.append(1)
+        return objective(params, batch)
+
+    return counted, traces
+
+
 def test_a_second_fit_with_the_same_objects_does_not_retrace():
     # Same objective and optimizer objects: the second call reuses the compiled runner (and the up-front
     # output-shape check its cached trace), so the objective is not traced again.
-    traces = []
-
-    def objective(params, batch):
-        traces.append(1)
-        return _OBJECTIVE(params, batch)
-
+    objective, traces = _counting(_OBJECTIVE)
     optimizer = optax.sgd(0.1)
     _fit(objective=objective, optimizer=optimizer)
     first = len(traces)
@@ -468,12 +474,7 @@ def test_distributed_re_exports_the_one_to_host():
 def test_another_number_of_epochs_in_the_same_bucket_does_not_recompile():
     # History buffers are sized to the next power of two and the epoch count is a runtime value: 3 and 4
     # epochs share one compiled runner (the objective is not traced again), 5 needs buffers of 8.
-    traces = []
-
-    def objective(params, batch):
-        traces.append(1)
-        return _OBJECTIVE(params, batch)
-
+    objective, traces = _counting(_OBJECTIVE)
     optimizer = optax.sgd(0.1)
     three = _fit(objective=objective, optimizer=optimizer, epochs=3)
     after_three = len(traces)
