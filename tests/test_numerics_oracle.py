@@ -79,8 +79,7 @@ def test_near_critical_point_on_the_valley_is_degenerate(x64):
     assert cp.escape_direction is None
     assert cp.tolerance == pytest.approx(gnorm, rel=1e-6)
     assert (cp.num_negative, cp.num_zero, cp.num_positive) == (0, 1, 1)
-    # Far enough from the valley (ρ = 1e-3, ‖g‖ ≈ 3e-3 > grad_tol) it is not critical at all; on the valley
-    # itself it is degenerate with a zero tolerance of √eps·λ_max.
+    # Far enough from the valley (ρ = 1e-3, ‖g‖ ≈ 3e-3 > grad_tol) it is not critical at all.
     assert curvature.classify_critical_point(toy, jnp.array([1.0, 1.001])).kind == "not_critical"
 
 

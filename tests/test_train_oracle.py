@@ -62,7 +62,7 @@ def hand_loop(
     key = jax.random.PRNGKey(key) if isinstance(key, int) else key
     n = len(jax.tree_util.tree_leaves(data)[0])
     steps = n // batch_size
-    grad_fn = jax.jit(jax.value_and_grad(objective))  # one step's maths, jitted only for speed
+    grad_fn = _jitted_value_and_grad(objective)  # one step's maths, jitted only for speed
     update = jax.jit(optimizer.update)
     state = optimizer.init(params)
     history: dict[str, list[float]] = {}
@@ -91,6 +91,16 @@ def hand_loop(
             if val_data is not None:
                 record(f"val_{name}", fn(params, val_data))
     return {"params": params, "opt_state": state, "history": history, "diverged": None}
+
+
+_VALUE_AND_GRAD: dict[Callable, Callable] = {}
+
+
+def _jitted_value_and_grad(objective: Callable) -> Callable:
+    """``jax.jit(jax.value_and_grad(objective))``, compiled once per objective across hand loops."""
+    if objective not in _VALUE_AND_GRAD:
+        _VALUE_AND_GRAD[objective] = jax.jit(jax.value_and_grad(objective))
+    return _VALUE_AND_GRAD[objective]
 
 
 def _square_norm_finite(tree: PyTree) -> bool:

@@ -8,6 +8,9 @@ It copies the working tree (without .git) to a temporary directory once, then fo
 exact string (which must occur exactly once) in one file, runs the listed test files with ``-x`` (stage 1,
 the cheap oracle files; stage 2 only if stage 1 missed it), restores the file, and prints a table: caught by
 which test, or survived. A mutant that breaks import or collection counts as "error", not as caught.
+
+Known equivalent mutant: C1 (dropping β_{j−1}v_{j−1} from the three-term recurrence) survives because the full
+reorthogonalization that follows removes that component anyway; basis and Ritz values agree to round-off.
 """
 
 from __future__ import annotations
@@ -203,6 +206,13 @@ MUTATIONS = [
         ["tests/test_curvature.py"],
     ),
     M(
+        "C9 Lanczos alpha index j+1",
+        "jaxml/curvature/lanczos.py",
+        [("alpha=s.alpha.at[j].set(a)", "alpha=s.alpha.at[(j + 1) % m].set(a)")],
+        NUMERICS,
+        ["tests/test_curvature.py"],
+    ),
+    M(
         "C2 tridiagonal off-diagonal shifted",
         "jaxml/curvature/lanczos.py",
         [("result.beta[:-1], 0.0)", "result.beta[1:], 0.0)")],
@@ -314,9 +324,14 @@ MUTATIONS = [
         ["tests/test_generative.py"],
     ),
     M(
-        "G3 shared covariance divides by K",
+        "G3 shared covariance divides by N-K (pooled unbiased)",
         "jaxml/generative.py",
-        [("cov = (scatter / counts.sum() + reg * eye)[None]", "cov = (scatter / k / counts.mean() + reg * eye)[None]")],
+        [
+            (
+                "cov = (scatter / counts.sum() + reg * eye)[None]",
+                "cov = (scatter / (counts.sum() - k) + reg * eye)[None]",
+            )
+        ],
         ["tests/test_generative.py"],
     ),
     M(
