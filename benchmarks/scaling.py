@@ -43,10 +43,10 @@ def _setup():
     import jax
     import jax.numpy as jnp
 
-    from benchmarks.train import _digits
+    from benchmarks.train import digits
     from jaxml import losses, models, train
 
-    x, y = _digits()
+    x, y = digits()
     data = (jnp.asarray(x), jnp.asarray(y))
     model = models.mlp(64, HIDDEN, 10, activation=jax.nn.relu)
     objective = train.supervised(model.apply, losses.softmax_cross_entropy)

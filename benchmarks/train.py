@@ -31,7 +31,7 @@ LR = 1e-3
 BATCH = 64
 
 
-def _digits() -> tuple[np.ndarray, np.ndarray]:
+def digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -45,7 +45,7 @@ def bench_jaxml(epochs: int, seeds: int = 8) -> dict[str, float]:
 
     from jaxml import losses, models, train
 
-    x, y = _digits()
+    x, y = digits()
     data = (jnp.asarray(x), jnp.asarray(y))
     model = models.mlp(64, HIDDEN, 10, activation=jax.nn.relu)
     objective = train.supervised(model.apply, losses.softmax_cross_entropy)
@@ -106,7 +106,7 @@ def bench_optax_loop(epochs: int) -> dict[str, float]:
 
     from jaxml import losses, models
 
-    x, y = _digits()
+    x, y = digits()
     xd, yd = jnp.asarray(x), jnp.asarray(y)
     model = models.mlp(64, HIDDEN, 10, activation=jax.nn.relu)
     optimizer = optax.adam(LR)
@@ -141,7 +141,7 @@ def bench_torch(epochs: int) -> dict[str, float]:
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    x, y = _digits()
+    x, y = digits()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     net = torch.nn.Sequential(
         torch.nn.Linear(64, HIDDEN[0]),
@@ -177,7 +177,7 @@ def bench_sklearn(epochs: int) -> dict[str, float]:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    x, y = _digits()
+    x, y = digits()
     clf = MLPClassifier(
         hidden_layer_sizes=HIDDEN,
         solver="adam",

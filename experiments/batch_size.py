@@ -142,7 +142,7 @@ def _epoch_seconds(objective, params, optimizer, data_, batch: int, epochs: int 
         stamps.append(time.perf_counter())
 
     train.fit(
-        objective, params, optimizer, data_, key=0, epochs=epochs + 1, batch_size=batch, checkpoint_every=1,
+        objective, params, optimizer, data_, key=0, epochs=epochs + 1, batch_size=batch, callback_every=1,
         callback=stamp, progress=False,
     )  # fmt: skip
     return float(np.min(np.diff(stamps)))
@@ -168,7 +168,7 @@ def _path(objective, params, data_, batch, eta, epochs, key) -> np.ndarray:
     record = lambda epoch, state: points.append((float(state.params["w"][0, 0]), float(state.params["b"][0])))
     train.fit(
         objective, params, optim.sgd(eta), data_, key=key, epochs=epochs, batch_size=batch,
-        checkpoint_every=1, callback=record, progress=False,
+        callback_every=1, callback=record, progress=False,
     )  # fmt: skip
     return np.array(points)
 

@@ -148,7 +148,7 @@ def compute(config: Config) -> Result:
             batch,
             key=k_fit,
             epochs=epochs,
-            checkpoint_every=every,
+            callback_every=every,
             callback=record,
             metrics={"accuracy": lambda p, b: losses.accuracy(model.apply(p, b[0]), b[1])},
             progress=False,

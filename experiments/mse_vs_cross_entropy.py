@@ -123,7 +123,7 @@ def _run(config: Config) -> Result:
         results[label] = train.fit(
             objective, start, frozen_bias(optax.sgd(config.learning_rate)), (xj, yj),
             key=config.seed, epochs=epochs, metrics={"accuracy": accuracy},
-            checkpoint_every=config.record_every, callback=record, progress=False,
+            callback_every=config.record_every, callback=record, progress=False,
         )  # fmt: skip
         paths[label] = np.stack(path)
         surfaces[label] = classification.loss_surface(objective, to_params, (xj, yj))

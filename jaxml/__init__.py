@@ -13,8 +13,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "classification", "curvature", "data", "distributed", "generative", "io", "losses", "models", "optim", "plot",
-    "report", "surfaces", "train",
+    "checkpoint", "classification", "curvature", "data", "distributed", "generative", "io", "losses", "models",
+    "optim", "plot", "report", "sharding", "surfaces", "train",
 )  # fmt: skip
 
 

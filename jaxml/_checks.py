@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -35,7 +36,9 @@ PyTree = Any
 __all__ = [
     "bounded",
     "callable_",
+    "examples",
     "finite",
+    "functions",
     "integer",
     "is_concrete",
     "key",
@@ -45,6 +48,7 @@ __all__ = [
     "leading_axis",
     "nan_unless",
     "one_of",
+    "parameters",
     "positive_int",
     "positive_ints",
     "probabilities",
@@ -52,6 +56,7 @@ __all__ = [
     "real",
     "real_array",
     "same_shape",
+    "scalar_output",
     "tree_shapes",
 ]
 
@@ -411,3 +416,63 @@ def tree_shapes(tree: PyTree, template: PyTree, name: str) -> PyTree:
                 "(parameters of another architecture?)"
             )
     return tree
+
+
+# Trees: parameters, example sets, named functions, scalar outputs
+
+
+def parameters(tree: PyTree, name: str = "params", *, lead: int | None = None) -> PyTree:
+    """A parameter pytree to differentiate: at least one leaf, each floating-point and (when concrete) finite,
+    each with a leading run axis of size ``lead`` when given; returned unchanged. Leaves are named by path."""
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    if not leaves:
+        raise ValueError(f"{name} must hold at least one array (the parameters to train), got {_describe(tree)}")
+    for path, leaf in leaves:
+        where = f"{name}{jax.tree_util.keystr(path)}"
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+            raise TypeError(f"{where} must be a floating-point array (it is differentiated), got {_describe(leaf)}")
+        if lead is not None and (np.ndim(leaf) == 0 or np.shape(leaf)[0] != lead):
+            raise ValueError(f"{where} must have a leading axis of {lead} runs, got shape {np.shape(leaf)}")
+        finite(leaf, where)
+    return tree
+
+
+def examples(tree: PyTree, name: str) -> int:
+    """N for a data set: a pytree of non-empty arrays sharing a leading example axis, finite where floating."""
+    n = leading_axis(tree, name)
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            # Spread over several processes (jaxml.distributed): reduce where it lives, read the replicated bit.
+            floating = jnp.issubdtype(leaf.dtype, jnp.inexact)
+            if floating and not bool(jax.jit(lambda a: jnp.all(jnp.isfinite(a)))(leaf)):
+                raise ValueError(f"{name} contains NaN or infinite values")
+            continue
+        finite(leaf, name)
+    return n
+
+
+def functions(value: Any, name: str, expected: str) -> dict[str, Any]:
+    """A mapping ``{str: callable}`` (None → ``{}``) as a dict; ``TypeError`` naming ``name`` otherwise."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping name -> {expected}, got {_describe(value)}")
+    for key_, fn in value.items():
+        if not isinstance(key_, str):
+            raise TypeError(f"{name} keys must be names (str), got {_describe(key_)}")
+        callable_(fn, f"{name}[{key_!r}]", expected)
+    return dict(value)
+
+
+def scalar_output(fn: Any, args: tuple, name: str, *, floating: bool = False) -> None:
+    """``fn(*args)`` must return a real (with ``floating``, floating-point) scalar; only traced
+    (``jax.eval_shape``), so ``args`` may be ``jax.ShapeDtypeStruct`` s and nothing is computed."""
+    try:
+        out = jax.eval_shape(fn, *args)
+    except (TypeError, ValueError) as err:  # e.g. params of another architecture: name what went in
+        shapes = jax.tree_util.tree_map(lambda a: f"{jnp.result_type(a)}{list(np.shape(a))}", args)
+        raise type(err)(f"{name} failed on arguments shaped {shapes}: {err}") from err
+    kinds = (jnp.floating,) if floating else (jnp.floating, jnp.integer, jnp.bool_)
+    if not hasattr(out, "shape") or out.shape != () or not any(jnp.issubdtype(out.dtype, k) for k in kinds):
+        got = f"dtype {out.dtype} and shape {tuple(out.shape)}" if hasattr(out, "shape") else type(out).__name__
+        raise ValueError(f"{name} must return a {'floating-point' if floating else 'real'} scalar, got {got}")

@@ -14,7 +14,8 @@ What this module adds around JAX:
 * :func:`global_mesh` — a mesh (Auto axes, default ``("data",)``) over the devices of all processes.
 * :func:`local_rows` / :func:`global_array` — which rows of the data set this process loads, and the global
   ``jax.Array`` (``jax.make_array_from_process_local_data``) that :func:`jaxml.train.fit` takes with ``mesh=``.
-* :func:`to_host` — read a global array back as numpy on every process.
+* :func:`to_host` — read a global array back as numpy on every process (re-exported from
+  :mod:`jaxml.sharding`, the one place it is defined).
 * :func:`launch` / ``python -m jaxml.distributed`` — start N local processes on 127.0.0.1 (CPU, gloo) to try
   the multi-host path on one machine; bounded by a timeout, and every process is killed if one fails.
 
@@ -46,7 +47,7 @@ import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxml.train import DATA_AXIS
+from jaxml.sharding import DATA_AXIS, to_host
 
 PyTree = Any
 
@@ -225,22 +226,6 @@ def global_array(local: PyTree, mesh: Mesh, spec: P = ROWS_OVER_DATA) -> PyTree:
         raise ValueError(f"every array in local must share a leading axis, got shapes {[np.shape(a) for a in leaves]}")
     sharding = NamedSharding(mesh, spec)
     return jax.tree_util.tree_map(lambda a: jax.make_array_from_process_local_data(sharding, np.asarray(a)), local)
-
-
-def to_host(tree: PyTree) -> PyTree:
-    """Every leaf as a numpy array holding the full global value, on every process.
-
-    Arrays split over several processes are gathered (``multihost_utils.process_allgather``), a collective:
-    every process must call it. Replicated and local arrays are read directly.
-    """
-    from jax.experimental import multihost_utils
-
-    def one(a: Any) -> np.ndarray:
-        if isinstance(a, jax.Array) and not a.is_fully_addressable and not a.is_fully_replicated:
-            return np.asarray(multihost_utils.process_allgather(a, tiled=True))
-        return np.asarray(a)
-
-    return jax.tree_util.tree_map(one, tree)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -13,29 +13,72 @@ Example:
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during an atomic write (a BaseException, so no ``except Exception`` swallows it)."""
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (write to a temporary sibling, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (write to a temporary sibling, fsync, rename).
+
+    A SIGTERM that arrives during the write (a scheduler stopping the job) would, with the default handler,
+    kill the process without any cleanup and leave the temporary file behind. In the main thread, while
+    SIGTERM has its default action, the write turns it into an exception for its duration: the temporary
+    file is removed, the default action is put back and the signal delivered again, so the process still
+    ends by SIGTERM, leaving the old destination (or, if the rename had happened, the new one) and nothing
+    else. A handler the program installed itself is left alone (it runs as Python code, so whatever it
+    raises passes through the cleanup below).
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    caught = _catch_sigterm()
+    terminated = False
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as err:
+        terminated = isinstance(err, _Terminated)
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+        if not terminated:
+            raise
+    finally:
+        if caught:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)  # the default action: the process ends here
     return path
+
+
+def _catch_sigterm() -> bool:
+    """Make SIGTERM raise :class:`_Terminated` if it has its default action and this is the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # signals unavailable here (an embedded interpreter)
+        return False
+    return True
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -85,17 +85,22 @@ MUTATIONS = [
     M(
         "I6 sweep stops when any run diverges",
         "jaxml/train.py",
-        [("bool(np.all(_host(s.diverged_epoch) >= 0))", "bool(np.any(_host(s.diverged_epoch) >= 0))")],
+        [
+            (
+                "bool(np.all(sharding.to_host(s.diverged_epoch) >= 0))",
+                "bool(np.any(sharding.to_host(s.diverged_epoch) >= 0))",
+            )
+        ],
         TRAIN,
         ["tests/test_train.py"],
     ),
     M(
         "I7 checkpoint written in place",
-        "jaxml/train.py",
+        "jaxml/checkpoint.py",
         [
             (
-                "atomic_write_bytes(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))",
-                "(directory / CHECKPOINT_FILE).write_bytes(serialization.msgpack_serialize(payload))",
+                "atomic_write_bytes(path, serialization.msgpack_serialize(payload))",
+                "path.write_bytes(serialization.msgpack_serialize(payload))",
             )
         ],
         TRAIN,
@@ -138,8 +143,8 @@ MUTATIONS = [
     ),
     M(
         "T2 int seed off by one",
-        "jaxml/train.py",
-        [("return jax.random.PRNGKey(int(key))", "return jax.random.PRNGKey(int(key) + 1)")],
+        "jaxml/_checks.py",
+        [("        return jax.random.key(seed)\n", "        return jax.random.key(seed + 1)\n")],
         TRAIN,
     ),
     M("T3 train_loss = last batch loss", "jaxml/train.py", [("jnp.mean(batch_losses))}", "batch_losses[-1])}")], TRAIN),
