@@ -57,16 +57,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import cho_solve, solve_triangular
-from jax.scipy.special import logsumexp, xlogy
+from jax.scipy.linalg import cho_solve
 
-from jaxml import _blocks, _checks
+from jaxml import _blocks, _checks, _gaussian
+from jaxml._gaussian import BernoulliModel, GaussianModel, covariance_kind
 
 Array = jax.Array
 PyTree = Any
@@ -91,30 +90,6 @@ __all__ = [
 
 class SingularCovarianceError(ValueError):
     """A class covariance is singular (a constant feature, or features that are linear combinations)."""
-
-
-class GaussianModel(NamedTuple):
-    """Gaussian class-conditional model (a pytree: jit, vmap and tree-map over it).
-
-    Attributes:
-        means: (K, D) class means μᵏ.
-        covariance: the covariances, its shape says the structure:
-            ``"full"`` (K, D, D) one Σᵏ per class; ``"shared"`` (1, D, D) one Σ for all classes;
-            ``"diagonal"`` (K, D) the per-class variances σᵏ² (diagonal of Σᵏ).
-            ``reg`` is already added to the diagonal.
-        priors: (K,) class priors P(Cₖ) = Nₖ/N.
-    """
-
-    means: Array
-    covariance: Array
-    priors: Array
-
-
-class BernoulliModel(NamedTuple):
-    """Bernoulli naive Bayes model: ``feature_probs[k, i]`` = P(xᵢ = 1 | Cₖ), ``priors[k]`` = Nₖ/N."""
-
-    feature_probs: Array
-    priors: Array
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -234,25 +209,6 @@ def _check_model(model: Any, name: str = "model") -> None:
             _checks.finite(getattr(model, field), f"{name}.{field}")
 
 
-def covariance_kind(model: GaussianModel) -> str:
-    """``"full"``, ``"shared"`` or ``"diagonal"``, read from the (static) shape of ``model.covariance``.
-
-    Example:
-        >>> covariance_kind(GaussianModel(jnp.zeros((3, 2)), jnp.ones((3, 2)), jnp.ones(3) / 3))
-        'diagonal'
-    """
-    if not isinstance(model, GaussianModel):
-        raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
-    cov = model.covariance
-    if cov.ndim == 2:
-        return "diagonal"
-    if cov.ndim == 3 and cov.shape[0] == 1:
-        return "shared"
-    if cov.ndim == 3:
-        return "full"
-    raise ValueError(f"model.covariance must have shape (K, D, D), (1, D, D) or (K, D), got {cov.shape}")
-
-
 def covariance_matrices(model: GaussianModel) -> Array:
     """The K dense (D, D) covariance matrices Σᵏ, whatever the structure (shared is repeated K times).
 
@@ -272,73 +228,6 @@ def covariance_matrices(model: GaussianModel) -> Array:
 # ----------------------------------------------------------------------------------------------- fitting
 
 
-class _BlockMoments(NamedTuple):
-    """Weighted class statistics of row blocks (a leading block axis when stacked): Nₖ, μᵏ and the scatter
-    Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ about the block's own class means, in its kind's shape."""
-
-    counts: Array
-    means: Array
-    scatter: Array
-
-
-def _block_moments(
-    xb: Array, yb: Array, wb: Array | None, lo: Array | int, hi: Array | int, num_classes: int, covariance: str
-) -> _BlockMoments:
-    """The statistics of rows ``lo ≤ i < hi`` of one block: two passes over a block that is in cache (means,
-    then residuals r = x − μ_{y}), so there is no cancellation between second moments and squared means.
-
-    Only matrix products and elementwise arithmetic, no linear algebra: the program compiles quickly.
-    """
-    k, d = num_classes, xb.shape[1]
-    dtype = xb.dtype
-    rows = jnp.arange(xb.shape[0])
-    keep = ((rows >= lo) & (rows < hi)).astype(dtype)
-    wb = keep if wb is None else keep * wb.astype(dtype)
-    yb = yb.astype(jnp.int32)
-    onehot = jax.nn.one_hot(yb, k, dtype=dtype) * wb[:, None]
-    ref = xb[0]  # a shift that keeps the sums small when the data sit far from the origin
-    c = onehot.sum(0)
-    mb = ref + (onehot.T @ (xb - ref)) / jnp.where(c > 0, c, 1)[:, None]
-    r = xb - mb[yb]
-    if covariance == "shared":
-        sb = (r * wb[:, None]).T @ r
-    elif covariance == "diagonal":
-        sb = onehot.T @ (r * r)
-    else:  # full: one weighted Gram matrix per class, as one (K·D, D) product.
-        sb = ((onehot[:, :, None] * r[:, None, :]).reshape(-1, k * d).T @ r).reshape(k, d, d)
-    return _BlockMoments(c, mb, sb)
-
-
-def _merge_moments(blocks: _BlockMoments, covariance: str, xp: Any) -> _BlockMoments:
-    """Pool stacked block statistics (``xp`` is numpy or jax.numpy): Nₖ = Σ_b Nₖᵇ, μᵏ = Σ_b Nₖᵇ μᵏᵇ / Nₖ and
-    S = Σ_b Sᵇ + Σ_b Nₖᵇ (μᵏᵇ − μᵏ)(μᵏᵇ − μᵏ)ᵀ (Chan, Golub & LeVeque), with δ = μᵏᵇ − μᵏ small."""
-    c, mb, sb = blocks
-    counts = c.sum(0)
-    safe = xp.where(counts > 0, counts, 1)
-    means = xp.einsum("bk,bkd->kd", c, mb) / safe[:, None]
-    delta = mb - means
-    if covariance == "shared":
-        between = xp.einsum("bk,bkd,bke->de", c, delta, delta)
-    elif covariance == "diagonal":
-        between = xp.einsum("bk,bkd->kd", c, delta * delta)
-    else:
-        between = xp.einsum("bk,bkd,bke->kde", c, delta, delta)
-    return _BlockMoments(counts, means, sb.sum(0) + between)
-
-
-def _finish_fit(moments: _BlockMoments, reg: Any, covariance: str, xp: Any) -> GaussianModel:
-    counts, means, scatter = moments
-    eye = xp.eye(means.shape[1], dtype=means.dtype)
-    total = counts.sum()
-    if covariance == "shared":
-        cov = (scatter / total + reg * eye)[None]
-    elif covariance == "diagonal":
-        cov = scatter / counts[:, None] + reg
-    else:
-        cov = scatter / counts[:, None, None] + reg * eye
-    return GaussianModel(means=means, covariance=cov, priors=counts / total)
-
-
 def _fit_core(
     x: Array, y: Array, num_classes: int, covariance: str, reg: float | Array, weight: Array | None = None
 ) -> GaussianModel:
@@ -356,24 +245,24 @@ def _fit_core(
     y = y.astype(jnp.int32)
     block = _blocks.block_rows(n, d * x.dtype.itemsize)
     weight = None if weight is None else jnp.asarray(weight, x.dtype)
-    stats = functools.partial(_block_moments, num_classes=num_classes, covariance=covariance)
-    moments = _merge_moments(_blocks.map_blocks(stats, (x, y, weight), block), covariance, jnp)
-    model = _finish_fit(moments, jnp.asarray(reg, x.dtype), covariance, jnp)
+    stats = functools.partial(_gaussian.block_moments, num_classes=num_classes, covariance=covariance)
+    moments = _gaussian.merge_moments(_blocks.map_blocks(stats, (x, y, weight), block), covariance, jnp)
+    model = _gaussian.finish_fit(moments, jnp.asarray(reg, x.dtype), covariance, jnp)
     return GaussianModel(*(_checks.nan_unless(a, valid) for a in model))
 
 
 
 _fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
 #: the streamed fit's one program: per (block shape, K, kind), whatever N.
-_block_moments_jit = jax.jit(_block_moments, static_argnames=("num_classes", "covariance"))
+_block_moments_jit = jax.jit(_gaussian.block_moments, static_argnames=("num_classes", "covariance"))
 
 
 def _fit_any(
     x: Any, y: Any, num_classes: int, covariance: str, reg: float | Array, weight: Any = None
 ) -> GaussianModel:
-    """Host data is streamed in row blocks through one compiled program, :func:`_block_moments` (no whole-array
-    copy, no program per N), and the few (K, D, D) block statistics are pooled on the host; device or traced
-    data goes through the one-program core."""
+    """Host data is streamed in row blocks through one compiled program (:func:`jaxml._gaussian.block_moments`:
+    no whole-array copy, no program per N), and the few (K, D, D) block statistics are pooled on the host;
+    device or traced data goes through the one-program core."""
     if not (
         _blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight)) and _is_concrete(reg)
     ):
@@ -384,8 +273,8 @@ def _fit_any(
     n, d = x.shape
     block = _blocks.block_rows(n, d * x.dtype.itemsize)
     stats = functools.partial(_block_moments_jit, num_classes=num_classes, covariance=covariance)
-    moments = _merge_moments(_blocks.map_host_blocks(stats, (x, y, weight), block), covariance, np)
-    model = _finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
+    moments = _gaussian.merge_moments(_blocks.map_host_blocks(stats, (x, y, weight), block), covariance, np)
+    model = _gaussian.finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
     return GaussianModel(*(jax.device_put(np.asarray(a, x.dtype)) for a in model))
 
 
@@ -577,122 +466,13 @@ def _check_x(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     return x.astype(dtype)
 
 
-class _Prepared(NamedTuple):
-    """What :func:`_gaussian_block` needs of a model, computed once per call: with xc = x − ref, the joint is
-    offset + xc·lin + (xc ⊙ xc)·sq − ½ ‖xc·quad − shift‖² (terms a kind does not use are None)."""
-
-    ref: Array
-    offset: Array
-    lin: Array | None = None
-    sq: Array | None = None
-    quad: Array | None = None
-    shift: Array | None = None
-
-
-def _inverse_cholesky(cov: Array, xp: Any) -> tuple[Array, Array]:
-    """(L⁻¹, log det Σ) for a stack of covariances Σ = LLᵀ, in NumPy/SciPy or JAX (same LAPACK routines)."""
-    if xp is np:
-        chol = np.linalg.cholesky(cov)
-        inv = np.linalg.inv(chol)
-    else:
-        chol = jnp.linalg.cholesky(cov)
-        eye = jnp.eye(cov.shape[-1], dtype=cov.dtype)
-        inv = jax.vmap(lambda c: solve_triangular(c, eye, lower=True))(chol)
-    logdet = 2.0 * xp.sum(xp.log(xp.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
-    return inv, logdet
-
-
-def _prepare(model: GaussianModel, drop_common: bool, xp: Any) -> _Prepared:
-    """The model-only part of log P(x|Cₖ) + log P(Cₖ); ``xp`` is numpy (host, nothing to compile) or jax.numpy.
-
-    With ``drop_common`` terms equal for all classes are omitted (the posterior does not need them).
-    """
-    means, cov, priors = model
-    k, d = means.shape
-    log_prior = xp.log(priors)
-    const = -0.5 * d * math.log(2 * math.pi)
-    kind = covariance_kind(model)
-    ref = means.mean(0)
-    mc = means - ref
-    if kind == "diagonal":
-        # Σᵢ (xᵢ−μᵢ)²/σᵢ² expanded into two matrix products (no (N, K, D) temporary).
-        inv = 1.0 / cov  # (K, D)
-        offset = const - 0.5 * (xp.sum(xp.log(cov), axis=1) + xp.sum(mc * mc * inv, axis=1)) + log_prior
-        return _Prepared(ref, offset, lin=(mc * inv).T, sq=-0.5 * inv.T)
-    inv_chol, logdet = _inverse_cholesky(cov, xp)  # (K', D, D), K' = 1 for shared
-    if kind == "shared":
-        # −½(x−μᵏ)ᵀΣ⁻¹(x−μᵏ) = −½xᵀΣ⁻¹x + xᵀΣ⁻¹μᵏ − ½μᵏᵀΣ⁻¹μᵏ: linear in x up to the class-free term.
-        z = inv_chol[0] @ mc.T  # (D, K) = L⁻¹(μᵏ − ref)
-        lin = inv_chol[0].T @ z  # Σ⁻¹(μᵏ − ref)
-        offset = -0.5 * xp.sum(z * z, axis=0) + log_prior
-        if drop_common:
-            return _Prepared(ref, offset, lin=lin)
-        return _Prepared(ref, offset + const - 0.5 * logdet[0], lin=lin, quad=inv_chol[0].T, shift=xp.zeros((1, d)))
-    # full: ‖L⁻¹(x − μᵏ)‖² with L⁻¹ formed once per class, so the work on x is one (D, K·D) matrix product.
-    quad = inv_chol.transpose(2, 0, 1).reshape(d, k * d)  # column k·D + e is row e of L_k⁻¹
-    shift = xp.einsum("kd,ked->ke", mc, inv_chol)
-    return _Prepared(ref, const - 0.5 * logdet + log_prior, quad=quad, shift=shift)
-
-
-def _gaussian_block(prep: _Prepared, xb: Array) -> Array:
-    """log P(x|Cₖ) + log P(Cₖ) (up to what :func:`_prepare` dropped) for a row block: matrix products only."""
-    xc = xb - prep.ref
-    out = prep.offset
-    if prep.lin is not None:
-        out = out + xc @ prep.lin
-    if prep.sq is not None:
-        out = out + (xc * xc) @ prep.sq
-    if prep.quad is not None:
-        k = prep.shift.shape[0]
-        diff = (xc @ prep.quad).reshape(xb.shape[0], k, -1) - prep.shift
-        out = out - 0.5 * jnp.sum(diff * diff, axis=-1)
-    return out
-
-
-def _joint_fn(model: GaussianModel | BernoulliModel, output: str, xp: Any = jnp) -> Callable[[Array], Array]:
-    """x ↦ the (rows, K) joint log P(x|Cₖ) + log P(Cₖ) of either model; ``output="log_likelihood"``: log P(x|Cₖ)."""
-    if isinstance(model, BernoulliModel):
-        return functools.partial(_bernoulli_joint, model)
-    prep = _prepare(model, output != "log_likelihood", xp)
-    if output == "log_likelihood":
-        prep = prep._replace(offset=prep.offset - xp.log(model.priors))
-    return functools.partial(_gaussian_block, prep)
-
-
-def _from_joint(joint: Array, output: str) -> Array:
-    if output == "log_likelihood":
-        return joint
-    log_post = joint - logsumexp(joint, axis=1, keepdims=True)
-    if output == "log_proba":
-        return log_post
-    if output == "proba":
-        return jnp.exp(log_post)
-    # argmax would read a NaN row as class 0; −1 is no class.
-    return jnp.where(jnp.any(jnp.isnan(log_post), axis=1), -1, jnp.argmax(joint, axis=1))
-
-
-def _bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
-    p = model.feature_probs
-    # xlogy keeps 0·log 0 = 0, so α = 0 (probabilities of exactly 0 or 1) stays exact.
-    ll = xlogy(x[:, None, :], p[None]) + xlogy(1.0 - x[:, None, :], 1.0 - p[None])
-    return ll.sum(-1) + jnp.log(model.priors)
-
-
 @functools.partial(jax.jit, static_argnames=("output",))
 def _posterior_jit(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
     """The one-program path for device or traced x: a loop over row blocks inside the program."""
     x = _check_x(model, x)
     block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
-    joint = _joint_fn(model, output)
-    return _blocks.map_rows(lambda xb: _from_joint(joint(xb), output), x, block)
-
-
-@functools.partial(jax.jit, static_argnames=("output",))
-def _posterior_block(params: _Prepared | BernoulliModel, xb: Array, output: str) -> Array:
-    """One row block of the streamed path: one program per (block shape, model shapes, output), whatever N."""
-    xb = xb.astype(params.priors.dtype if isinstance(params, BernoulliModel) else params.offset.dtype)
-    joint = _bernoulli_joint(params, xb) if isinstance(params, BernoulliModel) else _gaussian_block(params, xb)
-    return _from_joint(joint, output)
+    joint = _gaussian.joint_fn(model, output)
+    return _blocks.map_rows(lambda xb: _gaussian.from_joint(joint(xb), output), x, block)
 
 
 def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Array:
@@ -714,13 +494,14 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Ar
         params = model
     else:
         host = GaussianModel(*(np.asarray(a) for a in model))
-        params = _prepare(host, output != "log_likelihood", np)
+        params = _gaussian.prepare(host, output != "log_likelihood", np)
         if output == "log_likelihood":
             params = params._replace(offset=params.offset - np.log(host.priors))
         params = jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a, host.means.dtype), params))
     block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
     # Reassembled in a 64-byte-aligned host buffer, which the returned array shares on CPU.
-    return jax.device_put(_blocks.map_host(functools.partial(_posterior_block, params, output=output), x, block))
+    one_block = functools.partial(_gaussian.posterior_block, params, output=output)
+    return jax.device_put(_blocks.map_host(one_block, x, block))
 
 
 def _checked_x(model: Any, x: Any) -> Any:

@@ -10,7 +10,7 @@ from scipy import special, stats
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
 
-from jaxml import _blocks, generative
+from jaxml import _blocks, _gaussian, generative
 from jaxml.data.pokemon import water_vs_normal
 
 
@@ -402,7 +402,7 @@ def test_new_data_and_new_row_counts_do_not_recompile(monkeypatch, kind):
     # Host data is streamed through one program per block shape: new values, and (above one block) a new
     # number of rows, reuse the compiled fit and posterior programs. Each fit still matches NumPy.
     monkeypatch.setattr(_blocks, "BLOCK_BYTES", 256 * 4 * 8)
-    programs = (generative._block_moments_jit, generative._posterior_block)
+    programs = (generative._block_moments_jit, _gaussian.posterior_block)
     sizes = []
     for seed, n in [(40, 300), (41, 300), (42, 700), (43, 1031)]:
         x, y = blobs(seed, n=n)
