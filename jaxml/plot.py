@@ -152,9 +152,7 @@ def train_test(
         ax.set_xticklabels(list(xticklabels))
     if logx and xticklabels is None:
         ax.set_xscale("symlog" if np.any(np.asarray(values) <= 0) else "log")
-    if logy:
-        ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, logy=logy)
     return save(fig, path)
 
 
@@ -360,9 +358,7 @@ def histogram(
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, s in samples.items():
         ax.hist(np.asarray(s, dtype=float), bins=bins, alpha=0.55, label=label)
-    if logy:
-        ax.set_yscale("log")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, logy=logy)
     return save(fig, path)
 
 
