@@ -199,7 +199,8 @@ class Result:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
+    # a string is already text: "2.10" (a § number) must not become the float 2.1
+    if isinstance(v, str) or isinstance(v, bool) or v is None:
         return str(v)
     if isinstance(v, int):
         return str(v)
