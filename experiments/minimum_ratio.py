@@ -234,7 +234,8 @@ def compute(config: Config) -> Result:
             f"{saddles} are saddle points and "
             f"{minima} have no negative eigenvalue; the minimum ratio ranges over "
             f"{m['min_minimum_ratio']:.3f}–{m['max_minimum_ratio']:.3f} (median {m['median_minimum_ratio']:.3f}), "
-            f"against the lecture's ≲ {lecture['max_minimum_ratio']:g}. The lowest-loss critical point "
+            f"against the lecture's ≲ {lecture['max_minimum_ratio']:g} (its low-loss points in about "
+            f"{LECTURE_BAND[0]:g}–{LECTURE_BAND[1]:g}). The lowest-loss critical point "
             f"(L = {m['loss_lowest_critical']:.3g}) has ratio {m['ratio_at_lowest_loss']:.3f}. Spearman's rank "
             f"correlation between loss and ratio is {rho:.2f} (p = {p_value:.2g})."
         )

@@ -200,7 +200,7 @@ class Result:
 
 def _fmt(v: Any) -> str:
     # a string is already text: "2.10" (a § number) must not become the float 2.1
-    if isinstance(v, str) or isinstance(v, bool) or v is None:
+    if isinstance(v, (str, bool)) or v is None:
         return str(v)
     if isinstance(v, int):
         return str(v)
