@@ -325,10 +325,12 @@ def bars(
     xlabel: str = "",
     errors: Mapping[str, Sequence[float]] | None = None,
     hlines: Mapping[str, float] | None = None,
+    value_labels: bool = False,
 ) -> Path:
     """Grouped bar chart: one bar per group within each category (e.g. lecture vs ours).
 
-    ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references.
+    ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references;
+    ``value_labels`` writes each bar's value above it (a bar of height 0 is otherwise invisible).
     """
     fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(categories) * max(1, len(groups))), 4.2))
     n = len(groups)
@@ -336,7 +338,11 @@ def bars(
     xs = np.arange(len(categories))
     for i, (label, values) in enumerate(groups.items()):
         err = None if errors is None or label not in errors else np.asarray(errors[label], dtype=float)
-        ax.bar(xs + (i - (n - 1) / 2) * width, np.asarray(values, dtype=float), width, label=label, yerr=err, capsize=3)
+        bars = ax.bar(
+            xs + (i - (n - 1) / 2) * width, np.asarray(values, dtype=float), width, label=label, yerr=err, capsize=3
+        )
+        if value_labels:
+            ax.bar_label(bars, labels=[f"{v:.2g}" for v in np.asarray(values, dtype=float)], fontsize="small")
     for label, value in (hlines or {}).items():
         ax.axhline(value, linestyle="--", color="gray", linewidth=1)
         ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
