@@ -213,8 +213,10 @@ def figures(result: Result, out: Path) -> list[Path]:
         ax.set_ylabel("L(θᵗ) (floor 1e-16)")
 
     def sweep(ax):
+        # the three runs often end at the same θ₁: side by side, a marker cannot hide another
+        dx = 0.25 * float(np.min(np.diff(x0s))) if len(x0s) > 1 else 0.0
         for i, (k, v) in enumerate(final.items()):
-            ax.plot(x0s, v, "os^"[i], color=colors[k], label=k, alpha=0.8)
+            ax.plot(np.asarray(x0s) + (i - 1) * dx, v, "os^"[i], color=colors[k], label=k, alpha=0.8)
         ax.axhline(barrier, color="gray", ls=":", lw=1)
         ax.set_xlabel("start θ₁⁰")
         ax.set_ylabel(f"final θ₁ after {steps} updates")
