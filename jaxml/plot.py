@@ -80,6 +80,30 @@ def _legend(ax: plt.Axes, loc: str | None, fontsize: str = "small") -> None:
         ax.legend(fontsize=fontsize, loc=loc or "best")
 
 
+def _reference_label(ax: plt.Axes, label: str, value: float, series: Series | None = None) -> None:
+    # The label goes at the end of the line (left or right) where the plotted curves keep farthest from it,
+    # on a translucent box, so that it neither hides a curve nor is hidden by one.
+    right = False
+    if series:
+        xs = np.concatenate([np.asarray(x, dtype=float).ravel() for x, _ in series.values()])
+        ys = np.concatenate([np.asarray(y, dtype=float).ravel() for _, y in series.values()])
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        xs, ys = xs[ok], ys[ok]
+        if xs.size and np.ptp(xs) > 0:
+            cut = 0.3 * np.ptp(xs)
+            gap = lambda m: float(np.min(np.abs(ys[m] - value))) if np.any(m) else np.inf  # noqa: E731
+            right = gap(xs >= xs.max() - cut) > gap(xs <= xs.min() + cut)
+    ax.annotate(
+        label,
+        (0.99 if right else 0.01, value),
+        xycoords=("axes fraction", "data"),
+        fontsize="small",
+        va="bottom",
+        ha="right" if right else "left",
+        bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1},
+    )
+
+
 def curves(
     path: PathLike,
     series: Series,
@@ -103,7 +127,7 @@ def curves(
         ax.plot(np.asarray(x), np.asarray(y), (styles or {}).get(label, "-"), label=label)
     for label, value in (hlines or {}).items():
         ax.axhline(value, linestyle="--", color="gray", linewidth=1)
-        ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
+        _reference_label(ax, label, value, series)
     _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc, logx=logx, logy=logy)
     return save(fig, path)
 
@@ -345,7 +369,7 @@ def bars(
             ax.bar_label(bars, labels=[f"{v:.2g}" for v in np.asarray(values, dtype=float)], fontsize="small")
     for label, value in (hlines or {}).items():
         ax.axhline(value, linestyle="--", color="gray", linewidth=1)
-        ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
+        _reference_label(ax, label, value)
     ax.set_xticks(xs)
     ax.set_xticklabels(list(categories), rotation=15, ha="right")
     _finish(ax, title, xlabel, ylabel)
