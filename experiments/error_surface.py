@@ -134,7 +134,15 @@ def compute(config: Config) -> Result:
     reached = [name[k] for k in runs if dist[k] < tol]
     missed = [name[k] for k in runs if dist[k] >= tol]
     rows = [
-        [k, p.loss[-1], grad_norm[k][-1], abs(p.theta[-1, 0]), abs(p.theta[-1, 1]), dist[k], dist[k] < tol]
+        [
+            k,
+            p.loss[-1],
+            grad_norm[k][-1],
+            abs(p.theta[-1, 0]),
+            abs(p.theta[-1, 1]),
+            dist[k],
+            "yes" if dist[k] < tol else "no",
+        ]
         for k, p in paths.items()
     ]
     summary = (
