@@ -260,7 +260,7 @@ def contour(
         surface = lambda x, y: np.asarray(f(x, y), dtype=float)
         style = {"levels": levels, "cmap": "viridis", "linewidths": 0.8}
     cs = ax.contour(X, Y, surface(X, Y), **style)
-    bar = fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (f" − ({shift:.3g})" if shift else ""))
+    bar = fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (f" + {-shift:.3g}" if shift else ""))
     if log_levels:
         decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
         if len(decades) >= 2:
