@@ -67,7 +67,8 @@ CLAIMS = (
         "mse_stalls",
         "2.8",
         "Training logistic regression with the square error stalls on the flat surface, where cross-entropy "
-        "training makes progress (same data, start and η).",
+        "training makes progress (same data, start and η): cross-entropy reaches 90% of the best accuracy, the "
+        "square error does not, or needs at least 5× as many epochs.",
         _stalls,
         reads=(
             "cross_entropy_reached_90pct_of_best",
