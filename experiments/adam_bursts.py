@@ -114,7 +114,7 @@ def compute(config: Config) -> Result:
     rows = [[k, bursts[k][0], bursts[k][1], bursts[k][2], paths[k].loss[-1]] for k in etas]
     return Result(
         title=f"Adam's late bursts (β₂ = {config.b2:g}): {n_bursts} with a constant η, "
-        f"{bursts[dec][1]} and {bursts[warm][1]} with decay",
+        f"{bursts[dec][1]} with decay, {bursts[warm][1]} with warm-up + decay",
         summary=(
             "Adam's step is ηᵗ·m̂/(σ + ε). On the elongated quadratic L = ½(0.1θ₁² + 100θ₂²) from "
             f"{s.start} (L⁰ = {float(paths[const].loss[0]):.3g}), {steps} updates, β₂ = {config.b2:g}: the loss "

@@ -279,10 +279,14 @@ def figures(result: Result, out: Path) -> list[Path]:
         ax.set_xlabel("epoch")
         ax.set_ylabel("held-out MSE")
 
+    # the held-out panel zooms on the minimum: say so when the zoom cuts the first epochs off
+    top = float(max(curve["val_loss"][k - 1 :].max(), d["linear"][1])) * 1.6
+    above = int(np.sum(curve["val_loss"] > top))
+    held_title = "held-out MSE" + (f" (first {above} epochs above the axis)" if above else "")
     fig_curves = plot.panels(
         out / "curves_deepest.png",
         [draw_train, draw_held],
-        titles=["training MSE", "held-out MSE"],
+        titles=["training MSE", held_title],
         suptitle=(
             f"Depth {deepest}: held-out lowest at epoch {k}, then {100 * m['deepest_heldout_rise']:+.1f}% by the end"
         ),

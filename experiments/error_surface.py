@@ -128,10 +128,21 @@ def compute(config: Config) -> Result:
         **{f"final_loss_{n}": float(paths[k].loss[-1]) for n, k in zip(
             ("gd_large", "gd_small", "momentum", "adagrad", "rmsprop", "adam"), runs)},
     }  # fmt: skip
-    reached = [k.split(",")[0] for k in runs if dist[k] < tol]
-    missed = [k.split(",")[0] for k in runs if dist[k] >= tol]
+    short = [k.split(",")[0] for k in runs]
+    # two gradient-descent runs share the short name: keep their η so that "GD, GD" never appears
+    name = {k: f"{n} at{k[len(n) + 1 :]}" if short.count(n) > 1 else n for k, n in zip(runs, short)}
+    reached = [name[k] for k in runs if dist[k] < tol]
+    missed = [name[k] for k in runs if dist[k] >= tol]
     rows = [
-        [k, p.loss[-1], grad_norm[k][-1], abs(p.theta[-1, 0]), abs(p.theta[-1, 1]), dist[k], dist[k] < tol]
+        [
+            k,
+            p.loss[-1],
+            grad_norm[k][-1],
+            abs(p.theta[-1, 0]),
+            abs(p.theta[-1, 1]),
+            dist[k],
+            "yes" if dist[k] < tol else "no",
+        ]
         for k, p in paths.items()
     ]
     summary = (

@@ -253,7 +253,8 @@ CLAIMS = (
         "generative_ahead_little_data_assumptions_hold",
         "2.9",
         "With little data a generative model can beat the discriminative one (it 'imagines' data from its "
-        "assumptions): on data meeting naive Bayes' assumptions it leads logistic regression at small n.",
+        "assumptions): on data meeting naive Bayes' assumptions it leads logistic regression by more than 3 paired "
+        "standard errors at some training-set size.",
         _ahead("gaussian"),
         reads=_ahead_reads("gaussian"),
         explain=_explain_ahead("gaussian"),
@@ -262,7 +263,8 @@ CLAIMS = (
         "logistic_catches_up_assumptions_hold",
         "2.9",
         "With more data logistic regression catches up (Ng & Jordan 2001): where the generative assumptions are "
-        "true, both approach the Bayes classifier's accuracy.",
+        "true, both approach the Bayes classifier's accuracy (at the largest n the generative lead is under a quarter "
+        "of its largest, and logistic regression is within 0.02 of the Bayes classifier).",
         _caught_up,
         reads=(
             "gaussian_gap_largest_n",
@@ -275,7 +277,8 @@ CLAIMS = (
     Claim(
         "generative_ahead_little_data_real",
         "2.9",
-        "With little data the generative model leads logistic regression on real data (breast cancer) as well.",
+        "With little data the generative model leads logistic regression on real data (breast cancer) as well (by "
+        "more than 3 paired standard errors at some training-set size).",
         _ahead("breast_cancer"),
         reads=_ahead_reads("breast_cancer"),
         expected=False,  # naive Bayes starts a little ahead, by less than 3 standard errors: see explain
@@ -285,7 +288,8 @@ CLAIMS = (
         "discriminative_better_with_data_real",
         "2.9",
         "Usually the discriminative model is better: on real data whose features break the generative assumptions "
-        "(breast cancer) logistic regression wins at the largest n.",
+        "(breast cancer) logistic regression beats the best generative model at the largest n by more than 3 paired "
+        "standard errors.",
         _discriminative_wins,
         reads=(
             "breast_cancer_logistic_minus_best_generative_largest_n",

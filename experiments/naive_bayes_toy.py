@@ -103,5 +103,6 @@ def figures(result: Result, out: Path) -> list[Path]:
             ylabel="P(C₁|x)",
             xlabel="x",
             hlines={"½": 0.5},
+            value_labels=True,
         )
     ]

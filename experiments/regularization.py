@@ -204,13 +204,13 @@ def compute(config: Config) -> Result:
     lam_table = table(
         ["λ", "train (ours)", "test (ours)", "‖w‖ (ours)", "train (lecture)", "test (lecture)"],
         [
-            [f"{lam:g}", t, v, w, *(LECTURE_LAMBDA[s][i] if i < 7 else "—" for s in ("train", "test"))]
+            [f"{lam:.10g}", t, v, w, *(LECTURE_LAMBDA[s][i] if i < 7 else "—" for s in ("train", "test"))]
             for i, (lam, t, v, w) in enumerate(lambda_rows)
         ],
     )
     smooth_table = table(
         ["λ", "train MAE", "test MAE", "total variation of the fit", "‖w‖"],
-        [[f"{lam:g}", t, v, tv, w] for lam, t, v, tv, w in smooth_rows],
+        [[f"{lam:.10g}", t, v, tv, w] for lam, t, v, tv, w in smooth_rows],
     )
     n_test = len(yb)
     setting_1 = (

@@ -163,13 +163,16 @@ def compute(config: Config) -> Result:
         "loss_after_escape": 0.0,
         "loss_at_theta_plus_u": 0.0,
     }
+    # the lecture's notation ([a, b], − for minus) in our column too, not NumPy's "[ 0. -2.]"
+    num = lambda v, digits=6: f"{float(v) + 0.0:.{digits}g}".replace("-", "−")  # noqa: E731  (+0.0: no "−0")
+    vec = lambda a, digits=6: "[" + ", ".join(num(v, digits) for v in np.ravel(a)) + "]"  # noqa: E731
     rows = [
-        ["g at (0, 0)", "[0, 0]", np.array2string(g, precision=3)],
-        ["H at (0, 0)", "[[0, −2], [−2, 0]]", np.array2string(h, precision=3).replace("\n", "")],
-        ["eigenvalues", "−2, 2", f"{lam[0]:.6g}, {lam[1]:.6g}"],
-        ["eigenvector of λ = −2", "u = [1, 1] (any multiple)", np.array2string(vecs[:, 0], precision=4)],
+        ["g at (0, 0)", "[0, 0]", vec(g, 3)],
+        ["H at (0, 0)", "[[0, −2], [−2, 0]]", "[" + ", ".join(vec(r, 3) for r in np.asarray(h)) + "]"],
+        ["eigenvalues", "−2, 2", f"{num(lam[0])}, {num(lam[1])}"],
+        ["eigenvector of λ = −2", "u = [1, 1] (any multiple)", vec(vecs[:, 0], 4)],
         ["kind", "saddle point", cp.kind.replace("_", " ")],
-        ["escape step (line search along u₋)", "θ′ + u with u = [1, 1]", np.array2string(u, precision=6)],
+        ["escape step (line search along u₋)", "θ′ + u with u = [1, 1]", vec(u)],
         ["L before / after the step", "1 / 0", f"{cp.loss:.6g} / {cp.escape_loss:.3g}"],
         ["L(θ′ + [1, 1])", "0", f"{loss_plus_u:.3g}"],
     ]

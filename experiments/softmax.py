@@ -127,8 +127,8 @@ def compute(config: Config) -> Result:
             f"({len(y_tr)} train / {len(y_te)} test, standardized): test accuracy {softmax_acc:.1%}. The probabilities "
             f"sum to 1 (max gap {row_sum_gap:.1e}). The generative model with a shared Σ has the same "
             f"softmax-of-linear posterior with W, b in closed form (softmax(Wx + b) matches its posterior to "
-            f"{form_gap:.1e}); it scores {gen_acc:.1%}: softmax regression − Gaussian = {diff.mean():+.1%} ± "
-            f"{diff_se:.1%} (paired standard error over the test digits). "
+            f"{form_gap:.1e}); it scores {gen_acc:.1%}: softmax regression − Gaussian = {100 * diff.mean():+.1f} ± "
+            f"{100 * diff_se:.1f} points (paired standard error over the test digits). "
             f"Hardest class for softmax regression: {int(np.argmin(per_class))} "
             f"({per_class.min():.1%})."
         ),

@@ -80,6 +80,30 @@ def _legend(ax: plt.Axes, loc: str | None, fontsize: str = "small") -> None:
         ax.legend(fontsize=fontsize, loc=loc or "best")
 
 
+def _reference_label(ax: plt.Axes, label: str, value: float, series: Series | None = None) -> None:
+    # The label goes at the end of the line (left or right) where the plotted curves keep farthest from it,
+    # on a translucent box, so that it neither hides a curve nor is hidden by one.
+    right = False
+    if series:
+        xs = np.concatenate([np.asarray(x, dtype=float).ravel() for x, _ in series.values()])
+        ys = np.concatenate([np.asarray(y, dtype=float).ravel() for _, y in series.values()])
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        xs, ys = xs[ok], ys[ok]
+        if xs.size and np.ptp(xs) > 0:
+            cut = 0.3 * np.ptp(xs)
+            gap = lambda m: float(np.min(np.abs(ys[m] - value))) if np.any(m) else np.inf  # noqa: E731
+            right = gap(xs >= xs.max() - cut) > gap(xs <= xs.min() + cut)
+    ax.annotate(
+        label,
+        (0.99 if right else 0.01, value),
+        xycoords=("axes fraction", "data"),
+        fontsize="small",
+        va="bottom",
+        ha="right" if right else "left",
+        bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1},
+    )
+
+
 def curves(
     path: PathLike,
     series: Series,
@@ -103,7 +127,7 @@ def curves(
         ax.plot(np.asarray(x), np.asarray(y), (styles or {}).get(label, "-"), label=label)
     for label, value in (hlines or {}).items():
         ax.axhline(value, linestyle="--", color="gray", linewidth=1)
-        ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
+        _reference_label(ax, label, value, series)
     _finish(ax, title, xlabel, ylabel, legend_loc=legend_loc, logx=logx, logy=logy)
     return save(fig, path)
 
@@ -234,7 +258,7 @@ def contour(
         surface = lambda x, y: np.asarray(f(x, y), dtype=float)
         style = {"levels": levels, "cmap": "viridis", "linewidths": 0.8}
     cs = ax.contour(X, Y, surface(X, Y), **style)
-    bar = fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (f" − ({shift:.3g})" if shift else ""))
+    bar = fig.colorbar(cs, ax=ax, shrink=0.8, label="loss" + (f" + {-shift:.3g}" if shift else ""))
     if log_levels:
         decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
         if len(decades) >= 2:
@@ -323,10 +347,12 @@ def bars(
     xlabel: str = "",
     errors: Mapping[str, Sequence[float]] | None = None,
     hlines: Mapping[str, float] | None = None,
+    value_labels: bool = False,
 ) -> Path:
     """Grouped bar chart: one bar per group within each category (e.g. lecture vs ours).
 
-    ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references.
+    ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references;
+    ``value_labels`` writes each bar's value above it (a bar of height 0 is otherwise invisible).
     """
     fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(categories) * max(1, len(groups))), 4.2))
     n = len(groups)
@@ -334,10 +360,14 @@ def bars(
     xs = np.arange(len(categories))
     for i, (label, values) in enumerate(groups.items()):
         err = None if errors is None or label not in errors else np.asarray(errors[label], dtype=float)
-        ax.bar(xs + (i - (n - 1) / 2) * width, np.asarray(values, dtype=float), width, label=label, yerr=err, capsize=3)
+        bars = ax.bar(
+            xs + (i - (n - 1) / 2) * width, np.asarray(values, dtype=float), width, label=label, yerr=err, capsize=3
+        )
+        if value_labels:
+            ax.bar_label(bars, labels=[f"{v:.2g}" for v in np.asarray(values, dtype=float)], fontsize="small")
     for label, value in (hlines or {}).items():
         ax.axhline(value, linestyle="--", color="gray", linewidth=1)
-        ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="small", va="bottom")
+        _reference_label(ax, label, value)
     ax.set_xticks(xs)
     ax.set_xticklabels(list(categories), rotation=15, ha="right")
     _finish(ax, title, xlabel, ylabel)

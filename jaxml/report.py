@@ -199,7 +199,8 @@ class Result:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
+    # a string is already text: "2.10" (a § number) must not become the float 2.1
+    if isinstance(v, (str, bool)) or v is None:
         return str(v)
     if isinstance(v, int):
         return str(v)
@@ -207,7 +208,9 @@ def _fmt(v: Any) -> str:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
-    if math.isnan(f) or math.isinf(f):
+    if math.isinf(f):
+        return "∞" if f > 0 else "−∞"  # e.g. "updates to reach" of a run that never reached
+    if math.isnan(f):
         return str(f)
     if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3):
         return f"{f:.3e}"
