@@ -19,15 +19,22 @@ What this module adds around JAX:
 * :func:`launch` / ``python -m jaxml.distributed`` — start N local processes on 127.0.0.1 (CPU, gloo) to try
   the multi-host path on one machine; bounded by a timeout, and every process is killed if one fails.
 
-Example (``train_script.py``; run on each host with the three variables set, or locally with
-``python -m jaxml.distributed --processes 2 -- python train_script.py``):
-    >>> from jaxml import distributed, train
-    >>> distributed.initialize()                        # before any other JAX call
+Example (a ``train_script.py``; run it on each host with the three variables set, or locally with
+``python -m jaxml.distributed --processes 2 -- python train_script.py``; without the variables it is one process):
+    >>> import jax, optax
+    >>> from jaxml import distributed, losses, models, train
+    >>> distributed.initialize()                        # before any other JAX call; a no-op for one process
+    DistributedConfig(coordinator=None, num_processes=1, process_id=0)
+    >>> x = jax.random.normal(jax.random.key(0), (64, 3)); y = x @ jax.numpy.array([1.0, -2.0, 0.5])
     >>> mesh = distributed.global_mesh()                 # ("data",) over all processes' devices
     >>> rows = distributed.local_rows(mesh, len(x))      # load only these rows on this process
     >>> data = distributed.global_array((x[rows], y[rows]), mesh)
-    >>> result = train.fit(objective, params, optax.adam(1e-3), data, key=0, epochs=10, batch_size=64, mesh=mesh)
+    >>> model = models.linear(3)
+    >>> result = train.fit(train.supervised(model.apply, losses.mse), model.init(0), optax.sgd(0.1), data, key=0,
+    ...                    epochs=30, batch_size=16, mesh=mesh)
     >>> params = distributed.to_host(result.params)     # numpy, the same on every process
+    >>> params["w"].round(2).ravel().tolist()
+    [1.0, -2.0, 0.5]
 """
 
 from __future__ import annotations
@@ -176,7 +183,8 @@ def global_mesh(axis_shapes: Sequence[int] | None = None, axis_names: Sequence[s
     the p-th block of the ``"data"`` axis.
 
     Example:
-        >>> global_mesh((2, jax.device_count() // 2), ("sweep", "data"))   # for train.fit_sweep
+        >>> global_mesh((1, jax.device_count()), ("sweep", "data")).axis_names   # for train.fit_sweep
+        ('sweep', 'data')
     """
     names = tuple(axis_names)
     shapes = (jax.device_count(),) if axis_shapes is None else tuple(int(s) for s in axis_shapes)

@@ -307,7 +307,7 @@ BAD_FIT = [
     ("params NaN", {"params": {**_PARAMS, "w": _PARAMS["w"].at[0, 0].set(jnp.nan)}}, ValueError, "params['w']"),
     ("params inf", {"params": {**_PARAMS, "b": jnp.full(1, jnp.inf)}}, ValueError, "params['b']"),
     ("params int", {"params": {**_PARAMS, "b": jnp.zeros(1, jnp.int32)}}, TypeError, "params['b']"),
-    ("params other shape", {"params": {"w": jnp.zeros((4, 1)), "b": jnp.zeros(1)}}, TypeError, "float32[4, 1]"),
+    ("params other shape", {"params": {"w": jnp.zeros((4, 1)), "b": jnp.zeros(1)}}, ValueError, "float32[4, 1]"),
     ("metrics list", {"metrics": [lambda p, b: 0.0]}, TypeError, "metrics"),
     ("metrics value", {"metrics": {"acc": 3}}, TypeError, "metrics['acc']"),
     ("metrics key", {"metrics": {1: lambda p, b: 0.0}}, TypeError, "metrics"),
