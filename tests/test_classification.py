@@ -17,11 +17,7 @@ from jaxml import classification, data, losses, models, train
 from jaxml.data import fit_standardizer
 from jaxml.data.pokemon import FEATURE_SETS, STATS, load_pokemon, load_pokemon_dataset, water_vs_normal
 
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (the shared fixture in conftest.py)
 
 
 def binary_data(seed: int = 0, n: int = 120, d: int = 3):

@@ -19,11 +19,7 @@ from jax.test_util import check_grads
 from jaxml import curvature as C
 from jaxml.curvature import _lanczos
 
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (the shared fixture in conftest.py)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -14,11 +14,7 @@ from jaxml import curvature as C
 from jaxml import losses, models, train
 from jaxml.curvature import _krylov
 
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (the shared fixture in conftest.py)
 
 
 def _quadratic(spectrum: np.ndarray, seed: int = 0):

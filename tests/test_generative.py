@@ -13,11 +13,7 @@ from sklearn.naive_bayes import BernoulliNB, GaussianNB
 from jaxml import _blocks, _gaussian, generative
 from jaxml.data.pokemon import water_vs_normal
 
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (the shared fixture in conftest.py)
 
 
 def blobs(seed: int = 0, n: int = 300, d: int = 4, k: int = 3, offset: float = 0.0):

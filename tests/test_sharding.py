@@ -214,12 +214,6 @@ def child(tmp_path_factory):
     return loaded[4], info, work / "devices_4" / "hlo", loaded[1]
 
 
-@pytest.fixture
-def x64():
-    with jax.enable_x64(True):
-        yield
-
-
 def _assert_same(four: dict, one: dict, prefix: str, **tol) -> None:
     names = sorted(k for k in one if k.startswith(prefix))
     assert names and names == sorted(k for k in four if k.startswith(prefix))

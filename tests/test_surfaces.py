@@ -16,12 +16,6 @@ from jaxml import surfaces as S
 ALL = [S.ELONGATED, S.CRESCENT, S.SADDLE, S.DOUBLE_WELL]
 
 
-@pytest.fixture
-def x64():
-    with jax.enable_x64(True):
-        yield
-
-
 @pytest.mark.parametrize("surface", ALL, ids=lambda s: s.name)
 def test_gradient_vanishes_at_the_minimum(x64, surface):
     g = jax.grad(surface.f)(jnp.asarray(surface.minimum))
