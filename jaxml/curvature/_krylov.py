@@ -224,11 +224,10 @@ def eigsh(
             s = np.zeros((m + 1, keep))
             s[:m, :] = vecs[:, kept]
             basis = _rotate(basis, s, np.int32(m), keep=keep)
-            new_t = np.zeros((m + 1, m + 1))
-            new_t[np.arange(keep), np.arange(keep)] = values[kept]
-            new_t[keep, :keep] = beta * vecs[m - 1, kept]  # the coupling of the kept vectors to the residual
-            new_t[:keep, keep] = new_t[keep, :keep]
-            t = jnp.asarray(new_t, dtype)
+            # T restarts as diag(θ_keep). The couplings β·sᵢ[m−1] of the kept vectors to the residual vector
+            # (now row ``keep``) need not be written: the next step's Gram–Schmidt computes them as column
+            # ``keep`` of T, vᵢᵀHv_keep, which is where the host reads them (upper triangle).
+            t = jnp.asarray(np.diag(np.concatenate([values[kept], np.zeros(m + 1 - keep)])), dtype)
             j = since = keep
             restarts += 1
             if beta == 0.0:  # the basis closed on an invariant subspace: go on from a fresh direction
