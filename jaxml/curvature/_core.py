@@ -11,8 +11,8 @@ shapes), and :func:`operator`, the map v ↦ H·v as a pytree that crosses ``jax
 
 The operator. Without batching, H·v is a vector-Jacobian product of the gradient: one reverse pass through
 ∇f at θ saves its residuals once (``jax.vjp(∇f, θ)``), and every product is then only the second reverse
-pass, H·v = (∂∇f/∂θ)ᵀv (H is symmetric). That is cheaper than forward-over-reverse (the JVP of ∇f, which
-redoes the forward pass each time) — about 1.4 gradients per product instead of 1.8 on an MLP. With
+pass, H·v = (∂∇f/∂θ)ᵀv (H is symmetric), where forward-over-reverse (the JVP of ∇f) redoes the forward pass
+each time (``python -m benchmarks.curvature`` prints both times). With
 ``batch_size`` each product is the example-weighted mean over batches, H·v = Σ_b (n_b/N) H_b·v (a ``lax.scan``
 of JVPs), holding one batch's intermediates at a time.
 """
