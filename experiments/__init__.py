@@ -2,7 +2,7 @@
 
 Each module defines (see :mod:`jaxml.report`):
 
-* ``DESCRIPTION`` (one line) and ``SECTION`` (the syllabus section it reproduces, e.g. ``"1.4"``);
+* ``DESCRIPTION`` (one line) and ``SECTION`` (the syllabus section it covers, e.g. ``"1.4"``);
 * ``Config``, a frozen dataclass deriving from :class:`jaxml.report.ExperimentConfig`, with ``QUICK`` overrides
   for its smoke-test variant (``Config().quick()``);
 * ``CLAIMS``, the lecture claims it tests (:class:`jaxml.report.Claim`);

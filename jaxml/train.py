@@ -402,15 +402,15 @@ def _drive(
     return state
 
 
-def _train(setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data: PyTree, **kw: Any) -> tuple:
-    """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner with
-    ``kw``'s optimizer, is_factory and sweep, drive it with the rest; the final state and host history."""
-    runner = {name: kw.pop(name) for name in ("optimizer", "is_factory", "sweep")}
-    state, per_run, data, val_data = sharding.place_run(
-        setup.mesh, state, per_run, data, val_data, sweep=runner["sweep"]
-    )
-    run = _compiled_runner(setup, **runner)
-    state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **kw)
+def _train(  # fmt: skip
+    setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data: PyTree, *,
+    optimizer: Any, is_factory: bool, sweep: bool, **drive: Any,
+) -> tuple:
+    """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner, drive
+    it (``drive``: :func:`_drive`'s keywords); the final state and host history."""
+    state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
+    run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)
+    state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **drive)
     return state, {k: sharding.to_host(v)[..., : setup.epochs] for k, v in state.history.items()}
 
 
