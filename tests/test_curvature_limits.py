@@ -4,6 +4,8 @@ curvature doors' bad inputs."""
 
 from __future__ import annotations
 
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 
 from jaxml import curvature as C
 from jaxml import losses, models, train
-from jaxml.curvature import _krylov
+from jaxml.curvature import _core, _krylov
 
 pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (the shared fixture in conftest.py)
 
@@ -52,43 +54,82 @@ def test_restarted_lanczos_in_a_small_basis_matches_dense_eigh(which):
     np.testing.assert_allclose(vecs @ vecs.T, np.eye(4), atol=1e-9)
 
 
-def test_thick_restart_basis_stays_orthonormal_in_float32_on_a_wide_spectrum():
+@pytest.mark.parametrize("kern", [_krylov._DEVICE, _krylov._HOST], ids=["device", "host"])
+def test_thick_restart_basis_stays_orthonormal_in_float32_on_a_wide_spectrum(kern):
     # Eigenvalues over nine decades, float32, run to full depth: one Gram–Schmidt pass loses orthogonality
-    # (≈1e-5 here), the DGKS second pass keeps |VᵀV − I| at a few ε.
+    # (≈1e-5 here), the DGKS second pass keeps |VᵀV − I| at a few ε — in the jitted step and the NumPy one.
     with jax.enable_x64(False):
         rng = np.random.default_rng(3)
         q, _ = np.linalg.qr(rng.normal(size=(300, 300)))
         a = jnp.asarray((q * np.logspace(-6, 3, 300)) @ q.T, jnp.float32)
         op = jax.tree_util.Partial(lambda m, v: m @ v, a)
-        basis, t = _krylov._init(jnp.asarray(rng.normal(size=300), jnp.float32), rows=301)
+        basis, t = kern.init(jnp.asarray(rng.normal(size=300), jnp.float32), rows=301)
         for j in range(299):
-            basis, t = _krylov._step(op, basis, t, np.int32(j), np.float32(10 * np.finfo(np.float32).eps))
+            basis, t = kern.step(op, basis, t, j, np.float32(10 * np.finfo(np.float32).eps))
         v = np.asarray(basis[:300], np.float64)
         assert np.max(np.abs(v @ v.T - np.eye(300))) <= 8 * np.finfo(np.float32).eps
+        # T = VᵀAV: the step's Gram–Schmidt coefficients are the projected matrix
+        tt = np.asarray(t, np.float64)[:299, :299]
+        proj = v[:299] @ np.asarray(a, np.float64) @ v[:299].T
+        np.testing.assert_allclose(np.triu(tt), np.triu(proj), atol=1e-4 * 1e3)
 
 
-def test_restart_rotation_over_column_blocks_equals_the_matrix_product():
-    # P = 9000 spans three column blocks (the last one clamped and overlapping): V[:keep] must be SᵀV[:m].
+@pytest.mark.parametrize("kern", [_krylov._DEVICE, _krylov._HOST], ids=["device", "host"])
+def test_restart_rotation_over_column_blocks_equals_the_matrix_product(kern):
+    # P = 40000 spans several column blocks of both kernels (the device's last one clamped and overlapping):
+    # V[:keep] must be SᵀV[:m], row keep the old row m, the rest zero.
     rng = np.random.default_rng(2)
-    m, keep, p = 10, 4, 9000
+    m, keep, p = 10, 4, 40000
     basis = rng.normal(size=(m + 1, p))
     s = np.zeros((m + 1, keep))
     s[:m] = rng.normal(size=(m, keep))
-    out = np.asarray(_krylov._rotate(jnp.asarray(basis), jnp.asarray(s), jnp.int32(m), keep=keep))
+    start = jnp.asarray(basis) if kern is _krylov._DEVICE else basis.copy()
+    out = np.asarray(kern.rotate(start, jnp.asarray(s) if kern is _krylov._DEVICE else s, m, keep=keep))
     np.testing.assert_allclose(out[:keep], s[:m].T @ basis[:m], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(out[keep], basis[m])
     assert not out[keep + 1 :].any()
 
 
+@pytest.mark.parametrize("which", ["top", "bottom", "both"])
+def test_device_and_host_kernels_agree_with_dense_eigh_through_restarts_and_breakdowns(which):
+    # The same Lanczos on both kernel sets, with a small basis (restarts) and a spectrum of 7 distinct values
+    # (an invariant Krylov subspace after 7 steps: a breakdown, then a fresh direction).
+    rng = np.random.default_rng(5)
+    f, a = _quadratic(np.concatenate([[-3.0, -1.0, 0.5, 1.0, 2.0, 4.0], np.zeros(54)]), seed=5)
+    lam = np.linalg.eigvalsh(a)
+    v0 = jnp.asarray(rng.normal(size=60))
+    op = jax.tree_util.Partial(lambda m, v: m @ v, jnp.asarray(a))
+    out = {}
+    for on_host in (False, True):
+        out[on_host] = _krylov.eigsh(
+            op, v0, 3, which=which, tol=1e-10, max_hvps=500, basis_size=8, seed=0.3, on_host=on_host
+        )
+    want = {"top": lam[::-1][:3], "bottom": lam[:3], "both": np.concatenate([lam[:3], lam[-3:]])}[which]
+    for res in out.values():
+        assert res.converged
+        np.testing.assert_allclose(res.values, want, atol=1e-9)
+        vecs = np.asarray(res.vectors)
+        np.testing.assert_allclose(vecs @ a, res.values[:, None] * vecs, atol=1e-8)
+
+
 def test_no_recompilation_for_another_k_tol_key_or_data_of_the_same_shapes():
     f, params, data = _mlp()
     C.eigenpairs(f, params, 2, data=data, key=0)
-    step, rotate = _krylov._step._cache_size(), _krylov._rotate._cache_size()
+    # on a CPU the only program of the Lanczos loop is the product (the basis is kept in NumPy)
+    product, step = _krylov._product._cache_size(), _krylov._step._cache_size()
     other = (data[0] + 1.0, (data[1] + 1) % 3)
     C.eigenpairs(f, params, 3, data=other, key=jax.random.key(5), tol=1e-6, which="bottom")
     C.top_eigenvalues(f, jax.tree_util.tree_map(lambda a: a * 0.5, params), 1, data=data, key=7)
+    assert _krylov._product._cache_size() == product
     assert _krylov._step._cache_size() == step
-    assert _krylov._rotate._cache_size() <= rotate + 1  # a restart, if any, compiles once per kept count
+    # the device kernels: one step program whatever k, which or tol
+    op, theta, _ = _core.operator(f, params, data=data)
+    v0 = jnp.ones_like(theta)
+    kw = dict(max_hvps=60, basis_size=29, seed=0.0, on_host=False)
+    _krylov.eigsh(op, v0, 2, which="top", tol=1e-6, **kw)
+    step = _krylov._step._cache_size()
+    _krylov.eigsh(op, v0 * 2, 4, which="bottom", tol=1e-3, **kw)
+    assert _krylov._step._cache_size() == step
 
 
 def test_int_seed_and_key_give_the_same_answer():
@@ -179,3 +220,43 @@ BAD = [
 def test_bad_inputs_give_errors_naming_the_argument(call, kind, names):
     with pytest.raises(kind, match=names.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         call()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The dense spectrum on the host, and the one-off product
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_spectrum_equals_numpy_eigh_with_the_lowest_eigenvector(dtype):
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(120, 120))
+    a = ((a + a.T) / 2).astype(dtype)
+    lam, u = C.critical.dense_spectrum(a)
+    ref, vecs = np.linalg.eigh(a.astype(np.float64))
+    eps = np.finfo(dtype).eps
+    assert lam.dtype == dtype and u.dtype == dtype
+    np.testing.assert_allclose(lam, ref, atol=200 * eps * np.abs(ref).max())
+    assert abs(np.linalg.norm(u) - 1) <= 10 * eps
+    assert abs(abs(float(u.astype(np.float64) @ vecs[:, 0])) - 1) <= 1e3 * eps  # the same eigenvector, up to sign
+
+
+def test_dense_spectrum_of_a_degenerate_lowest_eigenvalue_returns_a_vector_of_its_eigenspace():
+    q, _ = np.linalg.qr(np.random.default_rng(8).normal(size=(40, 40)))
+    spectrum = np.concatenate([[-2.0, -2.0, -2.0], np.linspace(0.0, 5.0, 37)])
+    a = (q * spectrum) @ q.T
+    lam, u = C.critical.dense_spectrum(a)
+    np.testing.assert_allclose(lam, np.sort(spectrum), atol=1e-12)
+    np.testing.assert_allclose(a @ u, -2.0 * u, atol=1e-12)
+
+
+def test_one_off_hvp_is_one_program_and_equals_the_dense_hessian_times_v():
+    f, params, data = _mlp()
+    theta, unravel = ravel_pytree(params)
+    v = jax.random.normal(jax.random.key(3), theta.shape, theta.dtype)
+    ref = np.asarray(jax.hessian(lambda t: f(unravel(t), data))(theta)) @ np.asarray(v)
+    hess_mod = importlib.import_module("jaxml.curvature.hessian")
+    before = hess_mod._hvp_once_jit._cache_size()
+    for kwargs in ({"data": data}, {"data": data, "batch_size": 13}, {"data": data, "batch_size": 500}):
+        got = ravel_pytree(C.hvp(f, params, unravel(v), **kwargs))[0]
+        np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
+    assert hess_mod._hvp_once_jit._cache_size() == before + 1  # full batch and batch_size ≥ N: one program

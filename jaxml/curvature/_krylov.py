@@ -11,21 +11,30 @@ Ritz vectors nearest the wanted end, V ← V S_keep, T ← diag(θ_keep) bordere
 and continues from the residual vector. Memory is the m+1 basis rows whatever the number of products; the
 rotation V S_keep runs over column blocks, in place.
 
-Compilation stays small and happens once per objective and shapes: one jitted *step* (an H·v product plus
-Gram–Schmidt against the rows in use, with a second pass only when the first one cancelled — the DGKS
-criterion ‖w′‖ < ‖w‖/√2) and one jitted *restart*. The loop, the convergence test and the small eigenproblems
-of T run on the host in NumPy, so a new ``k``, ``tol`` or ``which`` never recompiles anything.
+Each step is an H·v product plus classical Gram–Schmidt against the rows in use, with a second pass only
+when the first one cancelled (the DGKS criterion ‖w′‖ < ‖w‖/√2). The loop, the convergence test and the small
+eigenproblems of T run on the host in NumPy, so a new ``k``, ``tol`` or ``which`` never recompiles anything.
+Where the basis lives depends on the device of θ (two sets of kernels, one algorithm):
+
+* on a CPU the host *is* the device: the basis is a NumPy array, Gram–Schmidt and restarts are BLAS calls in
+  place, and the only compiled program is the H·v product itself (a first call pays for compiling that
+  product and nothing else);
+* on an accelerator the basis stays in device memory and the step (product plus Gram–Schmidt) and the restart
+  are each one jitted program, so that only T (a few hundred numbers) crosses to the host.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxml.curvature import _core
 from jaxml.curvature._core import apply
 
 _SQRT_HALF = 0.7071067811865476
@@ -137,6 +146,111 @@ def _ritz_vectors(basis: jax.Array, s: jax.Array) -> jax.Array:
     return s.T.astype(basis.dtype) @ basis[: s.shape[0]]
 
 
+# ------------------------------------------------------------------------------------------------------------
+# The same kernels on the host (CPU): NumPy in place, only the product compiled
+
+_product = _core.product
+
+
+def _host_init(v0: Any, *, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    v0 = np.asarray(v0)
+    basis = np.zeros((rows, v0.shape[0]), v0.dtype)
+    basis[0] = v0 / np.linalg.norm(v0)
+    return basis, np.zeros((rows, rows), v0.dtype)
+
+
+def _host_orthogonalize(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_orthogonalize` against the rows ``live`` (a view: on the host no masking is needed)."""
+    before = np.linalg.norm(w)
+    coef = live @ w
+    w = w - coef @ live
+    if np.linalg.norm(w) < _SQRT_HALF * before:
+        again = live @ w
+        w = w - again @ live
+        coef = coef + again
+    return w, coef
+
+
+def _host_step(op: Any, basis: np.ndarray, t: np.ndarray, j: int, btol: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_step` in place on NumPy arrays."""
+    # A copy, not a view: a view of the basis passed to the product makes it ~50% slower on CPU (measured).
+    w = np.asarray(_product(op, jax.device_put(basis[j]))).astype(basis.dtype, copy=False)
+    w, coef = _host_orthogonalize(basis[: j + 1], w)
+    beta = np.linalg.norm(w)
+    broke = beta <= btol * max(np.max(np.abs(coef)), beta) or j + 1 >= basis.shape[1]
+    t[: j + 1, j] = coef
+    t[j + 1, j] = 0.0 if broke else beta
+    basis[j + 1] = 0.0 if broke else w / beta
+    return basis, t
+
+
+def _host_fresh(basis: np.ndarray, row: int, seed: Any) -> np.ndarray:
+    """:func:`_fresh` in place: the same hashed direction, orthogonalized twice against the rows before."""
+    i = np.arange(basis.shape[1], dtype=basis.dtype)
+    r = np.sin(i * basis.dtype.type(12.9898) + basis.dtype.type((row + 1) * 78.233 + seed)) * 43758.5453
+    r = (r - np.floor(r) - 0.5).astype(basis.dtype)
+    for _ in range(2):
+        r = r - (basis[:row] @ r) @ basis[:row]
+    basis[row] = r / np.linalg.norm(r)
+    return basis
+
+
+def _host_rotate(basis: np.ndarray, s: np.ndarray, m: int, *, keep: int) -> np.ndarray:
+    """:func:`_rotate` in place, over column blocks (keep × block numbers held besides the basis)."""
+    s = np.asarray(s[:m], basis.dtype)
+    for start in range(0, basis.shape[1], 16384):
+        cols = basis[:, start : start + 16384]
+        new = s.T @ cols[:m]
+        cols[keep] = cols[m]
+        cols[:keep] = new
+        cols[keep + 1 :] = 0.0
+    return basis
+
+
+def _host_ritz(basis: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return s.T.astype(basis.dtype) @ basis[: s.shape[0]]
+
+
+class _Kernels(NamedTuple):
+    """The five basis operations, on the device (jitted, the basis a donated jax.Array) or on the host."""
+
+    init: Callable
+    step: Callable
+    fresh: Callable
+    rotate: Callable
+    ritz: Callable
+    asarray: Callable
+
+
+_DEVICE = _Kernels(
+    init=_init,
+    step=lambda op, basis, t, j, btol: _step(op, basis, t, np.int32(j), btol),
+    fresh=lambda basis, row, seed: _fresh(basis, np.int32(row), seed),
+    rotate=lambda basis, s, m, *, keep: _rotate(basis, s, np.int32(m), keep=keep),
+    ritz=_ritz_vectors,
+    asarray=jnp.asarray,
+)
+_HOST = _Kernels(_host_init, _host_step, _host_fresh, _host_rotate, _host_ritz, np.asarray)
+
+
+@functools.cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread(on_host: bool) -> Any:
+    """Single-threaded BLAS for the host kernels: their products are tiny next to H·v, and BLAS threads left
+    spinning after each one take the cores from XLA's next product (≈50% slower products, measured)."""
+    return _blas().limit(limits=1, user_api="blas") if on_host else contextlib.nullcontext()
+
+
+def on_cpu(x: jax.Array) -> bool:
+    """Whether ``x`` lives in host memory (every device a CPU): then the basis is kept in NumPy."""
+    return all(d.platform == "cpu" for d in x.devices())
+
+
 def _wanted(values: np.ndarray, k: int, which: str) -> np.ndarray:
     """Indices (into ascending ``values``) of the wanted Ritz values, in the output order."""
     n = values.size
@@ -170,25 +284,36 @@ def eigsh(
     basis_size: int,
     seed: float,
     check_every: int = 5,
+    on_host: bool | None = None,
 ) -> KrylovResult:
     """The k wanted eigenpairs of the symmetric operator ``op`` (flat v ↦ H·v) by thick-restart Lanczos.
 
-    ``which`` is "top" (largest, descending), "bottom" (smallest, ascending) or "both" (k smallest ascending
-    then k largest descending). Stops when every wanted pair has residual ≤ ``tol``·max|θ|, after ``max_hvps``
+    ``which`` is "top" (largest, descending), "bottom" (smallest, ascending) or "both" (the k smallest and
+    the k largest, all ascending). Stops when every wanted pair has residual ≤ ``tol``·max|θ|, after ``max_hvps``
     products, or when the basis spans the whole space (then T's eigenvalues are H's). The basis holds
     ``basis_size`` + 1 rows of P numbers. ``seed`` varies the restart directions used after a breakdown.
+    ``on_host`` picks the kernels (default: the host ones when ``v0`` is on a CPU).
     """
+    on_host = on_cpu(v0) if on_host is None else on_host
+    with _one_blas_thread(on_host):
+        return _eigsh(_HOST if on_host else _DEVICE, op, v0, k, which, tol, max_hvps, basis_size, seed, check_every)
+
+
+def _eigsh(  # fmt: skip
+    kern: _Kernels, op: Any, v0: jax.Array, k: int, which: str, tol: float, max_hvps: int, basis_size: int,
+    seed: float, check_every: int,
+) -> KrylovResult:
     p = v0.shape[0]
     m = int(min(basis_size, p))
     dtype = v0.dtype
     btol = np.asarray(10 * float(jnp.finfo(dtype).eps), dtype)
     seed = np.asarray(seed, dtype)
-    basis, t = _init(v0, rows=m + 1)
+    basis, t = kern.init(v0, rows=m + 1)
     j, hvps, restarts = 0, 0, 0
     want_count = k if which != "both" else 2 * k
     since = 0  # the first column computed by a step since the start or the last restart
     while True:
-        basis, t = _step(op, basis, t, np.int32(j), btol)
+        basis, t = kern.step(op, basis, t, j, btol)
         j += 1
         hvps += 1
         full = j == m
@@ -201,7 +326,7 @@ def eigsh(
             # An invariant subspace: its Ritz values are exact but need not be the wanted ones. Continue from
             # a fresh direction right after it (the steps after the breakdown are redone).
             j = after
-            basis = _fresh(basis, np.int32(j), seed + restarts + j)
+            basis = kern.fresh(basis, j, seed + restarts + j)
             continue
         block = th[:j, :j]
         sym = np.triu(block) + np.triu(block, 1).T  # T from the Gram–Schmidt columns (upper part)
@@ -216,19 +341,19 @@ def eigsh(
             # Padded to at least 5 columns (zeros) so that another small k reuses the compiled product.
             coef = np.zeros((vecs.shape[0], max(wanted.size, 5)))
             coef[:, : wanted.size] = vecs[:, wanted]
-            vectors = _ritz_vectors(basis, coef)[: wanted.size]
+            vectors = kern.ritz(basis, coef)[: wanted.size]
             return KrylovResult(values[wanted], vectors, residuals, hvps, converged or exhausted, restarts)
         if full:
             keep = max(min(want_count + (m - want_count) // 2, m - 1), 1)
             kept = _keep(values, keep, which)
             s = np.zeros((m + 1, keep))
             s[:m, :] = vecs[:, kept]
-            basis = _rotate(basis, s, np.int32(m), keep=keep)
+            basis = kern.rotate(basis, s, m, keep=keep)
             # T restarts as diag(θ_keep). The couplings β·sᵢ[m−1] of the kept vectors to the residual vector
             # (now row ``keep``) need not be written: the next step's Gram–Schmidt computes them as column
             # ``keep`` of T, vᵢᵀHv_keep, which is where the host reads them (upper triangle).
-            t = jnp.asarray(np.diag(np.concatenate([values[kept], np.zeros(m + 1 - keep)])), dtype)
+            t = kern.asarray(np.diag(np.concatenate([values[kept], np.zeros(m + 1 - keep)])).astype(dtype))
             j = since = keep
             restarts += 1
             if beta == 0.0:  # the basis closed on an invariant subspace: go on from a fresh direction
-                basis = _fresh(basis, np.int32(keep), seed + restarts + keep)
+                basis = kern.fresh(basis, keep, seed + restarts + keep)

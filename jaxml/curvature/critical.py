@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
 from jaxml import _checks
 from jaxml.curvature import _core
@@ -209,8 +210,8 @@ def classify_critical_point(
     num_hvps = 0
     if p <= dense_threshold:
         h = hessian(f, params) if data is None else hessian(f, params, data=tuple(data))
-        lam, vecs = jnp.linalg.eigh(h)
-        u_min = vecs[:, 0]
+        lam_host, u_host = dense_spectrum(h)
+        lam, u_min = jnp.asarray(lam_host, h.dtype), jnp.asarray(u_host, h.dtype)
         exact = True
     else:
         kk = min(k, p // 2)
@@ -259,6 +260,39 @@ def classify_critical_point(
         step, escape_loss = _escape(f, params, u_min, lam_min, loss, data, step_scale)
         escape = None if step is None else _core.unflatten(lay, step)
     return CriticalPoint(kind, lam, escape, gnorm, loss, escape_loss, tol, n_pos, n_neg, n_zero, ratio, exact, num_hvps)
+
+
+def dense_spectrum(h: Any) -> tuple[np.ndarray, np.ndarray]:
+    """All eigenvalues of the symmetric matrix H, ascending, and a unit eigenvector u of the smallest, on the host.
+
+    One Householder reduction QᵀHQ = T to tridiagonal form (LAPACK ``sytrd``), the eigenvalues of T
+    (``stemr``), T's lowest eigenvector z, and u = Qz applied reflector by reflector (O(P²)). The cost is that of
+    the eigenvalues alone (``eigvalsh``), where a full ``eigh`` would also accumulate all P eigenvectors
+    (``python -m benchmarks.curvature --tasks dense`` times it against NumPy, SciPy's ``syevd`` and
+    ``jnp.linalg.eigh``).
+
+    Example:
+        >>> lam, u = dense_spectrum(np.array([[2.0, 1.0], [1.0, 2.0]]))
+        >>> lam, np.round(np.abs(u), 4)
+        (array([1., 3.]), array([0.7071, 0.7071]))
+    """
+    a = np.array(h, order="F")  # a copy: sytrd overwrites it
+    n = a.shape[0]
+    sytrd, sytrd_lwork = scipy.linalg.lapack.get_lapack_funcs(("sytrd", "sytrd_lwork"), (a,))
+    lwork, _ = sytrd_lwork(n, lower=1)
+    c, d, e, tau, info = sytrd(a, lower=1, lwork=max(int(lwork), 1), overwrite_a=1)
+    if info != 0:
+        raise ValueError(f"LAPACK sytrd failed on the Hessian (info={info})")
+    lam = scipy.linalg.eigvalsh_tridiagonal(d, e) if n > 1 else d.copy()
+    if n == 1:
+        return lam, np.ones(1, a.dtype)
+    u = scipy.linalg.eigh_tridiagonal(d, e, select="i", select_range=(0, 0))[1][:, 0]
+    # Q = H₀H₁…H_{n−2}, Hᵢ = I − τᵢvᵢvᵢᵀ with vᵢ = (0, …, 0, 1, c[i+2:, i]) (its 1 at index i+1)
+    for i in range(n - 2, -1, -1):
+        v = c[i + 1 :, i].copy()
+        v[0] = 1.0
+        u[i + 1 :] -= tau[i] * (v @ u[i + 1 :]) * v
+    return lam, u / np.linalg.norm(u)
 
 
 # ----------------------------------------------------------------------------------------------------

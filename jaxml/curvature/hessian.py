@@ -66,9 +66,13 @@ def num_params(params: Params) -> int:
     return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params)))
 
 
-@jax.jit
-def _product(op: Any, v: jax.Array) -> jax.Array:
-    return _core.apply(op, v)
+def _hvp_once(f: Objective, lay: _core.Layout, params: Params, batch: Any, v: jax.Array) -> jax.Array:
+    # One product: forward-over-reverse in one program and one pass. The VJP operator of _core would first
+    # compile and run a pass that saves the pullback's residuals, which pays off only over many products.
+    return jax.jvp(jax.grad(_core.flat_objective(f, lay, batch)), (_core.flatten(params),), (v,))[1]
+
+
+_hvp_once_jit = jax.jit(_hvp_once, static_argnames=("f", "lay"))
 
 
 def hvp(f: Objective, params: Params, v: Params, *, data: Data = None, batch_size: int | None = None) -> Params:
@@ -89,8 +93,16 @@ def hvp(f: Objective, params: Params, v: Params, *, data: Data = None, batch_siz
         if np.shape(a) != np.shape(b):
             raise ValueError(f"v must have the shapes of params: got a leaf {np.shape(b)} for {np.shape(a)}")
         _checks.finite(b, "v")
-    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size)
-    return _core.unflatten(lay, _product(op, _core.flatten(v).astype(theta.dtype)))
+    flat_v = _core.flatten(v)
+    if batch_size is not None and data is not None and batch_size < _core.check_data(data, batch_size):
+        op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size)  # (it checks its inputs)
+        return _core.unflatten(lay, _core.product(op, flat_v.astype(theta.dtype)))
+    _core.check_objective(f)
+    lay = _core.check_params(params)
+    _core.check_data(data, batch_size)
+    _core.check_scalar_objective(f, params, data)
+    batch = None if data is None else tuple(data)
+    return _core.unflatten(lay, _hvp_once_jit(f, lay, params, batch, flat_v.astype(lay.dtype)))
 
 
 def _dense(op: Any, p: int, dtype: Any, chunk: int) -> jax.Array:
@@ -121,7 +133,7 @@ def hessian(
     """The dense (P, P) Hessian H = ∇²f(θ), rows and columns in ``ravel_pytree`` order, exactly symmetric.
 
     Built from Hessian-vector products with the unit vectors, ``chunk_size`` columns at a time (``jax.vmap``
-    over a chunk, ``lax.map`` over chunks; default min(P, 512)): each chunk is one batched second-order pass,
+    over a chunk, ``lax.map`` over chunks; default min(P, 256)): each chunk is one batched second-order pass,
     and the working memory is about ``chunk_size`` tangent copies of the model's intermediates. With
     ``data``/``batch_size`` the products are averaged over batches (see :func:`hvp`). The result is
     symmetrized, ½(H + Hᵀ). ``f`` must return a real scalar (``ValueError`` otherwise).
@@ -140,5 +152,5 @@ def hessian(
     """
     op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
     p = int(theta.shape[0])
-    chunk = min(p, 512) if chunk_size is None else min(_checks.positive_int(chunk_size, "chunk_size"), p)
+    chunk = min(p, 256) if chunk_size is None else min(_checks.positive_int(chunk_size, "chunk_size"), p)
     return _dense_jit(op, p=p, dtype=theta.dtype, chunk=chunk)

@@ -189,7 +189,7 @@ def eigenpairs(
     Example:
         >>> f = lambda w: 0.5 * jnp.sum(jnp.arange(1.0, 11.0) * w**2)      # H = diag(1, …, 10)
         >>> top = eigenpairs(f, jnp.zeros(10), 3, key=0)
-        >>> top.eigenvalues, top.converged
+        >>> top.eigenvalues.round(4), top.converged
         (array([10.,  9.,  8.], dtype=float32), True)
     """
     if which not in ("top", "bottom"):
