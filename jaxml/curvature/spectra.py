@@ -169,9 +169,10 @@ def eigenpairs(
     P directions the answer is exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few
     tens of products; the bottom sits near the bulk and may need many more.
 
-    One small program is compiled per objective and parameter shapes (an H·v product with its Gram–Schmidt
-    step); the loop and the small eigenproblems run on the host, so another ``k``, ``tol``, ``which``, key or
-    data of the same shapes (passed as ``data=``) reuses it.
+    Compiled once per objective and parameter shapes: the operator's one-time pass and the H·v product (on a CPU
+    the basis is a NumPy array and nothing else is compiled; on an accelerator the product and its
+    Gram–Schmidt step are one program). The loop and the small eigenproblems run on the host, so another ``k``,
+    ``tol``, ``which``, key or data of the same shapes (passed as ``data=``) reuses them.
 
     Args:
         f: ``f(params)`` or ``f(params, batch)`` with ``data``; a real scalar.
