@@ -49,7 +49,7 @@ from typing import Any
 import jax
 import optax
 
-from jaxml.optim.combine import divide
+from jaxml.optim.combine import chain, divide
 from jaxml.optim.transforms import (
     check_hyperparameter,
     rms_ema,
@@ -98,7 +98,7 @@ def momentum(
         >>> u, optax.tree_utils.tree_get(state, "m").dtype
         (Array([-0.1,  0.2], dtype=float32), dtype(bfloat16))
     """
-    return optax.chain(
+    return chain(
         scale_by_learning_rate(learning_rate), scale_by_momentum(beta, accumulator_dtype=accumulator_dtype)
     )
 
@@ -116,7 +116,7 @@ def adagrad(learning_rate: optax.ScalarOrSchedule, eps: Scalar = 1e-8) -> optax.
         >>> opt.update(jnp.array([3.0, -0.1]), opt.init(jnp.zeros(2)))[0]   # first step −η·sign(g)
         Array([-0.5,  0.5], dtype=float32)
     """
-    return optax.chain(scale_by_adagrad(eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_adagrad(eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
 
 
 def rmsprop(
@@ -137,7 +137,7 @@ def rmsprop(
         >>> optax.tree_utils.tree_get(state, "sigma_sq")      # σ⁰ = |g⁰|
         Array([9.  , 0.01], dtype=float32)
     """
-    return optax.chain(scale_by_rms(alpha, eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_rms(alpha, eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
 
 
 def adam(
@@ -169,4 +169,4 @@ def adam(
     check_hyperparameter("b2", b2, high=1.0)
     first_moment = scale_by_momentum(b1, ema=True, bias_correction=True, accumulator_dtype=mu_dtype)
     rms = rms_ema(b2, eps, bias_correction=True)
-    return optax.chain(divide(first_moment, rms), scale_by_learning_rate(learning_rate))
+    return chain(divide(first_moment, rms), scale_by_learning_rate(learning_rate))
