@@ -9,9 +9,12 @@ remainder of the permutation waits for a later epoch) and takes one optimizer st
 
 for any ``optax.GradientTransformation``. Steps run in a ``lax.scan`` inside a ``lax.while_loop`` over
 epochs, so a whole run is one XLA program with no Python per step; :func:`fit_sweep` vmaps that program over
-seeds or learning rates, training N models at once. The program is cached by objective, optimizer and metrics
-(the same objects) and shapes; the number of epochs is a runtime value, so 3 and 4 epochs share one compiled
-program (history buffers are sized to the next power of two).
+seeds or learning rates, training N models at once. The program is cached by objective and metrics (the same
+objects) and shapes. Runtime values, not constants of the program: the number of epochs (3 and 4 epochs share
+it; history buffers are sized to the next power of two) and the float hyper-parameters of an optimizer that is
+a pytree of floats (every :mod:`jaxml.optim` optimizer with numeric η, β, λ, ε), which enters the program as
+an argument — another η or β compiles nothing. Any other optimizer (optax's own, which close over their
+numbers; a learning-rate schedule) is a constant of the program, cached by the object.
 
 A step whose loss or gradient is not finite is not applied: the run freezes at the last finite state and
 :func:`fit` raises :class:`DivergenceError` naming the epoch and step and carrying that state. Checkpoints know
@@ -316,6 +319,22 @@ def _cached_runner(
     return jax.jit(core, out_shardings=sharding.state_sharding(mesh, sweep=sweep))
 
 
+def _given(optimizer: optax.GradientTransformation) -> optax.GradientTransformation:
+    """The "factory" of an optimizer that is an argument of the program (see :func:`_train`)."""
+    return optimizer
+
+
+def _float_pytree(optimizer: Any) -> bool:
+    """Whether every leaf is a float (jaxml's hyper-parameters) and the structure hashes (a jit cache key)."""
+    leaves, treedef = jax.tree_util.tree_flatten(optimizer)
+    try:
+        hash(treedef)
+    except TypeError:
+        return False
+    arrays = (np.ndarray, np.generic, jax.Array)
+    return all(isinstance(a, float) or isinstance(a, arrays) and jnp.issubdtype(a.dtype, jnp.inexact) for a in leaves)
+
+
 def _compiled_runner(setup: _Setup, **parts: Any) -> Callable[..., _Carry]:
     """The jitted runner, cached by the objective, optimizer and metrics objects (they hash by identity); a
     callable object with ``__eq__`` but no ``__hash__`` cannot be a cache key and gets a runner of its own."""
@@ -407,7 +426,12 @@ def _train(  # fmt: skip
     optimizer: Any, is_factory: bool, sweep: bool, **drive: Any,
 ) -> tuple:
     """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner, drive
-    it (``drive``: :func:`_drive`'s keywords); the final state and host history."""
+    it (``drive``: :func:`_drive`'s keywords); the final state and host history. An optimizer that is a pytree
+    of floats is passed in as the per-run hyper-parameter (one copy per run of a sweep), not closed over."""
+    if not is_factory and _float_pytree(optimizer):
+        lead = np.shape(state.epoch)
+        hyper = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, lead + np.shape(a)), optimizer)
+        per_run, optimizer, is_factory = (per_run[0], hyper), _given, True
     state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
     run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)
     state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **drive)

@@ -98,9 +98,7 @@ def momentum(
         >>> u, optax.tree_utils.tree_get(state, "m").dtype
         (Array([-0.1,  0.2], dtype=float32), dtype(bfloat16))
     """
-    return chain(
-        scale_by_learning_rate(learning_rate), scale_by_momentum(beta, accumulator_dtype=accumulator_dtype)
-    )
+    return chain(scale_by_learning_rate(learning_rate), scale_by_momentum(beta, accumulator_dtype=accumulator_dtype))
 
 
 def adagrad(learning_rate: optax.ScalarOrSchedule, eps: Scalar = 1e-8) -> optax.GradientTransformationExtraArgs:
