@@ -409,8 +409,8 @@ def _train(  # fmt: skip
     it (``drive``: :func:`_drive`'s keywords); the final state and host history. An optimizer that is a pytree
     of floats is passed in as the per-run hyper-parameter (one copy per run of a sweep), not closed over."""
     if not is_factory and _float_pytree(optimizer):
-        hyper = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, np.shape(state.epoch) + np.shape(a)), optimizer)
-        per_run, optimizer = (per_run[0], hyper), None
+        grow = lambda a: jnp.broadcast_to(a, np.shape(state.epoch) + np.shape(a)) if np.shape(state.epoch) else a
+        per_run, optimizer = (per_run[0], jax.tree_util.tree_map(grow, optimizer)), None
     state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
     run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)
     state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **drive)
