@@ -12,7 +12,10 @@ rmsprop    gᵗ                                          √(α-average of |g|²
 adam       bias-corrected β₁-average of g              √(bias-corrected β₂-average of |g|²) + ε
 =========  ==========================================  ===========================================
 
-``learning_rate`` may be a float or an ``optax.Schedule``. Hyper-parameters outside their domain (η < 0;
+``learning_rate`` may be a float or an ``optax.Schedule``. Each optimizer is a pytree whose leaves are its
+numbers (η, β, λ, α, ε; :func:`jaxml.optim.combine.pytree_fn`), so :func:`jaxml.train.fit` compiles one program
+for every η of a kind; a schedule is a leaf that is a function, which keeps the optimizer a constant of the
+program (compiled per optimizer object, as optax's own are). Hyper-parameters outside their domain (η < 0;
 β, α outside [0, 1); ε < 0; any of them infinite or NaN) raise ``ValueError`` naming the argument when they are
 concrete numbers; a schedule is called once at t = 0 and must return a finite real scalar ≥ 0. JAX arrays
 (tracers under ``vmap``/``jit``/``optax.inject_hyperparams``) are not checked. ε = 0 is allowed everywhere: a
