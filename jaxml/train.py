@@ -289,8 +289,7 @@ def _cached_runner(  # fmt: skip
     *, objective: Objective, optimizer: Any, is_factory: bool, metrics: tuple[tuple[str, Metric], ...],
     n_train: int, batch_size: int, sweep: bool, mesh: Mesh | None,
 ) -> Callable[..., _Carry]:
-    """``optimizer``: the transformation (a constant of the program), a factory of the per-run hyper-parameter
-    (``is_factory``), or None: the per-run argument is the optimizer itself, a pytree of floats."""
+    """``optimizer``: the transformation, a factory of the per-run argument (``is_factory``) or None: the argument."""
     make = (lambda given: given) if optimizer is None else optimizer if is_factory else (lambda _: optimizer)
     core = _make_runner(objective, make, dict(metrics), n_train=n_train, batch_size=batch_size, mesh=mesh)
     if sweep:
@@ -409,7 +408,8 @@ def _train(  # fmt: skip
     it (``drive``: :func:`_drive`'s keywords); the final state and host history. An optimizer that is a pytree
     of floats is passed in as the per-run hyper-parameter (one copy per run of a sweep), not closed over."""
     if not is_factory and _float_pytree(optimizer):
-        grow = lambda a: jnp.broadcast_to(a, np.shape(state.epoch) + np.shape(a)) if np.shape(state.epoch) else a
+        # host arrays of one dtype (0.1 and jnp.float32(0.1) are one jit key), one copy per run of a sweep
+        grow = lambda a: np.broadcast_to(np.asarray(a, jnp.result_type(a)), np.shape(state.epoch) + np.shape(a))
         per_run, optimizer = (per_run[0], jax.tree_util.tree_map(grow, optimizer)), None
     state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
     run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)

@@ -156,6 +156,17 @@ def test_optimizers_that_are_not_pytrees_of_floats_stay_constants_and_train_righ
         assert_close(fit(make(eta), 5).params, hand_loop(make(eta), 5))
 
 
+def test_a_python_float_and_a_float32_array_learning_rate_share_one_program():
+    link = counted_link(max_traces=1)
+    first = fit(optim.chain(optim.sgd(0.1), link), 3)
+    with xla_compiles() as seen:
+        second = fit(optim.chain(optim.sgd(jnp.float32(0.2)), link), 3)
+        third = fit(optim.chain(optim.sgd(np.float64(0.3)), link), 3)
+    assert seen == []
+    for eta, result in [(0.1, first), (0.2, second), (0.3, third)]:
+        assert_close(result.params, hand_loop(optax.sgd(eta), 3))
+
+
 def test_only_float_leaves_make_an_optimizer_a_runtime_argument():
     assert train._float_pytree(optim.adam(1e-3)) and train._float_pytree(optim.sgd(jnp.float32(0.1)))
     assert train._float_pytree(optim.chain())  # no leaves: nothing to pass, nothing to bake in
