@@ -151,7 +151,7 @@ def _epoch_seconds(objective, params, optimizer, data_, batch: int, epochs: int 
 def _time_batch_sizes(objective, params, data_, sizes: list[int], repeats: int, seed: int) -> np.ndarray:
     """(repeats, len(sizes)) epoch times. Every size is compiled first; then the repeats interleave the sizes in
     a fresh random order each time, so that a burst of load from other processes hits all sizes alike."""
-    optimizer = optim.sgd(0.01)  # one object: the trainer's compiled program is cached per optimizer
+    optimizer = optim.sgd(0.01)  # η is an argument of the trainer's program: one program per batch size
     for b in sizes:
         _epoch_seconds(objective, params, optimizer, data_, b)
     rng = np.random.default_rng(seed)

@@ -3,29 +3,33 @@
 A checkpoint is one flax-msgpack file holding the training state and a *fingerprint* of the run that wrote it:
 a mapping field → text describing everything that decides the trajectory θ₀ → θ_T:
 
-==================  ==============================================================================================
-field               what it records
-==================  ==============================================================================================
-``params``          the parameter tree's structure, and each leaf's path, dtype and shape
-``opt_state``       the optimizer state's structure (its NamedTuple types), and each leaf's dtype and shape
-``data``            each training leaf's dtype and shape
-``data_content``    a hash of a strided sample of ≤ 64 rows of each leaf and of the leaf's sum
-``val_data``,       the same for the validation set ("none" without one)
+====================  ==============================================================================================
+field                 what it records
+====================  ==============================================================================================
+``params``            the parameter tree's structure, and each leaf's path, dtype and shape
+``opt_state``         the optimizer state's structure (its NamedTuple types), and each leaf's dtype and shape
+``hyper_parameters``  the optimizer's pytree leaves in order: the values of a :mod:`jaxml.optim` optimizer's
+                      η, β, λ, ε; a leaf that is not a number (a schedule, optax's closures) by its type only
+``data``              each training leaf's dtype and shape
+``data_content``      a hash of a strided sample of ≤ 64 rows of each leaf and of the leaf's sum
+``val_data``,         the same for the validation set ("none" without one)
 ``val_content``
-``key``             the raw PRNG key data of the batch order
-``batch_size``,     B, the number of epochs, and the names of the recorded history entries
+``key``               the raw PRNG key data of the batch order
+``batch_size``,       B, the number of epochs, and the names of the recorded history entries
 ``epochs``,
 ``history``
-``step_program``    a hash of the text of ``jax.make_jaxpr`` of one training step (objective, gradient,
-                    optimizer update) and of the values of the constants it closes over
-``metrics_program`` the same for the metrics evaluated each epoch
-==================  ==============================================================================================
+``step_program``      a hash of the text of ``jax.make_jaxpr`` of one training step (objective, gradient,
+                      optimizer update) and of the values of the constants it closes over
+``metrics_program``   the same for the metrics evaluated each epoch
+====================  ==============================================================================================
 
 :func:`load` refuses a checkpoint whose fingerprint differs in any field, with a ``ValueError`` that names the
 file, lists each differing field (saved vs now) and says how to start afresh; a truncated, corrupt or foreign
 file gets the same kind of message. What is detected: another architecture, tree, dtype, optimizer (its type
 or a hyper-parameter such as η, which a step's program holds as a literal or a constant), other data of the
-same shapes, another key, batch size or number of epochs, another objective (another loss, λ, model).
+same shapes, another key, batch size or number of epochs, another objective (another loss, λ, model). A
+hyper-parameter shows twice: by value in ``hyper_parameters`` (when the optimizer is a pytree of numbers) and as
+a literal of ``step_program`` (which traces one step with the optimizer as a constant).
 
 What is not: anything that leaves the traced step's text and constant values unchanged. A Python global the
 objective reads is seen only through what tracing makes of it (a literal or a constant: caught); one that acts
@@ -45,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -74,6 +79,7 @@ __all__ = [
     "VERSION",
     "data_fingerprint",
     "differences",
+    "hyper_fingerprint",
     "load",
     "program_fingerprint",
     "resume",
@@ -85,6 +91,7 @@ __all__ = [
 FIELDS = {
     "params": "the parameter tree, shapes and dtypes",
     "opt_state": "the optimizer state's structure",
+    "hyper_parameters": "the optimizer's hyper-parameters η, β, λ, ε, in tree order",
     "data": "the training data's shapes",
     "data_content": "the training data's values",
     "val_data": "the validation data's shapes",
@@ -127,6 +134,24 @@ def data_fingerprint(data: PyTree) -> tuple[str, str]:
         digest.update(np.ascontiguousarray(sample).tobytes())
         digest.update(repr(float(np.real(total))).encode())
     return tree_fingerprint(data), digest.hexdigest()[:16]
+
+
+def hyper_fingerprint(optimizer: optax.GradientTransformation) -> str:
+    """The optimizer's pytree leaves as text, in tree order: the numbers of a :mod:`jaxml.optim` optimizer (its
+    hyper-parameters); a leaf that is not a number (a schedule, the closures of optax's own) by its type only.
+
+    Example:
+        >>> from jaxml import optim
+        >>> hyper_fingerprint(optim.momentum(0.1, 0.9)), hyper_fingerprint(optim.sgd(lambda t: 0.1))
+        ('0.1, 0.9', '<function>')
+    """
+
+    def show(leaf: Any) -> str:
+        if isinstance(leaf, (numbers.Number, np.ndarray, np.generic, jax.Array)):
+            return repr(np.asarray(to_host(leaf)).tolist())
+        return f"<{type(leaf).__name__}>"
+
+    return ", ".join(map(show, jax.tree_util.tree_leaves(optimizer))) or "none"
 
 
 def program_fingerprint(fn: Callable[..., Any], *args: Any) -> str:
@@ -174,6 +199,7 @@ def run_fingerprint(
     return {
         "params": tree_fingerprint(params),
         "opt_state": tree_fingerprint(opt_state),
+        "hyper_parameters": hyper_fingerprint(optimizer),
         "data": data_shapes,
         "data_content": data_content,
         "val_data": val_shapes,

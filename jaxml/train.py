@@ -9,9 +9,11 @@ remainder of the permutation waits for a later epoch) and takes one optimizer st
 
 for any ``optax.GradientTransformation``. Steps run in a ``lax.scan`` inside a ``lax.while_loop`` over
 epochs, so a whole run is one XLA program with no Python per step; :func:`fit_sweep` vmaps that program over
-seeds or learning rates, training N models at once. The program is cached by objective, optimizer and metrics
-(the same objects) and shapes; the number of epochs is a runtime value, so 3 and 4 epochs share one compiled
-program (history buffers are sized to the next power of two).
+seeds or learning rates, training N models at once. The program is cached by objective and metrics (the same
+objects) and shapes. Runtime values, not constants of the program: the number of epochs (3 and 4 epochs share
+it; history buffers are sized to the next power of two) and an optimizer that is a pytree of floats (every
+:mod:`jaxml.optim` optimizer with numeric η, β, λ, ε): another η or β compiles nothing. Any other optimizer
+(optax's own, which close over their numbers; one with a learning-rate schedule) is a constant, cached by object.
 
 A step whose loss or gradient is not finite is not applied: the run freezes at the last finite state and
 :func:`fit` raises :class:`DivergenceError` naming the epoch and step and carrying that state. Checkpoints know
@@ -169,17 +171,9 @@ class _Setup(NamedTuple):
     mesh: Mesh | None
 
 
-def _prepare(
-    objective: Objective,
-    data: PyTree,
-    val_data: PyTree | None,
-    metrics: Mapping[str, Metric] | None,
-    *,
-    epochs: int,
-    batch_size: int | None,
-    progress: bool | None,
-    mesh: Mesh | None,
-    sweep: bool,
+def _prepare(  # fmt: skip
+    objective: Objective, data: PyTree, val_data: PyTree | None, metrics: Mapping[str, Metric] | None, *,
+    epochs: int, batch_size: int | None, progress: bool | None, mesh: Mesh | None, sweep: bool,
 ) -> _Setup:
     """What :func:`fit` and :func:`fit_sweep` check alike: objective, data, metrics, epochs, B, the mesh (axis
     "data" for fit; "sweep" and/or "data" for a sweep)."""
@@ -291,18 +285,12 @@ def _make_runner(
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_runner(
-    *,
-    objective: Objective,
-    optimizer: Any,
-    is_factory: bool,
-    metrics: tuple[tuple[str, Metric], ...],
-    n_train: int,
-    batch_size: int,
-    sweep: bool,
-    mesh: Mesh | None,
+def _cached_runner(  # fmt: skip
+    *, objective: Objective, optimizer: Any, is_factory: bool, metrics: tuple[tuple[str, Metric], ...],
+    n_train: int, batch_size: int, sweep: bool, mesh: Mesh | None,
 ) -> Callable[..., _Carry]:
-    make = optimizer if is_factory else (lambda _: optimizer)
+    """``optimizer``: the transformation, a factory of the per-run argument (``is_factory``) or None: the argument."""
+    make = (lambda given: given) if optimizer is None else optimizer if is_factory else (lambda _: optimizer)
     core = _make_runner(objective, make, dict(metrics), n_train=n_train, batch_size=batch_size, mesh=mesh)
     if sweep:
         # vmap over the state, the batch-order key and the hyper-parameter; the data are shared. With a
@@ -316,9 +304,19 @@ def _cached_runner(
     return jax.jit(core, out_shardings=sharding.state_sharding(mesh, sweep=sweep))
 
 
+def _float_pytree(optimizer: Any) -> bool:
+    """Whether every leaf is a float (jaxml's hyper-parameters) and the structure hashes (a jit cache key)."""
+    leaves, treedef = jax.tree_util.tree_flatten(optimizer)
+    try:
+        hash(treedef)
+    except TypeError:  # a static part that cannot be a cache key: the optimizer stays a constant
+        return False
+    return all(isinstance(a, float) or jnp.issubdtype(getattr(a, "dtype", object), jnp.inexact) for a in leaves)
+
+
 def _compiled_runner(setup: _Setup, **parts: Any) -> Callable[..., _Carry]:
-    """The jitted runner, cached by the objective, optimizer and metrics objects (they hash by identity); a
-    callable object with ``__eq__`` but no ``__hash__`` cannot be a cache key and gets a runner of its own."""
+    """The jitted runner, cached by the objective, optimizer (None when it is an argument) and metrics objects
+    (they hash by identity); a callable with ``__eq__`` but no ``__hash__`` gets a runner of its own."""
     parts.update(objective=setup.objective, metrics=tuple(setup.metrics.items()), mesh=setup.mesh)
     parts.update(n_train=setup.n_train, batch_size=setup.batch_size)
     try:
@@ -407,7 +405,12 @@ def _train(  # fmt: skip
     optimizer: Any, is_factory: bool, sweep: bool, **drive: Any,
 ) -> tuple:
     """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner, drive
-    it (``drive``: :func:`_drive`'s keywords); the final state and host history."""
+    it (``drive``: :func:`_drive`'s keywords); the final state and host history. An optimizer that is a pytree
+    of floats is passed in as the per-run hyper-parameter (one copy per run of a sweep), not closed over."""
+    if not is_factory and _float_pytree(optimizer):
+        # host arrays of one dtype (0.1 and jnp.float32(0.1) are one jit key), one copy per run of a sweep
+        grow = lambda a: np.broadcast_to(np.asarray(a, jnp.result_type(a)), np.shape(state.epoch) + np.shape(a))
+        per_run, optimizer = (per_run[0], jax.tree_util.tree_map(grow, optimizer)), None
     state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
     run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)
     state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **drive)

@@ -22,7 +22,7 @@ import optax
 import pytest
 from flax import serialization
 
-from jaxml import checkpoint, losses, models, train
+from jaxml import checkpoint, losses, models, optim, train
 from jaxml.io import atomic_write_bytes
 
 N, D, EPOCHS, BATCH = 32, 3, 3, 8
@@ -132,6 +132,21 @@ def test_an_interrupted_run_resumed_with_another_learning_rate_is_refused(tmp_pa
         run(tmp_path, key=jax.random.PRNGKey(5))
     # The right arguments resume it, and end where an uninterrupted run ends.
     np.testing.assert_array_equal(_flat(run(tmp_path).params), _flat(run(tmp_path / "ref").params))
+
+
+def test_a_jaxml_optimizer_resumed_with_another_hyper_parameter_is_refused_by_value(tmp_path):
+    """η and β of a jaxml optimizer are arguments of the trainer's program, not constants of it; the fingerprint
+    still records them, by value, and resuming with another η or β is refused naming both values."""
+    run(tmp_path, optimizer=optim.momentum(0.05, 0.9))
+    for other, saved, now in [
+        (optim.momentum(0.02, 0.9), "0.05, 0.9", "0.02, 0.9"),
+        (optim.momentum(0.05, 0.5), "0.05, 0.9", "0.05, 0.5"),
+    ]:
+        with pytest.raises(ValueError, match="different run") as info:
+            run(tmp_path, optimizer=other)
+        line = next(t for t in str(info.value).splitlines() if t.strip().startswith("hyper_parameters"))
+        assert f"saved {saved}" in line and f"now {now}" in line, line
+    run(tmp_path, optimizer=optim.momentum(0.05, 0.9))  # the same numbers in a new object: the same run
 
 
 def _corrupt(directory: Path, how: str) -> None:

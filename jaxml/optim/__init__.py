@@ -8,6 +8,10 @@
 Every optimizer is an ``optax.GradientTransformationExtraArgs``, so it composes with ``optax.chain``,
 ``optax.inject_hyperparams``, ``optax.MultiSteps``, ``optax.apply_if_finite``, ``jit`` and ``vmap``, takes
 real or complex parameters, and keeps NamedTuple states that ``optax.tree_utils.tree_get`` reads by name.
+It is also a pytree whose leaves are its float hyper-parameters (η, β, λ, α, ε): another η keeps the tree
+structure, so :func:`jaxml.train.fit` passes it into its compiled program as an argument and does not compile
+again. A learning rate given as an ``optax.Schedule`` is one leaf that is a function: such an optimizer (and
+any ``optax.chain`` of ours with optax's own, which close over their numbers) is a constant of the program.
 
 Example:
     >>> import jax.numpy as jnp, optax
@@ -20,7 +24,7 @@ Example:
 
 from jaxml.optim import schedules
 from jaxml.optim.alias import adagrad, adam, momentum, rmsprop, sgd
-from jaxml.optim.combine import FanOutState, divide, fan_out
+from jaxml.optim.combine import FanOutState, chain, divide, fan_out, identity
 from jaxml.optim.transforms import (
     LearningRateState,
     MomentumState,
@@ -51,10 +55,12 @@ __all__ = [
     "scale_by_learning_rate",
     "scale_by_momentum",
     "scale_by_rms",
-    # combinators: several blocks on one raw gradient
+    # combinators: several blocks on one raw gradient, and optax's chain/identity as pytrees
     "FanOutState",
+    "chain",
     "divide",
     "fan_out",
+    "identity",
     # learning-rate schedules, and the domain check the blocks and schedules share
     "check_hyperparameter",
     "schedules",

@@ -12,7 +12,10 @@ rmsprop    gᵗ                                          √(α-average of |g|²
 adam       bias-corrected β₁-average of g              √(bias-corrected β₂-average of |g|²) + ε
 =========  ==========================================  ===========================================
 
-``learning_rate`` may be a float or an ``optax.Schedule``. Hyper-parameters outside their domain (η < 0;
+``learning_rate`` may be a float or an ``optax.Schedule``. Each optimizer is a pytree whose leaves are its
+numbers (η, β, λ, α, ε; :func:`jaxml.optim.combine.pytree_fn`), so :func:`jaxml.train.fit` compiles one program
+for every η of a kind; a schedule is a leaf that is a function, which keeps the optimizer a constant of the
+program (compiled per optimizer object, as optax's own are). Hyper-parameters outside their domain (η < 0;
 β, α outside [0, 1); ε < 0; any of them infinite or NaN) raise ``ValueError`` naming the argument when they are
 concrete numbers; a schedule is called once at t = 0 and must return a finite real scalar ≥ 0. JAX arrays
 (tracers under ``vmap``/``jit``/``optax.inject_hyperparams``) are not checked. ε = 0 is allowed everywhere: a
@@ -49,7 +52,7 @@ from typing import Any
 import jax
 import optax
 
-from jaxml.optim.combine import divide
+from jaxml.optim.combine import chain, divide
 from jaxml.optim.transforms import (
     check_hyperparameter,
     rms_ema,
@@ -98,9 +101,7 @@ def momentum(
         >>> u, optax.tree_utils.tree_get(state, "m").dtype
         (Array([-0.1,  0.2], dtype=float32), dtype(bfloat16))
     """
-    return optax.chain(
-        scale_by_learning_rate(learning_rate), scale_by_momentum(beta, accumulator_dtype=accumulator_dtype)
-    )
+    return chain(scale_by_learning_rate(learning_rate), scale_by_momentum(beta, accumulator_dtype=accumulator_dtype))
 
 
 def adagrad(learning_rate: optax.ScalarOrSchedule, eps: Scalar = 1e-8) -> optax.GradientTransformationExtraArgs:
@@ -116,7 +117,7 @@ def adagrad(learning_rate: optax.ScalarOrSchedule, eps: Scalar = 1e-8) -> optax.
         >>> opt.update(jnp.array([3.0, -0.1]), opt.init(jnp.zeros(2)))[0]   # first step −η·sign(g)
         Array([-0.5,  0.5], dtype=float32)
     """
-    return optax.chain(scale_by_adagrad(eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_adagrad(eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
 
 
 def rmsprop(
@@ -137,7 +138,7 @@ def rmsprop(
         >>> optax.tree_utils.tree_get(state, "sigma_sq")      # σ⁰ = |g⁰|
         Array([9.  , 0.01], dtype=float32)
     """
-    return optax.chain(scale_by_rms(alpha, eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_rms(alpha, eps, eps_in_sqrt=True), scale_by_learning_rate(learning_rate))
 
 
 def adam(
@@ -169,4 +170,4 @@ def adam(
     check_hyperparameter("b2", b2, high=1.0)
     first_moment = scale_by_momentum(b1, ema=True, bias_correction=True, accumulator_dtype=mu_dtype)
     rms = rms_ema(b2, eps, bias_correction=True)
-    return optax.chain(divide(first_moment, rms), scale_by_learning_rate(learning_rate))
+    return chain(divide(first_moment, rms), scale_by_learning_rate(learning_rate))

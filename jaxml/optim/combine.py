@@ -8,6 +8,13 @@ so a serial ``optax.chain(momentum, rms)`` computes the wrong thing: its RMS is 
 (√(mean of m̂²)), not of the gradient (SCOPE §4.6). :func:`fan_out` runs its blocks in parallel on one input and
 merges their outputs leaf by leaf; :func:`divide` is the case the lecture needs, numerator ÷ denominator.
 
+Every transformation built here is a *pytree whose leaves are its float hyper-parameters*: ``init`` and
+``update`` are ``jax.tree_util.Partial`` s of module-level functions, the numbers (η, β, ε, …) their
+arguments and everything that shapes the program (flags, dtypes, ``combine``) bound statically
+(:func:`pytree_fn`). Two ``adam(η)`` with different η then share one tree structure, so a compiled program
+can take the optimizer as an *argument* (:func:`jaxml.train.fit` does) and another η reuses the program.
+:func:`chain` is ``optax.chain`` built the same way (optax's own closes over its links).
+
 This module depends on optax and JAX only; :mod:`jaxml.optim.transforms` builds on it.
 
 Example:
@@ -25,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -32,7 +40,117 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["FanOutState", "divide", "fan_out"]
+__all__ = ["FanOutState", "chain", "divide", "fan_out", "identity", "pytree_fn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bound:
+    """``fn`` with static arguments bound in front; equal (and hashing alike) when ``fn`` and they are, so it
+    can be the static part (the tree structure) of a ``jax.tree_util.Partial``."""
+
+    fn: Callable[..., Any]
+    static: tuple[Any, ...]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*self.static, *args, **kwargs)
+
+
+def pytree_fn(fn: Callable[..., Any], static: tuple = (), hyper: tuple = ()) -> jax.tree_util.Partial:
+    r"""``fn(*static, *hyper, …)`` as a pytree: ``hyper`` are its leaves, ``static`` part of its structure.
+
+    ``static`` holds what must stay a Python value when traced (flags, dtypes, functions; hashable);
+    ``hyper`` the numbers a program may receive as arguments (η, β, ε, or other transformations' functions).
+    Two such functions of the same ``fn`` and ``static`` have the same tree structure whatever their ``hyper``.
+
+    Example:
+        >>> import jax
+        >>> scale = lambda sign, eta, u: sign * eta * u
+        >>> a, b = pytree_fn(scale, static=(-1,), hyper=(0.1,)), pytree_fn(scale, static=(-1,), hyper=(0.3,))
+        >>> jax.tree_util.tree_leaves(a), a(2.0)
+        ([0.1], -0.2)
+        >>> jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+        True
+    """
+    return jax.tree_util.Partial(_Bound(fn, tuple(static)), *hyper)
+
+
+def _empty_init(params: optax.Params) -> optax.EmptyState:
+    del params
+    return optax.EmptyState()
+
+
+def _identity_update(
+    updates: optax.Updates, state: optax.OptState, params: optax.Params | None = None, **extra_args: Any
+) -> tuple[optax.Updates, optax.OptState]:
+    del params, extra_args
+    return updates, state
+
+
+def identity() -> optax.GradientTransformationExtraArgs:
+    """``optax.identity()`` as a pytree (no leaves): uᵗ = gᵗ.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> identity().update(jnp.ones(2), identity().init(jnp.zeros(2)))[0]
+        Array([1., 1.], dtype=float32)
+    """
+    return optax.GradientTransformationExtraArgs(pytree_fn(_empty_init), pytree_fn(_identity_update))
+
+
+def _chain_init(inits: tuple[Callable[..., Any], ...], params: optax.Params) -> tuple[optax.OptState, ...]:
+    return tuple(init(params) for init in inits)
+
+
+def _chain_update(
+    updates_fns: tuple[Callable[..., Any], ...],
+    updates: optax.Updates,
+    state: tuple[optax.OptState, ...],
+    params: optax.Params | None = None,
+    **extra_args: Any,
+) -> tuple[optax.Updates, tuple[optax.OptState, ...]]:
+    if not isinstance(state, tuple) or len(state) != len(updates_fns):
+        raise ValueError(
+            f"chain of {len(updates_fns)} transforms needs the tuple of states its init made, got "
+            f"{type(state).__name__}"
+        )
+    new_state = []
+    for fn, s in zip(updates_fns, state, strict=True):
+        updates, s = fn(updates, s, params, **extra_args)
+        new_state.append(s)
+    return updates, tuple(new_state)
+
+
+def chain(*transforms: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+    r"""``optax.chain``: uᵗ = Tₖ(…T₂(T₁(gᵗ))), the state a tuple of the links' states — as a pytree whose
+    leaves are the links' (their hyper-parameters when the links are jaxml blocks; a link that is not a pytree,
+    such as an optax transformation, is one leaf).
+
+    Raises:
+        TypeError: something that is not a GradientTransformation.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxml.optim.transforms import scale_by_learning_rate, scale_by_momentum
+        >>> heavy_ball = chain(scale_by_learning_rate(0.1), scale_by_momentum(0.9))
+        >>> jax.tree_util.tree_leaves(heavy_ball)                   # η and λ
+        [0.1, 0.9]
+        >>> heavy_ball.update(jnp.ones(1), heavy_ball.init(jnp.zeros(1)))[0]
+        Array([-0.1], dtype=float32)
+    """
+    inner = _extra_args(transforms, "chain")
+    return optax.GradientTransformationExtraArgs(
+        pytree_fn(_chain_init, hyper=(tuple(t.init for t in inner),)),
+        pytree_fn(_chain_update, hyper=(tuple(t.update for t in inner),)),
+    )
+
+
+def _extra_args(
+    transforms: tuple[optax.GradientTransformation, ...], name: str
+) -> tuple[optax.GradientTransformationExtraArgs, ...]:
+    for i, t in enumerate(transforms):
+        if not isinstance(t, optax.GradientTransformation):
+            raise TypeError(f"{name}: transforms[{i}] must be an optax.GradientTransformation, got {type(t).__name__}")
+    return tuple(optax.with_extra_args_support(t) for t in transforms)
 
 
 class FanOutState(NamedTuple):
@@ -64,31 +182,37 @@ def fan_out(
     """
     if not transforms:
         raise TypeError("fan_out needs at least one transform")
-    for i, t in enumerate(transforms):
-        if not isinstance(t, optax.GradientTransformation):
-            raise TypeError(f"transforms[{i}] must be an optax.GradientTransformation, got {type(t).__name__}")
+    inner = _extra_args(transforms, "fan_out")
     if not callable(combine):
         raise TypeError(f"combine must be callable, got {type(combine).__name__}")
-    inner = tuple(optax.with_extra_args_support(t) for t in transforms)
+    return optax.GradientTransformationExtraArgs(
+        pytree_fn(_fan_out_init, hyper=(tuple(t.init for t in inner),)),
+        pytree_fn(_fan_out_update, static=(combine,), hyper=(tuple(t.update for t in inner),)),
+    )
 
-    def init_fn(params: optax.Params) -> FanOutState:
-        return FanOutState(inner_states=tuple(t.init(params) for t in inner))
 
-    def update_fn(
-        updates: optax.Updates, state: FanOutState, params: optax.Params | None = None, **extra_args: Any
-    ) -> tuple[optax.Updates, FanOutState]:
-        if not isinstance(state, FanOutState) or len(state.inner_states) != len(inner):
-            raise ValueError(
-                f"fan_out of {len(inner)} transforms needs the FanOutState its init made, got {type(state).__name__}"
-            )
-        outs, states = [], []
-        for t, s in zip(inner, state.inner_states, strict=True):
-            out, new_s = t.update(updates, s, params, **extra_args)
-            outs.append(out)
-            states.append(new_s)
-        return jax.tree.map(combine, *outs), FanOutState(inner_states=tuple(states))
+def _fan_out_init(inits: tuple[Callable[..., Any], ...], params: optax.Params) -> FanOutState:
+    return FanOutState(inner_states=tuple(init(params) for init in inits))
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+def _fan_out_update(
+    combine: Callable[..., jax.Array],
+    update_fns: tuple[Callable[..., Any], ...],
+    updates: optax.Updates,
+    state: FanOutState,
+    params: optax.Params | None = None,
+    **extra_args: Any,
+) -> tuple[optax.Updates, FanOutState]:
+    if not isinstance(state, FanOutState) or len(state.inner_states) != len(update_fns):
+        raise ValueError(
+            f"fan_out of {len(update_fns)} transforms needs the FanOutState its init made, got {type(state).__name__}"
+        )
+    outs, states = [], []
+    for fn, s in zip(update_fns, state.inner_states, strict=True):
+        out, new_s = fn(updates, s, params, **extra_args)
+        outs.append(out)
+        states.append(new_s)
+    return jax.tree.map(combine, *outs), FanOutState(inner_states=tuple(states))
 
 
 def _zero_over_anything_is_zero(n: jax.Array, d: jax.Array) -> jax.Array:

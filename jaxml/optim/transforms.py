@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxml.optim.combine import divide
+from jaxml.optim.combine import divide, identity, pytree_fn
 
 __all__ = [
     "LearningRateState",
@@ -235,20 +235,25 @@ def scale_by_learning_rate(learning_rate: optax.ScalarOrSchedule) -> optax.Gradi
         TypeError: learning_rate: a schedule must return a real scalar, got 'fast' at t = 0
     """
     check_hyperparameter("learning_rate", learning_rate, schedule_ok=True)
+    return optax.GradientTransformationExtraArgs(pytree_fn(_lr_init), pytree_fn(_lr_update, hyper=(learning_rate,)))
 
-    def init_fn(params: optax.Params) -> LearningRateState:
-        del params
-        return LearningRateState(count=jnp.zeros([], jnp.int32))
 
-    def update_fn(
-        updates: optax.Updates, state: LearningRateState, params: optax.Params | None = None, **extra_args: Any
-    ) -> tuple[optax.Updates, LearningRateState]:
-        del params, extra_args
-        eta = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        updates = jax.tree.map(lambda u: -_cast(eta, u) * u, updates)
-        return updates, LearningRateState(count=optax.safe_increment(state.count))
+def _lr_init(params: optax.Params) -> LearningRateState:
+    del params
+    return LearningRateState(count=jnp.zeros([], jnp.int32))
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+def _lr_update(
+    learning_rate: optax.ScalarOrSchedule,
+    updates: optax.Updates,
+    state: LearningRateState,
+    params: optax.Params | None = None,
+    **extra_args: Any,
+) -> tuple[optax.Updates, LearningRateState]:
+    del params, extra_args
+    eta = learning_rate(state.count) if callable(learning_rate) else learning_rate
+    updates = jax.tree.map(lambda u: -_cast(eta, u) * u, updates)
+    return updates, LearningRateState(count=optax.safe_increment(state.count))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -305,30 +310,40 @@ def scale_by_momentum(
     if bias_correction and not ema:
         raise ValueError("bias_correction=True needs ema=True: the heavy ball mᵗ = λmᵗ⁻¹ + uᵗ has no bias")
     dtype = None if accumulator_dtype is None else jax.dtypes.canonicalize_dtype(accumulator_dtype)
+    return optax.GradientTransformationExtraArgs(
+        pytree_fn(_momentum_init, static=(dtype,)),
+        pytree_fn(_momentum_update, static=(bool(ema), bool(bias_correction)), hyper=(beta,)),
+    )
 
-    def init_fn(params: optax.Params) -> MomentumState:
-        return MomentumState(count=jnp.zeros([], jnp.int32), m=optax.tree.zeros_like(params, dtype=dtype))
 
-    def update_fn(
-        updates: optax.Updates, state: MomentumState, params: optax.Params | None = None, **extra_args: Any
-    ) -> tuple[optax.Updates, MomentumState]:
-        del params, extra_args
-        updates = jax.tree.map(jnp.asarray, updates)  # Python scalars too, as optax allows
-        _check_like("scale_by_momentum", updates, state.m)
-        count = optax.safe_increment(state.count)
-        if not ema:
-            keep, take = beta, 1.0
-        elif bias_correction:
-            take = _debiased_weight(beta, count)
-            keep = 1 - take
-        else:
-            keep, take = beta, 1 - beta
-        m = jax.tree.map(lambda m, u: _mix(m, u, keep, take), state.m, updates)
-        out = jax.tree.map(lambda m, u: m.astype(u.dtype), m, updates)
-        stored = jax.tree.map(lambda m, old: m.astype(old.dtype), m, state.m)
-        return out, MomentumState(count=count, m=stored)
+def _momentum_init(dtype: Any, params: optax.Params) -> MomentumState:
+    return MomentumState(count=jnp.zeros([], jnp.int32), m=optax.tree.zeros_like(params, dtype=dtype))
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+def _momentum_update(
+    ema: bool,
+    bias_correction: bool,
+    beta: float | jax.Array,
+    updates: optax.Updates,
+    state: MomentumState,
+    params: optax.Params | None = None,
+    **extra_args: Any,
+) -> tuple[optax.Updates, MomentumState]:
+    del params, extra_args
+    updates = jax.tree.map(jnp.asarray, updates)  # Python scalars too, as optax allows
+    _check_like("scale_by_momentum", updates, state.m)
+    count = optax.safe_increment(state.count)
+    if not ema:
+        keep, take = beta, 1.0
+    elif bias_correction:
+        take = _debiased_weight(beta, count)
+        keep = 1 - take
+    else:
+        keep, take = beta, 1 - beta
+    m = jax.tree.map(lambda m, u: _mix(m, u, keep, take), state.m, updates)
+    out = jax.tree.map(lambda m, u: m.astype(u.dtype), m, updates)
+    stored = jax.tree.map(lambda m, old: m.astype(old.dtype), m, state.m)
+    return out, MomentumState(count=count, m=stored)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -349,31 +364,59 @@ class RmsState(NamedTuple):
 
 
 def _rms_block(
-    name: str, take_weight: Callable[[jax.Array], Any], eps: float | jax.Array, eps_in_sqrt: bool
+    name: str,
+    take_weight: Callable[[Any, jax.Array], Any],
+    alpha: float | jax.Array | None,
+    eps: float | jax.Array,
+    eps_in_sqrt: bool,
 ) -> optax.GradientTransformationExtraArgs:
-    """(σᵗ)² = (1 − aₜ)(σᵗ⁻¹)² + aₜ|gᵗ|² with aₜ = ``take_weight(t + 1)``; outputs σᵗ + ε or √((σᵗ)² + ε)."""
+    """(σᵗ)² = (1 − aₜ)(σᵗ⁻¹)² + aₜ|gᵗ|² with aₜ = ``take_weight(alpha, t + 1)``; outputs σᵗ + ε or √((σᵗ)² + ε).
 
-    def init_fn(params: optax.Params) -> RmsState:
-        return RmsState(count=jnp.zeros([], jnp.int32), sigma_sq=_real_zeros_like(params))
+    ``take_weight`` is a module-level function (part of the block's tree structure); α and ε are its leaves."""
+    return optax.GradientTransformationExtraArgs(
+        pytree_fn(_rms_init), pytree_fn(_rms_update, static=(name, take_weight, bool(eps_in_sqrt)), hyper=(alpha, eps))
+    )
 
-    def update_fn(
-        updates: optax.Updates, state: RmsState, params: optax.Params | None = None, **extra_args: Any
-    ) -> tuple[optax.Updates, RmsState]:
-        del params, extra_args
-        updates = jax.tree.map(jnp.asarray, updates)
-        _check_like(name, updates, state.sigma_sq)
-        count = optax.safe_increment(state.count)
-        take = take_weight(count)
-        mix = lambda s, g: _mix(s, _abs_sq(g), 1 - take, take).astype(s.dtype)
-        sigma_sq = jax.tree.map(mix, state.sigma_sq, updates)
-        if eps_in_sqrt:
-            # u / √(σ² + ε) compiles to u·rsqrt(σ² + ε): one cheap op instead of a square root and a division
-            denominator = jax.tree.map(lambda s: jnp.sqrt(s + _cast(eps, s)), sigma_sq)
-        else:
-            denominator = jax.tree.map(lambda s: jnp.sqrt(s) + _cast(eps, s), sigma_sq)
-        return denominator, RmsState(count=count, sigma_sq=sigma_sq)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+def _rms_init(params: optax.Params) -> RmsState:
+    return RmsState(count=jnp.zeros([], jnp.int32), sigma_sq=_real_zeros_like(params))
+
+
+def _rms_update(
+    name: str,
+    take_weight: Callable[[Any, jax.Array], Any],
+    eps_in_sqrt: bool,
+    alpha: float | jax.Array | None,
+    eps: float | jax.Array,
+    updates: optax.Updates,
+    state: RmsState,
+    params: optax.Params | None = None,
+    **extra_args: Any,
+) -> tuple[optax.Updates, RmsState]:
+    del params, extra_args
+    updates = jax.tree.map(jnp.asarray, updates)
+    _check_like(name, updates, state.sigma_sq)
+    count = optax.safe_increment(state.count)
+    take = take_weight(alpha, count)
+    mix = lambda s, g: _mix(s, _abs_sq(g), 1 - take, take).astype(s.dtype)
+    sigma_sq = jax.tree.map(mix, state.sigma_sq, updates)
+    if eps_in_sqrt:
+        # u / √(σ² + ε) compiles to u·rsqrt(σ² + ε): one cheap op instead of a square root and a division
+        denominator = jax.tree.map(lambda s: jnp.sqrt(s + _cast(eps, s)), sigma_sq)
+    else:
+        denominator = jax.tree.map(lambda s: jnp.sqrt(s) + _cast(eps, s), sigma_sq)
+    return denominator, RmsState(count=count, sigma_sq=sigma_sq)
+
+
+def _mean_weight(alpha: None, count: jax.Array) -> jax.Array:
+    """aₜ = 1/(t+1): the plain running mean of Adagrad (no α)."""
+    del alpha
+    return 1.0 / count
+
+
+def _ema_weight(alpha: float | jax.Array, count: jax.Array) -> jax.Array:
+    """aₜ = 1 − α, except a₁ = 1 (σ⁰ = |g⁰|); a scalar select, not an elementwise one."""
+    return jnp.where(count == 1, 1.0, 1 - alpha)
 
 
 def rms_mean(eps: float | jax.Array = 0.0, *, eps_in_sqrt: bool = False) -> optax.GradientTransformationExtraArgs:
@@ -399,7 +442,7 @@ def rms_mean(eps: float | jax.Array = 0.0, *, eps_in_sqrt: bool = False) -> opta
         (Array([2.236068], dtype=float32), Array([5.], dtype=float32))
     """
     check_hyperparameter("eps", eps)
-    return _rms_block("rms_mean", lambda count: 1.0 / count, eps, eps_in_sqrt)
+    return _rms_block("rms_mean", _mean_weight, None, eps, eps_in_sqrt)
 
 
 def rms_ema(
@@ -431,12 +474,7 @@ def rms_ema(
     """
     check_hyperparameter("alpha", alpha, high=1.0)
     check_hyperparameter("eps", eps)
-    if bias_correction:
-        take = lambda count: _debiased_weight(alpha, count)
-    else:
-        # a₁ = 1 makes σ⁰ = |g⁰|; a scalar select, not an elementwise one.
-        take = lambda count: jnp.where(count == 1, 1.0, 1 - alpha)
-    return _rms_block("rms_ema", take, eps, eps_in_sqrt)
+    return _rms_block("rms_ema", _debiased_weight if bias_correction else _ema_weight, alpha, eps, eps_in_sqrt)
 
 
 def scale_by_adagrad(
@@ -451,7 +489,7 @@ def scale_by_adagrad(
         >>> u, s = opt.update(jnp.array([-4.0, 0.0]), opt.init(jnp.zeros(2))); u   # g⁰/|g⁰|; 0/0 := 0
         Array([-1.,  0.], dtype=float32)
     """
-    return divide(optax.identity(), rms_mean(eps, eps_in_sqrt=eps_in_sqrt))
+    return divide(identity(), rms_mean(eps, eps_in_sqrt=eps_in_sqrt))
 
 
 def scale_by_rms(
@@ -470,4 +508,4 @@ def scale_by_rms(
         >>> u, s = opt.update(jnp.array([-4.0]), opt.init(jnp.zeros(1))); u        # σ⁰ = |g⁰|
         Array([-1.], dtype=float32)
     """
-    return divide(optax.identity(), rms_ema(alpha, eps, bias_correction=bias_correction, eps_in_sqrt=eps_in_sqrt))
+    return divide(identity(), rms_ema(alpha, eps, bias_correction=bias_correction, eps_in_sqrt=eps_in_sqrt))

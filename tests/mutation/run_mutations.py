@@ -290,7 +290,7 @@ MUTATIONS = [
     M(
         "O3 heavy ball momentum sign",
         "jaxml/optim/transforms.py",
-        [("_cast(beta, m) * m + u, state.m", "_cast(beta, m) * m - u, state.m")],
+        [("keep, take = beta, 1.0\n", "keep, take = beta, -1.0\n")],
         ["tests/test_optim.py"],
     ),
     M(
@@ -308,7 +308,7 @@ MUTATIONS = [
     M(
         "O6 Adagrad mean over t+1 → t+2",
         "jaxml/optim/transforms.py",
-        [("lambda count: 1.0 / count, eps", "lambda count: 1.0 / (count + 1), eps")],
+        [("    return 1.0 / count\n", "    return 1.0 / (count + 1)\n")],
         ["tests/test_optim.py"],
     ),
     M(
