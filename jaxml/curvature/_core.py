@@ -19,8 +19,10 @@ of JVPs), holding one batch's intermediates at a time.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -191,17 +193,34 @@ product = jax.jit(_apply)
 """(op, v) ↦ H·v, compiled once per operator structure and shapes."""
 
 
+def _compile_product(op_info: Any, theta_info: Any) -> None:
+    # On failure the product compiles again, and raises, on its first call.
+    with contextlib.suppress(Exception):
+        product.trace(op_info, theta_info).lower().compile()
+
+
 def operator(
-    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None
+    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None, product_ahead: bool = False
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
     """(op, θ, layout): ``op`` maps flat v to H·v and is a pytree (``jax.tree_util.Partial`` or a VJP), so it
-    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs."""
+    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs.
+
+    ``product_ahead``: compile :data:`product` for this operator in a second thread while the operator's own
+    program compiles (XLA compiles outside the GIL), for callers that will apply it from the host."""
     check_objective(f)
     lay = check_params(params)
     n = check_data(data, batch_size)
     check_scalar_objective(f, params, data)
     if data is None or batch_size is None or batch_size >= n:
-        theta, op = _vjp_operator_jit(f, lay, params, None if data is None else tuple(data))
+        batch = None if data is None else tuple(data)
+        ahead = None
+        if product_ahead:
+            theta_info, op_info = _vjp_operator_jit.trace(f, lay, params, batch).out_info
+            ahead = threading.Thread(target=_compile_product, args=(op_info, theta_info), daemon=True)
+            ahead.start()
+        theta, op = _vjp_operator_jit(f, lay, params, batch)
+        if ahead is not None:
+            ahead.join()
         return op, theta, lay
     theta = _flatten_jit(params)
     full, tail = split(tuple(data), batch_size)

@@ -246,9 +246,14 @@ def _one_blas_thread(on_host: bool) -> Any:
     return _blas().limit(limits=1, user_api="blas") if on_host else contextlib.nullcontext()
 
 
-def on_cpu(x: jax.Array) -> bool:
-    """Whether ``x`` lives in host memory (every device a CPU): then the basis is kept in NumPy."""
-    return all(d.platform == "cpu" for d in x.devices())
+def on_cpu(x: Any) -> bool:
+    """Whether ``x`` lives in host memory (every device a CPU; for a NumPy array or a number, the default
+    device): then the basis is kept in NumPy. False for a tracer."""
+    try:
+        devices = x.devices() if isinstance(x, jax.Array) else jax.devices()[:1]
+    except Exception:  # noqa: BLE001 - a tracer has no devices
+        return False
+    return all(d.platform == "cpu" for d in devices)
 
 
 def _wanted(values: np.ndarray, k: int, which: str) -> np.ndarray:

@@ -123,7 +123,10 @@ def run_eigsh(
     max_steps = _checks.positive_int(max_steps, "max_steps")
     check_every = _checks.positive_int(check_every, "check_every")
     tol = _check_tol(tol)
-    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size)
+    # The host loop's only program is the product: on a CPU, compile it while the operator compiles.
+    leaves = jax.tree_util.tree_leaves(params)
+    ahead = bool(leaves) and _krylov.on_cpu(leaves[0])
+    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size, product_ahead=ahead)
     p = int(theta.shape[0])
     want = k if which != "both" else 2 * k
     if want > p:
