@@ -5,7 +5,7 @@ materialized), then times
 
 * the *first call* (compilation included: what a script or a fresh notebook kernel pays),
 * the seconds of XLA compilation inside it (JAX's monitoring event ``backend_compile_duration``; tracing and
-  lowering come on top, about 10–30% more),
+  lowering come on top, about 30–40% more),
 * the *warm* call, the median of three more calls with the same shapes,
 
 and the table gives first / warm. No persistent compilation cache is used (it is off unless enabled).

@@ -20,10 +20,11 @@ Tasks (scikit-learn's 1,797 digits, x/16, softmax cross-entropy, ReLU MLPs, CPU)
    and the full spectrum on the same matrix by jaxml's ``dense_spectrum`` (all eigenvalues and the λ_min
    eigenvector, what ``classify_critical_point`` uses), SciPy's ``eigh(driver="evd")`` (LAPACK syevd), NumPy's
    ``eigvalsh``, ``jnp.linalg.eigvalsh`` and ``jnp.linalg.eigh``.
-4. ``large``: top-5 of an MLP 64-3200-3100-10 (10,146,310 parameters) in a fresh process: time, H·v count, peak
+4. ``large``: top-5 of an MLP 64-3200-3100-10 (10,162,110 parameters) in a fresh process: time, H·v count, peak
    memory against the basis bound (2k + 20)·P.
 
-Run: ``python -m benchmarks.curvature`` (``--quick``: fewer repeats, no 10M model; ``--tasks top,dense``).
+Run: ``python -m benchmarks.curvature`` (``--quick``: fewer repeats, no 10M model; ``--tasks top,dense``;
+``--large-only``: task 4 alone, printed as JSON).
 Timings are wall-clock on this machine; other processes sharing the CPU inflate them.
 """
 
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers for task top")
     parser.add_argument("--first-call", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--extra", default="{}", help=argparse.SUPPRESS)
-    parser.add_argument("--large-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--large-only", action="store_true", help="only the 10M-parameter task, as JSON")
     args = parser.parse_args(argv)
     if args.first_call:
         return _first_call_child(args.first_call, json.loads(args.extra))
