@@ -117,10 +117,8 @@ class _Carry(NamedTuple):  # the compiled loop's state (also what a checkpoint h
     history: dict[str, Array]  # (epochs,) buffers, NaN where not run yet
 
 
-def supervised(
-    apply: Callable[[PyTree, Any], Array],
-    loss: Callable[[Array, Array], Array],
-    l2: float = 0.0,
+def supervised(  # fmt: skip
+    apply: Callable[[PyTree, Any], Array], loss: Callable[[Array, Array], Array], l2: float = 0.0,
     l2_mask: PyTree | None = None,
 ) -> Objective:
     """The objective L(θ) = loss(apply(θ, x), y) + λ·Σθ² of a supervised model on a batch ``(x, y)``.
@@ -314,6 +312,15 @@ def _float_pytree(optimizer: Any) -> bool:
     return all(isinstance(a, float) or jnp.issubdtype(getattr(a, "dtype", object), jnp.inexact) for a in leaves)
 
 
+def _init_state(optimizer: Any, params: PyTree) -> PyTree:
+    """s⁰ = optimizer.init(θ): for a pytree of floats one program per structure (not one per parameter shape)."""
+    return _init_jit(_host_leaves(optimizer), params) if _float_pytree(optimizer) else optimizer.init(params)
+
+
+_init_jit = jax.jit(lambda optimizer, params: optimizer.init(params))
+_host_leaves = functools.partial(jax.tree_util.tree_map, lambda a: np.asarray(a, jnp.result_type(a)))
+
+
 def _compiled_runner(setup: _Setup, **parts: Any) -> Callable[..., _Carry]:
     """The jitted runner, cached by the objective, optimizer (None when it is an argument) and metrics objects
     (they hash by identity); a callable with ``__eq__`` but no ``__hash__`` gets a runner of its own."""
@@ -335,15 +342,9 @@ def _initial_state(params: PyTree, opt_state: PyTree, names: list[str], epochs: 
     epochs = 1 << (epochs - 1).bit_length()
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
     dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
-    minus_one = jnp.full(lead, -1, jnp.int32)
-    return _Carry(
-        params=params,
-        opt_state=opt_state,
-        epoch=jnp.zeros(lead, jnp.int32),
-        diverged_epoch=minus_one,
-        diverged_step=minus_one,
-        history={k: jnp.full(lead + (epochs,), jnp.nan, dtype) for k in names},
-    )
+    minus_one = np.full(lead, -1, np.int32)  # NumPy: no small program to compile per shape
+    history = {k: np.full(lead + (epochs,), np.nan, dtype) for k in names}
+    return _Carry(params, opt_state, np.zeros(lead, np.int32), minus_one, minus_one, history)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -405,12 +406,11 @@ def _train(  # fmt: skip
     optimizer: Any, is_factory: bool, sweep: bool, **drive: Any,
 ) -> tuple:
     """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner, drive
-    it (``drive``: :func:`_drive`'s keywords); the final state and host history. An optimizer that is a pytree
-    of floats is passed in as the per-run hyper-parameter (one copy per run of a sweep), not closed over."""
+    it (``drive``: :func:`_drive`'s keywords); the final state and host history. A pytree-of-floats optimizer
+    is an argument, not closed over: host arrays of one dtype (one jit key), one copy per run of a sweep."""
     if not is_factory and _float_pytree(optimizer):
-        # host arrays of one dtype (0.1 and jnp.float32(0.1) are one jit key), one copy per run of a sweep
-        grow = lambda a: np.broadcast_to(np.asarray(a, jnp.result_type(a)), np.shape(state.epoch) + np.shape(a))
-        per_run, optimizer = (per_run[0], jax.tree_util.tree_map(grow, optimizer)), None
+        grow = lambda a: np.broadcast_to(a, np.shape(state.epoch) + np.shape(a))
+        per_run, optimizer = (per_run[0], jax.tree_util.tree_map(grow, _host_leaves(optimizer))), None
     state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
     run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)
     state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **drive)
@@ -499,7 +499,7 @@ def fit(
     _checks.parameters(params)
     _check_outputs(setup, params, data, val_data)
     raw_key = _checks.raw_key(key, "key")
-    opt_state = optimizer.init(params)
+    opt_state = _init_state(optimizer, params)
     state = _initial_state(params, opt_state, setup.names, epochs)
 
     save = None
