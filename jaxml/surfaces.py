@@ -42,6 +42,7 @@ import numpy as np
 import optax
 
 from jaxml import _checks
+from jaxml.optim.combine import numeric_pytree
 
 __all__ = [
     "CRESCENT",
@@ -227,6 +228,17 @@ def trajectory(
         raise ValueError(f"theta0 must have shape (2,), got {theta0.shape}")
     if not jnp.issubdtype(theta0.dtype, jnp.floating):
         theta0 = theta0.astype(jnp.result_type(float))
+    # jaxml's optimizers carry η, β… as leaves, so they are arguments: one program per (f, kind, steps); an optax
+    # closure is a constant of the program, cached by the object.
+    run = _run_jit if numeric_pytree(optimizer) else _run_static_jit
+    try:
+        hash((f, steps) if run is _run_jit else (f, steps, optimizer))
+    except TypeError:  # an unhashable f or optimizer: a program of its own
+        return jax.jit(lambda t: _run(f, optimizer, t, steps))(theta0)
+    return run(f, optimizer, theta0, steps)
+
+
+def _run(f: SurfaceFn, optimizer: optax.GradientTransformation, theta0: jax.Array, steps: int) -> Trajectory:
     value_and_grad = jax.value_and_grad(f)
 
     def step(carry: tuple[jax.Array, optax.OptState], _: None) -> tuple[tuple[jax.Array, optax.OptState], tuple]:
@@ -235,17 +247,17 @@ def trajectory(
         updates, state = optimizer.update(g, state, theta)
         return (optax.apply_updates(theta, updates), state), (theta, loss, g, state)
 
-    @jax.jit
-    def run(theta0: jax.Array) -> Trajectory:
-        (last, _), (thetas, losses, grads, states) = jax.lax.scan(
-            step, (theta0, optimizer.init(theta0)), None, length=steps
-        )
-        last_loss, last_grad = value_and_grad(last)
-        return Trajectory(
-            theta=jnp.concatenate([thetas, last[None]]),
-            loss=jnp.concatenate([losses, last_loss[None]]),
-            grad=jnp.concatenate([grads, last_grad[None]]),
-            state=states,
-        )
+    (last, _), (thetas, losses, grads, states) = jax.lax.scan(
+        step, (theta0, optimizer.init(theta0)), None, length=steps
+    )
+    last_loss, last_grad = value_and_grad(last)
+    return Trajectory(
+        theta=jnp.concatenate([thetas, last[None]]),
+        loss=jnp.concatenate([losses, last_loss[None]]),
+        grad=jnp.concatenate([grads, last_grad[None]]),
+        state=states,
+    )
 
-    return run(theta0)
+
+_run_jit = jax.jit(_run, static_argnames=("f", "steps"))
+_run_static_jit = jax.jit(_run, static_argnames=("f", "optimizer", "steps"))

@@ -52,6 +52,7 @@ from jax.sharding import Mesh
 from jaxml import _checks, checkpoint, sharding
 from jaxml.checkpoint import CHECKPOINT_FILE
 from jaxml.losses import l2_penalty
+from jaxml.optim.combine import numeric_pytree as _float_pytree
 from jaxml.sharding import DATA_AXIS, SWEEP_AXIS
 
 Array = jax.Array
@@ -300,16 +301,6 @@ def _cached_runner(  # fmt: skip
     # Pin the state's layout so that chunk after chunk it stays where it started (replicated, or runs over
     # "sweep"); a Mesh and its NamedShardings are hashable, so this runner is cached like any other.
     return jax.jit(core, out_shardings=sharding.state_sharding(mesh, sweep=sweep))
-
-
-def _float_pytree(optimizer: Any) -> bool:
-    """Whether every leaf is a float (jaxml's hyper-parameters) and the structure hashes (a jit cache key)."""
-    leaves, treedef = jax.tree_util.tree_flatten(optimizer)
-    try:
-        hash(treedef)
-    except TypeError:  # a static part that cannot be a cache key: the optimizer stays a constant
-        return False
-    return all(isinstance(a, float) or jnp.issubdtype(getattr(a, "dtype", object), jnp.inexact) for a in leaves)
 
 
 def _init_state(optimizer: Any, params: PyTree) -> PyTree:

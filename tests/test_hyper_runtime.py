@@ -23,7 +23,7 @@ import optax
 import pytest
 from jax import monitoring
 
-from jaxml import losses, models, optim, train
+from jaxml import losses, models, optim, surfaces, train
 from jaxml.optim.combine import pytree_fn
 
 N, D = 48, 3
@@ -188,3 +188,15 @@ def test_two_optimizers_of_one_kind_share_a_tree_structure_and_differ_in_their_l
     doubled = jax.tree_util.tree_map(lambda v: v / 2, optim.sgd(0.2))
     u, _ = doubled.update(jnp.ones(2), doubled.init(jnp.zeros(2)))
     np.testing.assert_allclose(u, -0.1 * np.ones(2))
+
+
+@pytest.mark.usefixtures("x64")
+def test_surface_trajectories_with_another_eta_reuse_one_program_and_equal_optax():
+    theta0 = np.array([1.0, 1.0])
+    first = surfaces.trajectory(surfaces.elongated, optim.adam(0.1), theta0, 15)
+    size = surfaces._run_jit._cache_size()
+    second = surfaces.trajectory(surfaces.elongated, optim.adam(0.05, b1=0.8), theta0, 15)
+    assert surfaces._run_jit._cache_size() == size  # another η and β₁: the same program
+    for eta, b1, got in [(0.1, 0.9, first), (0.05, 0.8, second)]:
+        ref = surfaces.trajectory(surfaces.elongated, optax.adam(eta, b1=b1), theta0, 15)  # optax: the static path
+        np.testing.assert_allclose(got.theta, ref.theta, rtol=1e-7, atol=1e-12)

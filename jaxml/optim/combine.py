@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["FanOutState", "chain", "divide", "fan_out", "identity", "pytree_fn"]
+__all__ = ["FanOutState", "chain", "divide", "fan_out", "identity", "numeric_pytree", "pytree_fn"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,24 @@ def pytree_fn(fn: Callable[..., Any], static: tuple = (), hyper: tuple = ()) -> 
         True
     """
     return jax.tree_util.Partial(_Bound(fn, tuple(static)), *hyper)
+
+
+def numeric_pytree(transformation: Any) -> bool:
+    """Whether every leaf is a float number or a float array and the tree structure hashes: then a compiled
+    program can take ``transformation`` as an argument (:func:`jaxml.train.fit` and
+    :func:`jaxml.surfaces.trajectory` do), and another η or β reuses the program. optax's own transformations
+    (functions as leaves) and jaxml's with a schedule are not: they stay constants of the program.
+
+    Example:
+        >>> numeric_pytree(chain(identity())), numeric_pytree(optax.identity())
+        (True, False)
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(transformation)
+    try:
+        hash(treedef)
+    except TypeError:  # a static part that cannot be a cache key
+        return False
+    return all(isinstance(a, float) or jnp.issubdtype(getattr(a, "dtype", object), jnp.inexact) for a in leaves)
 
 
 def _empty_init(params: optax.Params) -> optax.EmptyState:
