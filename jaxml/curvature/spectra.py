@@ -174,8 +174,9 @@ def eigenpairs(
 
     Compiled once per objective and parameter shapes: the operator's one-time pass and the H·v product (on a CPU
     the basis is a NumPy array and nothing else is compiled; on an accelerator the product and its
-    Gram–Schmidt step are one program). The loop and the small eigenproblems run on the host, so another ``k``,
-    ``tol``, ``which``, key or data of the same shapes (passed as ``data=``) reuses them.
+    Gram–Schmidt step are one program). The loop and the small eigenproblems run on the host, so another ``k``
+    (on an accelerator, any k ≤ 5: the default basis size), ``tol``, ``which``, key or data of the same shapes
+    (passed as ``data=``) reuses them.
 
     Args:
         f: ``f(params)`` or ``f(params, batch)`` with ``data``; a real scalar.
