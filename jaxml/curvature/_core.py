@@ -199,6 +199,21 @@ def _compile_product(op_info: Any, theta_info: Any) -> None:
         product.trace(op_info, theta_info).lower().compile()
 
 
+def check_inputs(f: Any, params: Params, data: Data, batch_size: int | None = None) -> tuple[Layout, int | None]:
+    """What every curvature door checks: a callable ``f`` returning a real scalar, finite float ``params``
+    (when concrete), ``data``/``batch_size``. Returns θ's layout and N (None without data)."""
+    check_objective(f)
+    lay = check_params(params)
+    n = check_data(data, batch_size)
+    check_scalar_objective(f, params, data)
+    return lay, n
+
+
+def batched(data: Data, batch_size: int | None, n: int | None) -> bool:
+    """Whether products are averaged over batches (a ``batch_size`` smaller than N)."""
+    return data is not None and batch_size is not None and batch_size < n
+
+
 def operator(
     f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None, product_ahead: bool = False
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
@@ -207,11 +222,16 @@ def operator(
 
     ``product_ahead``: compile :data:`product` for this operator in a second thread while the operator's own
     program compiles (XLA compiles outside the GIL), for callers that will apply it from the host."""
-    check_objective(f)
-    lay = check_params(params)
-    n = check_data(data, batch_size)
-    check_scalar_objective(f, params, data)
-    if data is None or batch_size is None or batch_size >= n:
+    lay, n = check_inputs(f, params, data, batch_size)
+    return checked_operator(f, params, lay, n, data=data, batch_size=batch_size, product_ahead=product_ahead)
+
+
+def checked_operator(  # fmt: skip
+    f: Objective, params: Params, lay: Layout, n: int | None, *, data: Data, batch_size: int | None,
+    product_ahead: bool = False,
+) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
+    """:func:`operator` for inputs :func:`check_inputs` has passed (``lay``, ``n`` are what it returned)."""
+    if not batched(data, batch_size, n):
         batch = None if data is None else tuple(data)
         ahead = None
         if product_ahead:

@@ -189,10 +189,7 @@ def classify_critical_point(
         >>> cp.kind
         'saddle_point'
     """
-    _core.check_objective(f)
-    lay = _core.check_params(params)
-    _core.check_data(data, None)
-    _core.check_scalar_objective(f, params, data)
+    lay, _ = _core.check_inputs(f, params, data)
     theta = _core.flatten(params)
     _checks.real(grad_tol, "grad_tol", low=0.0)
     if rtol is not None:
@@ -440,10 +437,7 @@ def find_critical_point(
         >>> bool(s.converged), bool(jnp.all(jnp.abs(s.params) < 1e-6))   # the saddle at the origin
         (True, True)
     """
-    _core.check_objective(f)
-    lay = _core.check_params(params)
-    _core.check_data(data, None)
-    _core.check_scalar_objective(f, params, data)
+    lay, _ = _core.check_inputs(f, params, data)
     if method not in ("auto", "dense", "cg"):
         raise ValueError(f"method must be 'auto', 'dense' or 'cg', got {method!r}")
     _checks.real(tol, "tol", low=0.0, low_open=True)

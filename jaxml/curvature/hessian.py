@@ -94,13 +94,10 @@ def hvp(f: Objective, params: Params, v: Params, *, data: Data = None, batch_siz
             raise ValueError(f"v must have the shapes of params: got a leaf {np.shape(b)} for {np.shape(a)}")
         _checks.finite(b, "v")
     flat_v = _core.flatten(v)
-    if batch_size is not None and data is not None and batch_size < _core.check_data(data, batch_size):
-        op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size)  # (it checks its inputs)
+    lay, n = _core.check_inputs(f, params, data, batch_size)
+    if _core.batched(data, batch_size, n):
+        op, theta, _ = _core.checked_operator(f, params, lay, n, data=data, batch_size=batch_size)
         return _core.unflatten(lay, _core.product(op, flat_v.astype(theta.dtype)))
-    _core.check_objective(f)
-    lay = _core.check_params(params)
-    _core.check_data(data, batch_size)
-    _core.check_scalar_objective(f, params, data)
     batch = None if data is None else tuple(data)
     return _core.unflatten(lay, _hvp_once_jit(f, lay, params, batch, flat_v.astype(lay.dtype)))
 

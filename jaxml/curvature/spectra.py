@@ -125,8 +125,8 @@ def run_eigsh(
     tol = _check_tol(tol)
     # The host loop's only program is the product: on a CPU, compile it while the operator compiles.
     leaves = jax.tree_util.tree_leaves(params)
-    ahead = bool(leaves) and _krylov.on_cpu(leaves[0])
-    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size, product_ahead=ahead)
+    on_host = bool(leaves) and _krylov.on_cpu(leaves[0])
+    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size, product_ahead=on_host)
     p = int(theta.shape[0])
     want = k if which != "both" else 2 * k
     if want > p:
@@ -143,7 +143,7 @@ def run_eigsh(
     v0, seed = _start(_core.key(key), p, theta.dtype)
     result = _krylov.eigsh(
         op, jnp.asarray(v0), k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, seed=seed,
-        check_every=check_every,
+        check_every=check_every, on_host=on_host,
     )  # fmt: skip
     return result, lay, tol
 
