@@ -122,10 +122,12 @@ def compute(config: Config) -> Result:
             f"recent g₂², shrinks by √β₂ per update — to {sigma_before:.2g} of its start before the first burst "
             f"(update {first}). The tiny remaining gradient divided by a tiny σ makes a large step: the loss "
             f"jumps back above {BURST:g}·L⁰ {n_bursts} times (up to {largest:.2g}·L⁰), each jump inflating σ "
-            "again until the cycle repeats — the lecture's bursts late in training. An exponential decay "
-            f"(half-life {config.half_life} updates, faster than σ's own decay) gives {bursts[dec][1]} bursts, "
-            f"and {bursts[warm][1]} after a {config.warmup_steps}-update linear warm-up. σ forgets on a time "
-            f"scale of about 1/(1−β₂) = {1 / (1 - config.b2):.0f} updates, so a larger β₂ delays the bursts."
+            "again until the cycle repeats — the lecture's bursts late in training. An exponential decay of η "
+            f"(half-life {config.half_life} updates; ηᵗ is {0.5 ** (first / config.half_life):.2g} of η⁰ at "
+            f"update {first}) gives {bursts[dec][1]} bursts: by the time σ is small, so is the step. A "
+            f"{config.warmup_steps}-update linear warm-up gives {bursts[warm][1]}. σ² averages g² over about "
+            f"1/(1−β₂) = {1 / (1 - config.b2):.0f} updates (σ itself halves in "
+            f"{np.log(0.5) / np.log(np.sqrt(config.b2)):.0f} once g ≈ 0)."
         ),
         metrics=metrics,
         tables={

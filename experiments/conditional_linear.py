@@ -233,5 +233,6 @@ def figures(result: Result, out: Path) -> list[Path]:
         title="How much conditioning lowers the average absolute error",
         ylabel="MAE ratio: conditional / one line",
         hlines={"no gain (ratio 1)": 1.0},
+        legend_loc="below",
     )
     return [fig, fig_bar]

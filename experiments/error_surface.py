@@ -60,7 +60,8 @@ CLAIMS = (
     Claim(
         "no_fixed_eta_works",
         "4.3",
-        "No fixed η works: of a log-spaced sweep of η up to the stability limit 2/b, none reaches the minimum.",
+        "No fixed η works for plain gradient descent: of a log-spaced sweep of η up to the stability limit 2/b, "
+        "none reaches the minimum.",
         lambda m: m["sweep_best_final_distance"] > _tol(m),
         reads=("sweep_best_final_distance", "sweep_best_eta", "tolerance_distance"),
     ),

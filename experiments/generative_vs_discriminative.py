@@ -203,8 +203,9 @@ def _explain_ahead(tag: str) -> Callable[[Mapping[str, float]], str]:
     def explain(m: Mapping[str, float]) -> str:
         lead, se, n = (m[k] for k in _ahead_reads(tag))
         return (
-            f"Largest lead of the generative model: {lead:+.3f} ± {se:.3f} (paired standard error) at "
-            f"n = {n:.0f} — {'more' if lead > 3 * se else 'not more'} than 3 standard errors."
+            f"The generative model's most significant lead (largest lead / standard error over the training "
+            f"sizes): {lead:+.3f} ± {se:.3f} (paired standard error) at n = {n:.0f} — "
+            f"{'more' if lead > 3 * se else 'not more'} than 3 standard errors."
         )
 
     return explain
@@ -339,8 +340,8 @@ def compute(config: Config) -> Result:
         name = NB if m[f"{tag}_generative_used"] else SHARED
         return (
             f"{name} leads logistic regression by more than 3 standard errors {words[lead > 3 * se]} "
-            f"(largest lead {lead:+.3f} ± {se:.3f} at n = {n:.0f}); at n = {m[f'{tag}_largest_n']:.0f} logistic "
-            f"regression scores {m[f'{tag}_logistic_acc_largest_n']:.3f} against the best generative model's "
+            f"(most significant lead {lead:+.3f} ± {se:.3f} at n = {n:.0f}); at n = {m[f'{tag}_largest_n']:.0f} "
+            f"logistic regression scores {m[f'{tag}_logistic_acc_largest_n']:.3f} against the best generative model's "
             f"{m[f'{tag}_best_generative_acc_largest_n']:.3f}"
         )
 

@@ -94,8 +94,8 @@ CLAIMS = (
             f"Our lowest-loss critical point (L = {m['loss_lowest_critical']:.3g}) has ratio "
             f"{m['ratio_at_lowest_loss']:.3f}"
             + (
-                ", above the band: networks of ~100 parameters have few flat directions, whereas the lecture's "
-                "MNIST networks have many near-zero eigenvalues, which the ratio counts as not positive."
+                ", above the band: at our low-loss points only a few eigenvalues are negative (see the table), "
+                "so the ratio stays high although many near-zero ones count as not positive."
                 if m["ratio_at_lowest_loss"] > LECTURE_BAND[1]
                 else (", below the band." if m["ratio_at_lowest_loss"] < LECTURE_BAND[0] else ", inside the band.")
             )

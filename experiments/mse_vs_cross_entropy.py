@@ -176,7 +176,7 @@ def _run(config: Config) -> Result:
     summary = (
         f"Logistic regression f = σ(w₁x₁ + w₂x₂) on {config.n} points, started far from the optimum at "
         f"w = {config.start} (training accuracy {accuracy_at_start:.1%}: {1 - accuracy_at_start:.1%} of the "
-        f"predictions confidently wrong), trained by the same full-batch gradient descent "
+        f"predictions wrong), trained by the same full-batch gradient descent "
         f"(η = {config.learning_rate:g}, {epochs} epochs). "
         "With the square error ∂L/∂wᵢ = 2(f − ŷ)f(1 − f)xᵢ: where f ≈ 0 for a class-1 point, f(1 − f) ≈ 0 and "
         f"the gradient vanishes although the prediction is wrong — its norm at the start is "

@@ -67,7 +67,7 @@ CLAIMS = (
         reads=("cascade_accuracy", "logistic_on_learned_features_accuracy", "cascade_seeds_solved"),
         explain=lambda m: (
             f"{m['cascade_seeds_solved']:.0f} of {m['cascade_seeds']:.0f} seeds reach ≥ 99% training accuracy; the "
-            "others stall in a poor local minimum."
+            "others stall (a poor local minimum, saddle or plateau: not told apart here)."
         ),
     ),
 )
@@ -104,7 +104,7 @@ def compute(config: Config) -> Result:
     acc_corners = float(losses.accuracy(linear.apply(hand, corners_t), corner_y))
 
     # 3. A cascade: two logistic units learn x' and a third classifies it. Several seeds in one sweep: a
-    #    2-unit cascade can stall in a poor local minimum, so we report how many seeds solve XOR.
+    #    2-unit cascade can stall, so we report how many seeds solve XOR.
     net = classification.cascade(2, 2)
     keys = jax.random.split(jax.random.PRNGKey(config.seed + 1), config.seeds)
     sweep = train.fit_sweep(
@@ -133,7 +133,7 @@ def compute(config: Config) -> Result:
         [f"cascade (2 logistic units + 1), best of {config.seeds} seeds", acc_cascade],
         ["fresh logistic regression on the cascade's learned x'", acc_relearned],
     ]
-    stalled = "" if solved == config.seeds else ", the others stall in a poor local minimum"
+    stalled = "" if solved == config.seeds else ", the others stall (local minimum, saddle or plateau: not told apart)"
     separable = (
         ": the first layer learned a transformation that makes XOR linearly separable"
         if acc_relearned >= 0.99

@@ -348,11 +348,13 @@ def bars(
     errors: Mapping[str, Sequence[float]] | None = None,
     hlines: Mapping[str, float] | None = None,
     value_labels: bool = False,
+    legend_loc: str | None = None,
 ) -> Path:
     """Grouped bar chart: one bar per group within each category (e.g. lecture vs ours).
 
     ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references;
-    ``value_labels`` writes each bar's value above it (a bar of height 0 is otherwise invisible).
+    ``value_labels`` writes each bar's value above it (a bar of height 0 is otherwise invisible);
+    ``legend_loc`` as in every plot here ("outside"/"below" keep the legend off the bars).
     """
     fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(categories) * max(1, len(groups))), 4.2))
     n = len(groups)
@@ -370,7 +372,7 @@ def bars(
         _reference_label(ax, label, value)
     ax.set_xticks(xs)
     ax.set_xticklabels(list(categories), rotation=15, ha="right")
-    _finish(ax, title, xlabel, ylabel)
+    _finish(ax, title, xlabel, ylabel, legend_loc)
     return save(fig, path)
 
 
