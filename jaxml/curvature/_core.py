@@ -199,13 +199,19 @@ def _compile_product(op_info: Any, theta_info: Any) -> None:
         product.trace(op_info, theta_info).lower().compile()
 
 
-def check_inputs(f: Any, params: Params, data: Data, batch_size: int | None = None) -> tuple[Layout, int | None]:
+def check_inputs(  # fmt: skip
+    f: Any, params: Params, data: Data, batch_size: int | None = None, *, output: bool = True
+) -> tuple[Layout, int | None]:
     """What every curvature door checks: a callable ``f`` returning a real scalar, finite float ``params``
-    (when concrete), ``data``/``batch_size``. Returns θ's layout and N (None without data)."""
+    (when concrete), ``data``/``batch_size``. Returns θ's layout and N (None without data).
+
+    ``output=False`` leaves the scalar-output check to the caller: :func:`operator` traces ``f`` anyway and
+    runs it only when that trace fails, which spares a first call one trace of ``f``."""
     check_objective(f)
     lay = check_params(params)
     n = check_data(data, batch_size)
-    check_scalar_objective(f, params, data)
+    if output:
+        check_scalar_objective(f, params, data)
     return lay, n
 
 
@@ -222,7 +228,9 @@ def operator(
 
     ``product_ahead``: compile :data:`product` for this operator in a second thread while the operator's own
     program compiles (XLA compiles outside the GIL), for callers that will apply it from the host."""
-    lay, n = check_inputs(f, params, data, batch_size)
+    lay, n = check_inputs(f, params, data, batch_size, output=False)
+    if batched(data, batch_size, n):
+        check_scalar_objective(f, params, data)
     return checked_operator(f, params, lay, n, data=data, batch_size=batch_size, product_ahead=product_ahead)
 
 
@@ -233,9 +241,13 @@ def checked_operator(  # fmt: skip
     """:func:`operator` for inputs :func:`check_inputs` has passed (``lay``, ``n`` are what it returned)."""
     if not batched(data, batch_size, n):
         batch = None if data is None else tuple(data)
+        try:
+            theta_info, op_info = _vjp_operator_jit.trace(f, lay, params, batch).out_info
+        except Exception:
+            check_scalar_objective(f, params, data)  # the clear error, when a non-scalar f is the cause
+            raise
         ahead = None
         if product_ahead:
-            theta_info, op_info = _vjp_operator_jit.trace(f, lay, params, batch).out_info
             ahead = threading.Thread(target=_compile_product, args=(op_info, theta_info), daemon=True)
             ahead.start()
         theta, op = _vjp_operator_jit(f, lay, params, batch)

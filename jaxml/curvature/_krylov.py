@@ -160,10 +160,20 @@ def _host_init(v0: Any, *, rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _host_orthogonalize(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_orthogonalize` against the rows ``live`` (a view: on the host no masking is needed)."""
+    """:func:`_orthogonalize` against the rows ``live`` (a view: on the host no masking is needed).
+
+    The last two rows first (the three-term recurrence: nearly all of w = Hvⱼ lies along vⱼ and vⱼ₋₁), then
+    one classical pass over all rows, repeated when it cancelled more than half of what the first left (DGKS).
+    Reading two rows instead of the whole basis for the big cancellation saves a pass over it in most steps:
+    after the local step the full pass removes only rounding-sized components, where a full pass first
+    cancels most of w and nearly always needs the second one."""
+    near = live[-2:]
+    coef_near = near @ w
+    w = w - coef_near @ near
     before = np.linalg.norm(w)
     coef = live @ w
     w = w - coef @ live
+    coef[-near.shape[0] :] += coef_near
     if np.linalg.norm(w) < _SQRT_HALF * before:
         again = live @ w
         w = w - again @ live
@@ -173,8 +183,10 @@ def _host_orthogonalize(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np
 
 def _host_step(op: Any, basis: np.ndarray, t: np.ndarray, j: int, btol: Any) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_step` in place on NumPy arrays."""
-    # device_put copies the row: the product never aliases the basis, which later steps rewrite in place.
-    w = np.asarray(_product(op, jax.device_put(basis[j]))).astype(basis.dtype, copy=False)
+    # The row goes to the product as a NumPy array: jit's own transfer is one call where a device_put before it
+    # is another, and right after a product each call into JAX costs ≈0.3 ms (measured): its caches are cold.
+    # Safe even if the transfer aliased the row: the result is waited for before anything writes to the basis.
+    w = np.asarray(_product(op, basis[j])).astype(basis.dtype, copy=False)
     w, coef = _host_orthogonalize(basis[: j + 1], w)
     beta = np.linalg.norm(w)
     broke = beta <= btol * max(np.max(np.abs(coef)), beta) or j + 1 >= basis.shape[1]
@@ -280,7 +292,7 @@ def _keep(values: np.ndarray, count: int, which: str) -> np.ndarray:
 
 def eigsh(
     op: Any,
-    v0: jax.Array,
+    v0: jax.Array | np.ndarray,
     k: int,
     *,
     which: str,
@@ -305,7 +317,7 @@ def eigsh(
 
 
 def _eigsh(  # fmt: skip
-    kern: _Kernels, op: Any, v0: jax.Array, k: int, which: str, tol: float, max_hvps: int, basis_size: int,
+    kern: _Kernels, op: Any, v0: jax.Array | np.ndarray, k: int, which: str, tol: float, max_hvps: int, basis_size: int,
     seed: float, check_every: int,
 ) -> KrylovResult:
     p = v0.shape[0]

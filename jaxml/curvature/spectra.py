@@ -89,10 +89,12 @@ class Eigenpairs(NamedTuple):
     converged: bool
 
 
-def _start(key: jax.Array, p: int, dtype: Any) -> tuple[np.ndarray, float]:
-    """The start vector v₀ ~ N(0, I) and a restart seed, from the key, drawn on the host: NumPy's generator
-    seeded by the key's bits needs no compiled program, where a threefry draw of P numbers would compile one."""
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).astype(np.uint64).tolist())
+def _start(key: Any, p: int, dtype: Any) -> tuple[np.ndarray, float]:
+    """The start vector v₀ ~ N(0, I) and a restart seed, from the key (or seed), drawn on the host: NumPy's
+    generator seeded by the key's bits needs no compiled program, where a threefry draw of P numbers would
+    compile one (and an int seed's bits are found without JAX: see :func:`jaxml._checks.key_bits`)."""
+    bits = _checks.key_bits(0 if key is None else key, "key")
+    rng = np.random.default_rng(bits.astype(np.uint64).tolist())
     return rng.standard_normal(p).astype(np.dtype(dtype)), float(rng.uniform())
 
 
@@ -140,9 +142,9 @@ def run_eigsh(
     if basis_size < min(want + 1, p):
         raise ValueError(f"basis_size must exceed the {want} eigenpairs wanted, got {basis_size}")
     tol = _default_tol(theta.dtype) if tol is None else tol
-    v0, seed = _start(_core.key(key), p, theta.dtype)
+    v0, seed = _start(key, p, theta.dtype)
     result = _krylov.eigsh(
-        op, jnp.asarray(v0), k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, seed=seed,
+        op, v0, k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, seed=seed,
         check_every=check_every, on_host=on_host,
     )  # fmt: skip
     return result, lay, tol
