@@ -192,28 +192,40 @@ PEERS: dict[str, Callable] = {
 }
 
 
-def _first_call(peer: str, extra: dict) -> float | None:
-    """Seconds of the peer's first call in a fresh process (model and data built untimed)."""
+def _first_call(peer: str, extra: dict) -> dict | None:
+    """The peer's first call in a fresh process (model and data built untimed): its seconds, and of them the
+    seconds JAX reports for tracing + lowering and for XLA compilation (``jax.monitoring`` events)."""
     cmd = [sys.executable, "-m", "benchmarks.curvature", "--first-call", peer, "--extra", json.dumps(extra)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         print(f"   ({peer} first call failed: {done.stderr.strip().splitlines()[-1:]})", file=sys.stderr)
         return None
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _first_call_child(peer: str, extra: dict) -> int:
     import jax
+    from jax import monitoring
 
     f, params, data = _problem(SIZES["top"])
     jax.block_until_ready(params)
     fn = PEERS[peer]
+    spent = {"trace_lower": 0.0, "compile": 0.0}
+
+    def listen(event: str, duration: float, **_: object) -> None:
+        stage = event.rsplit("/", 1)[-1]
+        if stage in ("jaxpr_trace_duration", "jaxpr_to_mlir_module_duration"):
+            spent["trace_lower"] += duration
+        elif stage == "backend_compile_duration":
+            spent["compile"] += duration
+
+    monitoring.register_event_duration_secs_listener(listen)
     t = time.perf_counter()
     if peer == "matfree":
         fn(f, params, data, num_matvecs=extra["num_matvecs"])
     else:
         fn(f, params, data)
-    print(json.dumps({"seconds": time.perf_counter() - t}))
+    print(json.dumps({"seconds": time.perf_counter() - t, **spent}))
     return 0
 
 
@@ -263,8 +275,10 @@ def task_top(repeats: int, peers: list[str]) -> dict:
             print(f"   {peer} not installed ({err}); pip install -e '.[bench]'", file=sys.stderr)
             continue
         warm = _median_time(call, repeats)
-        first = _first_call(peer, {"num_matvecs": hvps})
+        child = _first_call(peer, {"num_matvecs": hvps})
+        first = None if child is None else child["seconds"]
         rows[peer] = {"warm": warm, "first": first, "hvps": out[1], "err": _relerr(out[0], ref), "vals": out[0]}
+        rows[peer]["first_parts"] = child
     return {"params": int(theta.size), "grad_ms": grad_ms, "hvp_ms": hvp_ms, "jvp_ms": jvp_ms, "rows": rows, "ref": ref}
 
 
@@ -394,7 +408,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['warm'] / jw:.2f} | {ratio_first} | {row['err']:.1e} |"
             )
         if jf is not None:
-            print(f"\n   jaxml first call / jaxml warm: {jf / jw:.2f}")
+            parts = rows["jaxml"]["first_parts"]
+            rest = jf - parts["compile"] - parts["trace_lower"] - jw
+            print(
+                f"\n   jaxml first call / jaxml warm: {jf / jw:.2f}. The first call's {jf:.2f} s = XLA compiling "
+                f"{parts['compile']:.2f} s + tracing and lowering {parts['trace_lower']:.2f} s + a warm call's "
+                f"{jw:.2f} s + {rest:.2f} s else (first executions, Python's first passes)"
+            )
     if "bottom" in tasks:
         r = task_bottom(repeats)
         print("\n2. The 5 most negative eigenvalues, same model, float32 (tol 1e-5), against float64 ARPACK 'SA'")

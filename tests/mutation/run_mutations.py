@@ -44,7 +44,7 @@ MUTATIONS = [
     M(
         "I1 guard applies the bad update",
         "jaxml/train.py",
-        [("jnp.where(ok, a, b), new, old)", "jnp.where(True, a, b), new, old)")],
+        [("                ok, lambda: (new_params", "                True, lambda: (new_params")],
         TRAIN,
         ["tests/test_train.py"],
     ),
