@@ -409,11 +409,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         if jf is not None:
             parts = rows["jaxml"]["first_parts"]
-            rest = jf - parts["compile"] - parts["trace_lower"] - jw
             print(
-                f"\n   jaxml first call / jaxml warm: {jf / jw:.2f}. The first call's {jf:.2f} s = XLA compiling "
-                f"{parts['compile']:.2f} s + tracing and lowering {parts['trace_lower']:.2f} s + a warm call's "
-                f"{jw:.2f} s + {rest:.2f} s else (first executions, Python's first passes)"
+                f"\n   jaxml first call / jaxml warm: {jf / jw:.2f}; first minus warm {jf - jw:.2f} s. Inside the "
+                f"first call: XLA compiling {parts['compile']:.2f} s (two programs compiled at once in two "
+                f"threads: the sum of both), tracing and lowering {parts['trace_lower']:.2f} s"
             )
     if "bottom" in tasks:
         r = task_bottom(repeats)
