@@ -157,8 +157,8 @@ def bench_compile_floor() -> list[tuple[str, float]]:
     compiled once in a fresh closure (nothing cached between them). Features are added one at a time:
     Adam instead of SGD (optax's, a constant), a fresh permutation per epoch (``jax.random.permutation`` of
     ``fold_in(key, epoch)``), the divergence guard (finite loss, gradient and parameters, else keep the last
-    finite state), and the per-epoch history (mean loss, whole-split accuracy). The last row is jaxml's own
-    trainer program as ``train.fit`` compiles it; the optax+jit peer compiles one step instead.
+    finite state: one ``lax.cond``), and the per-epoch history (mean loss, whole-split accuracy). The last row
+    is jaxml's own trainer program as ``train.fit`` compiles it; the optax+jit peer compiles one step instead.
     """
     import jax
     import jax.numpy as jnp
@@ -183,10 +183,9 @@ def bench_compile_floor() -> list[tuple[str, float]]:
             loss, g = jax.value_and_grad(objective)(p, batch)
             u, s2 = opt.update(g, s, p)
             p2 = optax.apply_updates(p, u)
-            if guard:
+            if guard:  # as jaxml's trainer does it: one conditional
                 ok = jnp.isfinite(loss) & finite(g) & finite(p2)
-                keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
-                p2, s2 = keep(p2, p), keep(s2, s)
+                p2, s2 = jax.lax.cond(ok, lambda: (p2, s2), lambda: (p, s))
             return (p2, s2), loss
 
         def run(p, s, stop, key):
