@@ -52,6 +52,16 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory (MiB): Linux's VmHWM, the high-water mark of the current address space.
+    Not ``ru_maxrss``: across ``exec`` Linux keeps the parent's peak in it, so a child started by a large parent
+    would report the parent's size (the 10M-parameter task runs in such a child)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
