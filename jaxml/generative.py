@@ -273,8 +273,12 @@ def _fit_any(
     n, d = x.shape
     block = _blocks.block_rows(n, d * x.dtype.itemsize)
     stats = functools.partial(_block_moments_jit, num_classes=num_classes, covariance=covariance)
-    moments = _gaussian.merge_moments(_blocks.map_host_blocks(stats, (x, y, weight), block), covariance, np)
-    model = _gaussian.finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
+    blocks = _blocks.map_host_blocks(stats, (x, y, weight), block)
+    # A NaN or inf in x reaches the estimates (that is how it is detected, after fit: _check_fitted names it);
+    # NumPy's RuntimeWarning on the way would only add noise before that error.
+    with np.errstate(invalid="ignore", over="ignore"):
+        moments = _gaussian.merge_moments(blocks, covariance, np)
+        model = _gaussian.finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
     return GaussianModel(*(jax.device_put(np.asarray(a, x.dtype)) for a in model))
 
 
