@@ -17,10 +17,10 @@ Tasks (scikit-learn's 1,797 digits, x/16, softmax cross-entropy, ReLU MLPs, CPU)
 2. ``bottom``: the 5 most negative eigenvalues of the same model and their vectors, against ARPACK
    ``which="SA"`` in float64, with the H·v counts.
 3. ``dense``: MLP 64-48-48-10 (5,962 parameters), float64: ``curvature.hessian`` against P single H·v products,
-   and the full spectrum on the same matrix (each method's faster of two calls, in two rounds of opposite order) by
-   jaxml's ``dense_spectrum`` (all eigenvalues and the λ_min
-   eigenvector, what ``classify_critical_point`` uses), SciPy's ``eigh(driver="evd")`` (LAPACK syevd), NumPy's
-   ``eigvalsh``, ``jnp.linalg.eigvalsh`` and ``jnp.linalg.eigh``.
+   and the full spectrum on the same matrix (each method's faster of two calls, in two rounds of opposite order)
+   by jaxml's ``dense_spectrum`` (all eigenvalues and the λ_min eigenvector, what ``classify_critical_point``
+   uses), SciPy's ``eigh(driver="evd")`` (LAPACK syevd), NumPy's ``eigvalsh``, ``jnp.linalg.eigvalsh`` and
+   ``jnp.linalg.eigh``.
 4. ``large``: top-5 of an MLP 64-3200-3100-10 (10,162,110 parameters) in a fresh process: time, H·v count, peak
    memory against the basis bound (2k + 20)·P.
 
