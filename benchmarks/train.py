@@ -151,7 +151,8 @@ def bench_jaxml(epochs: int, seeds: int = 8) -> dict[str, float]:
 
 def bench_compile_floor() -> list[tuple[str, float]]:
     """Trace + lower + XLA seconds of programs that train the benchmark's MLP, from the least one up to what
-    jaxml's trainer does: what compiling any one-program trainer of this model costs on this machine.
+    jaxml's trainer does: what compiling a one-program trainer of this model with those features costs on this
+    machine (the least programs we could write, not a proven lower bound).
 
     Each is one ``jax.jit`` of a ``lax.while_loop`` over epochs around a ``lax.scan`` over the 28 batches of 64,
     compiled once in a fresh closure (nothing cached between them). Features are added one at a time:
