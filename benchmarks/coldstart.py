@@ -29,7 +29,6 @@ sharing the CPU inflate every number.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-_COMPILE_EVENTS = ("/jax/core/compile/backend_compile_duration",)
+from benchmarks._compile import CompileClock
 
 
 def _digits(dtype: str = "float32") -> tuple[Any, Any]:
@@ -160,19 +159,14 @@ def _block(out: Any) -> Any:
 
 
 def _child(name: str) -> dict[str, float]:
-    import jax
-
     first, warm = ENTRY_POINTS[name]()
     # XLA's compilation only: tracing events nest (a jit inside a traced function reports its own trace
     # inside its caller's), so their sum would count some seconds twice.
-    seconds: dict[str, float] = collections.defaultdict(float)
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda event, duration, **_: seconds.__setitem__(event, seconds[event] + duration)
-    )
-    t = time.perf_counter()
-    _block(first())
-    first_s = time.perf_counter() - t
-    compile_s = sum(seconds[e] for e in _COMPILE_EVENTS)
+    with CompileClock() as clock:
+        t = time.perf_counter()
+        _block(first())
+        first_s = time.perf_counter() - t
+    compile_s = clock.stages("compile")
     times = []
     for _ in range(3):
         t = time.perf_counter()

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._compile import CompileClock
+
 SIZES = {"top": (256, 256), "dense": (48, 48), "large": (3200, 3100)}
 
 
@@ -216,27 +218,19 @@ def _first_call(peer: str, extra: dict) -> dict | None:
 
 def _first_call_child(peer: str, extra: dict) -> int:
     import jax
-    from jax import monitoring
 
     f, params, data = _problem(SIZES["top"])
     jax.block_until_ready(params)
     fn = PEERS[peer]
-    spent = {"trace_lower": 0.0, "compile": 0.0}
-
-    def listen(event: str, duration: float, **_: object) -> None:
-        stage = event.rsplit("/", 1)[-1]
-        if stage in ("jaxpr_trace_duration", "jaxpr_to_mlir_module_duration"):
-            spent["trace_lower"] += duration
-        elif stage == "backend_compile_duration":
-            spent["compile"] += duration
-
-    monitoring.register_event_duration_secs_listener(listen)
-    t = time.perf_counter()
-    if peer == "matfree":
-        fn(f, params, data, num_matvecs=extra["num_matvecs"])
-    else:
-        fn(f, params, data)
-    print(json.dumps({"seconds": time.perf_counter() - t, **spent}))
+    with CompileClock() as clock:
+        t = time.perf_counter()
+        if peer == "matfree":
+            fn(f, params, data, num_matvecs=extra["num_matvecs"])
+        else:
+            fn(f, params, data)
+        seconds = time.perf_counter() - t
+    spent = {"trace_lower": clock.stages("trace", "lower"), "compile": clock.stages("compile")}
+    print(json.dumps({"seconds": seconds, **spent}))
     return 0
 
 

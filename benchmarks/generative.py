@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._compile import CompileClock
+
 
 def make_data(n: int, d: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """K Gaussian classes with different covariances and unequal sizes, float64."""
@@ -111,25 +113,13 @@ def first_call(library: str, kind: str, n: int, d: int) -> float:
 def compile_times(kind: str, n: int, d: int) -> dict[str, dict[str, float]]:
     """Per compiled program, seconds of tracing / lowering / XLA compilation in one first fit + predict_proba."""
     import jax
-    from jax import monitoring
 
     from jaxml import generative  # noqa: F401
 
-    stages = {"jaxpr_trace_duration": "trace", "jaxpr_to_mlir_module_duration": "lower"}
-    stages["backend_compile_duration"] = "compile"
-    seconds: dict[str, dict[str, float]] = {}
-
-    def listener(event: str, duration: float, fun_name: str = "?", **_: object) -> None:
-        stage = stages.get(event.rsplit("/", 1)[-1])
-        if stage:
-            per = seconds.setdefault(fun_name, {})
-            per[stage] = per.get(stage, 0.0) + duration
-
-    monitoring.register_event_duration_secs_listener(listener)
     x, y = make_data(n, d, 3)
-    with jax.enable_x64(True):
+    with jax.enable_x64(True), CompileClock() as clock:
         _ours(kind, x, y)
-    return seconds
+    return clock.by_program_stage
 
 
 def _first_call_in_fresh_process(library: str, kind: str, n: int, d: int) -> float:

@@ -35,6 +35,8 @@ import time
 
 import numpy as np
 
+from benchmarks._compile import CompileClock
+
 HIDDEN = (256, 256)
 LR = 1e-3
 BATCH = 64
@@ -45,39 +47,6 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     d = load_digits()
     return (d.data / 16.0).astype(np.float32), d.target.astype(np.int32)
-
-
-COMPILE_STAGES = {
-    "jaxpr_trace_duration": "trace",
-    "jaxpr_to_mlir_module_duration": "lower",
-    "backend_compile_duration": "compile",
-}
-
-
-class CompileClock:
-    """Seconds of tracing, lowering and XLA compilation (``jax.monitoring`` events) while it is active."""
-
-    def __init__(self) -> None:
-        self.by_program: dict[str, float] = {}
-
-    def _listen(self, event: str, duration: float, fun_name: str = "?", **_: object) -> None:
-        if event.rsplit("/", 1)[-1] in COMPILE_STAGES:
-            self.by_program[fun_name] = self.by_program.get(fun_name, 0.0) + duration
-
-    def __enter__(self) -> CompileClock:
-        from jax import monitoring
-
-        monitoring.register_event_duration_secs_listener(self._listen)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from jax import monitoring
-
-        monitoring.unregister_event_duration_listener(self._listen)
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.by_program.values())
 
 
 def bench_jaxml(epochs: int, seeds: int = 8) -> dict[str, float]:
