@@ -126,7 +126,12 @@ def check_scalar_objective(f: Objective, params: Params, data: Data) -> None:
 
 def key(key: Any) -> jax.Array:
     """A typed PRNG key from a key, a raw PRNGKey or an int seed; None gives ``jax.random.key(0)``."""
-    return jax.random.key(0) if key is None else _checks.key(key)
+    return _checks.key(0 if key is None else key)
+
+
+def key_bits(key: Any) -> np.ndarray:
+    """:func:`key`'s raw bits on the host, uint32 (2,), without JAX for an int seed (:func:`jaxml._checks.key_bits`)."""
+    return _checks.key_bits(0 if key is None else key)
 
 
 def flat_objective(f: Objective, lay: Layout, batch: Any = None) -> Callable[[jax.Array], jax.Array]:

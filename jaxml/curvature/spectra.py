@@ -92,9 +92,8 @@ class Eigenpairs(NamedTuple):
 def _start(key: Any, p: int, dtype: Any) -> tuple[np.ndarray, float]:
     """The start vector v₀ ~ N(0, I) and a restart seed, from the key (or seed), drawn on the host: NumPy's
     generator seeded by the key's bits needs no compiled program, where a threefry draw of P numbers would
-    compile one (and an int seed's bits are found without JAX: see :func:`jaxml._checks.key_bits`)."""
-    bits = _checks.key_bits(0 if key is None else key, "key")
-    rng = np.random.default_rng(bits.astype(np.uint64).tolist())
+    compile one (and an int seed's bits are found without JAX: :func:`jaxml._checks.key_bits`)."""
+    rng = np.random.default_rng(_core.key_bits(key).astype(np.uint64).tolist())
     return rng.standard_normal(p).astype(np.dtype(dtype)), float(rng.uniform())
 
 
