@@ -222,7 +222,7 @@ def _figures(result: Result, out: Path) -> list[Path]:
             surfaces[label],
             lim,
             lim,
-            title=f"{label}: total loss over (w₁, w₂), b = 0",
+            title=f"{label}: mean loss over (w₁, w₂), b = 0",
             xlabel="w₁",
             ylabel="w₂",
             trajectories={f"gradient descent, η = {config.learning_rate:g}": paths[label]},

@@ -59,11 +59,13 @@ def _explain_model(name: str) -> Callable[[Mapping[str, float]], str]:
     def explain(m: Mapping[str, float]) -> str:
         ours = m[f"test_accuracy_{name}"]
         exact = "equals" if round(ours) == LECTURE[name] else "does not equal"
+        how = "logistic regression" if name == "logistic" else "the lecture's formula, count priors"
         text = (
-            f"Ours (the lecture's formula, count priors) is {ours:.1f}%, which rounded {exact} the lecture's "
+            f"Ours ({how}) is {ours:.1f}%, which rounded {exact} the lecture's "
             f"{LECTURE[name]:.0f}% ({(ours - LECTURE[name]) * 0.7:+.1f} of the 70 test Pokémon). The split and "
-            "the estimates are the lecture's (claim split_and_water_estimates), so a gap is systematic, not "
-            f"chance; our 95% bootstrap interval [{m[f'boot_lo_{name}']:.1f}, {m[f'boot_hi_{name}']:.1f}] only "
+            "the estimates are the lecture's (claim split_and_water_estimates), so a gap that rounding does not "
+            "remove is systematic, not chance; our 95% bootstrap interval "
+            f"[{m[f'boot_lo_{name}']:.1f}, {m[f'boot_hi_{name}']:.1f}] only "
             "says how much another test set of 70 would move it"
         )
         if f"test_accuracy_{name}_equal_priors" in m:
