@@ -64,14 +64,47 @@ def test_thick_restart_basis_stays_orthonormal_in_float32_on_a_wide_spectrum(ker
         a = jnp.asarray((q * np.logspace(-6, 3, 300)) @ q.T, jnp.float32)
         op = jax.tree_util.Partial(lambda m, v: m @ v, a)
         basis, t = kern.init(jnp.asarray(rng.normal(size=300), jnp.float32), rows=301)
+        ahead = None  # the host starts each next product early (the device kernels ignore it)
         for j in range(299):
-            basis, t = kern.step(op, basis, t, j, np.float32(10 * np.finfo(np.float32).eps))
+            basis, t, ahead, _ = kern.step(op, basis, t, j, np.float32(10 * np.finfo(np.float32).eps), ahead, j < 298)
         v = np.asarray(basis[:300], np.float64)
         assert np.max(np.abs(v @ v.T - np.eye(300))) <= 8 * np.finfo(np.float32).eps
         # T = VᵀAV: the step's Gram–Schmidt coefficients are the projected matrix
         tt = np.asarray(t, np.float64)[:299, :299]
         proj = v[:299] @ np.asarray(a, np.float64) @ v[:299].T
         np.testing.assert_allclose(np.triu(tt), np.triu(proj), atol=1e-4 * 1e3)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-11), (np.float32, 2e-5)])
+def test_host_products_started_early_equal_the_true_products_through_a_restart(dtype, rtol):
+    # The host dispatches H·ṽ before its full Gram–Schmidt pass and corrects it with the Lanczos relation:
+    # the H·vⱼ₊₁ it hands the next step (s·y − Vᵀσ) must be A·vⱼ₊₁, before and after a thick restart.
+    with jax.enable_x64(dtype == np.float64):
+        rng = np.random.default_rng(7)
+        q, _ = np.linalg.qr(rng.normal(size=(200, 200)))
+        a = (q * np.concatenate([np.linspace(-1.0, 1.0, 195), [9.0, 8.0, 7.0, -6.0, 5.0]])) @ q.T
+        op = jax.tree_util.Partial(lambda m, v: m @ v, jnp.asarray(a, dtype))
+        basis, t = _krylov._host_init(rng.normal(size=200).astype(dtype), rows=13)
+        btol = np.asarray(10 * np.finfo(dtype).eps, dtype)
+        ahead, checked = None, 0
+        for sweep in range(2):
+            if sweep:  # basis full: keep the 5 top Ritz vectors, go on from the residual row
+                values, vecs = np.linalg.eigh(np.triu(t[:12, :12]) + np.triu(t[:12, :12], 1).T)
+                s = np.zeros((13, 5), dtype)
+                s[:12] = vecs[:, -5:]
+                basis = _krylov._host_rotate(basis, s, 12, keep=5)
+                t = np.diag(np.concatenate([values[-5:], np.zeros(8)])).astype(dtype)
+            for j in range(5 * sweep, 12):
+                before = ahead
+                early = j < 11 and not (sweep and j == 5)  # as the loop: not before a check or right after a restart
+                basis, t, ahead, made = _krylov._host_step(op, basis, t, j, btol, ahead, early=early)
+                assert made == (before is None) + early
+                if ahead is not None:
+                    got = ahead.scale * np.asarray(ahead.product, np.float64) - ahead.shift @ basis[: j + 2]
+                    want = a @ np.asarray(basis[j + 1], np.float64)
+                    np.testing.assert_allclose(got, want, rtol=0, atol=rtol * np.abs(want).max())
+                    checked += 1
+        assert checked == 11 + 5  # none dropped: each step but the last and the restart's started the next
 
 
 @pytest.mark.parametrize("kern", [_krylov._DEVICE, _krylov._HOST], ids=["device", "host"])
@@ -260,3 +293,12 @@ def test_one_off_hvp_is_one_program_and_equals_the_dense_hessian_times_v():
         got = ravel_pytree(C.hvp(f, params, unravel(v), **kwargs))[0]
         np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
     assert hess_mod._hvp_once_jit._cache_size() == before + 1  # full batch and batch_size ≥ N: one program
+
+
+def test_compile_options_an_xla_does_not_know_fall_back_to_a_plain_jit():
+    # The curvature programs carry XLA:CPU compile options; where XLA rejects a name, the same program compiles
+    # without them (the same numbers) instead of failing.
+    double = _core._tuned(lambda x: 2.0 * x, {"xla_cpu_no_such_option": True})
+    np.testing.assert_array_equal(double(jnp.arange(3.0)), [0.0, 2.0, 4.0])
+    with pytest.raises(TypeError):  # any other error still surfaces
+        double("not an array")

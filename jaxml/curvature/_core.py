@@ -181,11 +181,37 @@ def _vjp_operator(f: Objective, lay: Layout, params: Params, batch: Any) -> tupl
     return theta, pullback
 
 
-# Run once per call, next to tens of products: LLVM's optimizations cost more compile time (≈0.08 s of 0.18 s on
-# the benchmark's MLP) than they save here, while the product keeps the default level (it is 30% slower at 0).
-_vjp_operator_jit = jax.jit(
-    _vjp_operator, static_argnames=("f", "lay"), compiler_options={"xla_backend_optimization_level": 0}
-)
+# XLA:CPU compile options, measured on the curvature benchmark's MLP (jaxlib 0.10.2, 2 cores; one process, each
+# variant compiled once and run in alternating rounds). The operator's pass runs once per call, next to tens of
+# products, so it is compiled for compile time: LLVM at level 0 and the legacy loop emitter take its compile from
+# 192 to 51 ms, for +3.5 ms a call (6.2 against 2.7 ms). The product keeps LLVM's optimizations (30% slower
+# without); the legacy loop emitter alone takes its compile from 117–142 to 93 ms at the same speed (1.005×, the
+# same output bit for bit). The option names are XLA:CPU's, so other backends ignore them.
+_OPERATOR_OPTIONS = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
+_PRODUCT_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+
+def _tuned(fn: Callable, options: dict[str, Any], **kwargs: Any) -> Callable:
+    """``jax.jit(fn)`` compiled with ``options``, or without them where this jaxlib's XLA does not know them
+    (older XLAs reject an unknown name when they compile, before any work)."""
+    tuned = jax.jit(fn, compiler_options=options, **kwargs)
+    plain = jax.jit(fn, **kwargs)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kw: Any) -> Any:
+        try:
+            return tuned(*args, **kw)
+        except Exception as err:  # noqa: BLE001 - XLA's runtime error type differs across jaxlib versions
+            if "compile option" not in str(err):
+                raise
+            return plain(*args, **kw)
+
+    call.trace = tuned.trace  # type: ignore[attr-defined]
+    call._cache_size = lambda: tuned._cache_size() + plain._cache_size()  # type: ignore[attr-defined]
+    return call
+
+
+_vjp_operator_jit = _tuned(_vjp_operator, _OPERATOR_OPTIONS, static_argnames=("f", "lay"))
 _flatten_jit = jax.jit(flatten)
 
 
@@ -194,8 +220,31 @@ def _apply(op: Any, v: jax.Array) -> jax.Array:
     return out[0] if isinstance(out, tuple) else out
 
 
-product = jax.jit(_apply)
+product = _tuned(_apply, _PRODUCT_OPTIONS)
 """(op, v) ↦ H·v, compiled once per operator structure and shapes."""
+
+
+def _gemm_kernels() -> None:
+    with contextlib.suppress(Exception):  # an optimization only: nothing to report if it cannot run
+        a = np.ones((64, 64), np.float32)
+        np.asarray(_leading_dot(a, a))
+
+
+_leading_dot = jax.jit(lambda a, b: jax.lax.dot_general(a, b, (((0,), (0,)), ((), ()))))
+
+
+@functools.cache
+def warm_gemm_kernels() -> threading.Thread:
+    """Start, once per process, a tiny product AᵀB in a second thread, and return that thread.
+
+    XLA:CPU runs dot products that contract the leading axis (a gradient's weight products: Σₙ xₙδₙᵀ) through
+    Eigen with oneDNN's sgemm, which generates its kernels (Xbyak) at its first call in the process: ≈25 ms, seen
+    in ``perf`` in the H·v product's first run. Started before the operator is traced, it runs on the core that
+    tracing leaves idle, and the product's first run finds the kernels made (the benchmark's first call: 0.53–0.58
+    against 0.56–0.59 s, four fresh processes each)."""
+    thread = threading.Thread(target=_gemm_kernels, daemon=True)
+    thread.start()
+    return thread
 
 
 def _compile_product(op_info: Any, theta_info: Any) -> None:
@@ -225,27 +274,34 @@ def batched(data: Data, batch_size: int | None, n: int | None) -> bool:
     return data is not None and batch_size is not None and batch_size < n
 
 
-def operator(
-    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None, product_ahead: bool = False
+def operator(  # fmt: skip
+    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None, product_ahead: bool = False,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
     """(op, θ, layout): ``op`` maps flat v to H·v and is a pytree (``jax.tree_util.Partial`` or a VJP), so it
     can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs.
 
     ``product_ahead``: compile :data:`product` for this operator in a second thread while the operator's own
-    program compiles (XLA compiles outside the GIL), for callers that will apply it from the host."""
+    program compiles (XLA compiles outside the GIL), for callers that will apply it from the host (and warm
+    XLA:CPU's GEMM kernels first: :func:`warm_gemm_kernels`); ``meanwhile`` is then called while that
+    compilation finishes (host work the caller needs anyway)."""
     lay, n = check_inputs(f, params, data, batch_size, output=False)
     if batched(data, batch_size, n):
         check_scalar_objective(f, params, data)
-    return checked_operator(f, params, lay, n, data=data, batch_size=batch_size, product_ahead=product_ahead)
+    return checked_operator(
+        f, params, lay, n, data=data, batch_size=batch_size, product_ahead=product_ahead, meanwhile=meanwhile
+    )  # fmt: skip
 
 
 def checked_operator(  # fmt: skip
     f: Objective, params: Params, lay: Layout, n: int | None, *, data: Data, batch_size: int | None,
-    product_ahead: bool = False,
+    product_ahead: bool = False, meanwhile: Callable[[], Any] | None = None,
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
     """:func:`operator` for inputs :func:`check_inputs` has passed (``lay``, ``n`` are what it returned)."""
     if not batched(data, batch_size, n):
         batch = None if data is None else tuple(data)
+        if product_ahead:
+            warm_gemm_kernels()
         try:
             theta_info, op_info = _vjp_operator_jit.trace(f, lay, params, batch).out_info
         except Exception:
@@ -257,6 +313,8 @@ def checked_operator(  # fmt: skip
             ahead.start()
         theta, op = _vjp_operator_jit(f, lay, params, batch)
         if ahead is not None:
+            if meanwhile is not None:
+                meanwhile()
             ahead.join()
         return op, theta, lay
     theta = _flatten_jit(params)

@@ -20,7 +20,9 @@ Where the basis lives depends on the device of θ (two sets of kernels, one algo
 
 * on a CPU the host *is* the device: the basis is a NumPy array, Gram–Schmidt and restarts are BLAS calls in
   place, and the only compiled program is the H·v product itself (a first call pays for compiling that
-  product and nothing else);
+  product and nothing else). Between two convergence checks each step starts the next product right after
+  its local step and runs the full Gram–Schmidt pass while that product computes; the Lanczos relation turns
+  the product of that not yet fully orthogonalized vector into the next H·vⱼ₊₁ (:func:`_host_step`);
 * on an accelerator the basis stays in device memory and the step (product plus Gram–Schmidt) and the restart
   are each one jitted program, so that only T (a few hundred numbers) crosses to the host.
 """
@@ -161,21 +163,21 @@ def _host_init(v0: Any, *, rows: int) -> tuple[np.ndarray, np.ndarray]:
     return basis, np.zeros((rows, rows), v0.dtype)
 
 
-def _host_orthogonalize(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_orthogonalize` against the rows ``live`` (a view: on the host no masking is needed).
-
-    The last two rows first (the three-term recurrence: nearly all of w = Hvⱼ lies along vⱼ and vⱼ₋₁), then
-    one classical pass over all rows, repeated when it cancelled more than half of what the first left (DGKS).
-    Reading two rows instead of the whole basis for the big cancellation saves a pass over it in most steps:
-    after the local step the full pass removes only rounding-sized components, where a full pass first
-    cancels most of w and nearly always needs the second one."""
+def _host_local(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """w minus its components on the last two rows of ``live``, where the three-term recurrence puts nearly all
+    of w = Hvⱼ; returns (w₁, their coefficients). Reading two rows for the big cancellation spares the full pass
+    after it a second sweep in most steps: it then removes only rounding-sized components."""
     near = live[-2:]
     coef_near = near @ w
-    w = w - coef_near @ near
+    return w - coef_near @ near, coef_near
+
+
+def _host_full(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One classical Gram–Schmidt pass over all rows of ``live``, repeated when it cancelled more than half of
+    ‖w‖ (DGKS: "twice is enough"); returns (w′, coefficients)."""
     before = np.linalg.norm(w)
     coef = live @ w
     w = w - coef @ live
-    coef[-near.shape[0] :] += coef_near
     if np.linalg.norm(w) < _SQRT_HALF * before:
         again = live @ w
         w = w - again @ live
@@ -183,19 +185,69 @@ def _host_orthogonalize(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np
     return w, coef
 
 
-def _host_step(op: Any, basis: np.ndarray, t: np.ndarray, j: int, btol: Any) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_step` in place on NumPy arrays."""
-    # The row goes to the product as a NumPy array: jit's own transfer is one call where a device_put before it
-    # is another, and right after a product that device_put took 0.4–0.5 ms (0.05 ms otherwise; measured).
-    # Safe even if the transfer aliased the row: the result is waited for before anything writes to the basis.
-    w = np.asarray(_product(op, basis[j])).astype(basis.dtype, copy=False)
-    w, coef = _host_orthogonalize(basis[: j + 1], w)
-    beta = np.linalg.norm(w)
+class _Ahead(NamedTuple):
+    """H·vⱼ₊₁ on its way, as ``scale``·y − Vᵀ``shift``: y = ``product`` (in flight), ``shift`` over rows 0…j+1."""
+
+    product: jax.Array
+    scale: Any
+    shift: np.ndarray
+
+
+def _host_step(  # fmt: skip
+    op: Any, basis: np.ndarray, t: np.ndarray, j: int, btol: Any, ahead: _Ahead | None = None, early: bool = False
+) -> tuple[np.ndarray, np.ndarray, _Ahead | None, int]:
+    """:func:`_step` in place on NumPy arrays; with ``early``, the next step's product starts before this
+    step's full Gram–Schmidt pass, which then runs while the product computes.
+
+    The product of u/‖u‖ is dispatched, where u is what the local step leaves of y (this step's product). The
+    full pass then gives vⱼ₊₁ = (u − Vᵀc)/‖r‖ with r = u − Vᵀc, so that
+
+        H vⱼ₊₁ = (‖u‖·H(u/‖u‖) − Σᵢ cᵢ H vᵢ)/‖r‖,    H vᵢ = V T[:, i] (+ βⱼvⱼ₊₁ for i = j),
+
+    the last from the Lanczos relation, exact to rounding under full reorthogonalization. The next step never
+    forms that vector: H vⱼ₊₁ = s·y′ − Vᵀσ has coefficients Vᵀ(H vⱼ₊₁) = s·Vᵀy′ − σ and residual s·(I − VVᵀ)y′,
+    so Gram–Schmidt runs on y′ itself and only the small column of T is corrected. The relation's rounding
+    (≈ ε‖H‖ a column) enters H vⱼ₊₁ weighted by ‖c‖₁/‖r‖, so the product is kept only where ‖c‖₁ ≤ ‖r‖/2:
+    then the errors of successive steps cannot grow, and stay at a direct product's. Otherwise (c is not
+    rounding-sized once the Krylov space nearly closes on a wide spectrum) or on a breakdown it is dropped and
+    the next step computes its own. Returns (basis, T, the next product or None, products dispatched).
+    """
+    if ahead is None:
+        # The row goes to the product as a NumPy array: jit's own transfer is one call where a device_put before
+        # it is another, and right after a product that device_put took 0.4–0.5 ms (0.05 ms otherwise; measured).
+        # Safe even if the transfer aliased the row: the result is waited for before anything writes to the basis.
+        y = np.asarray(_product(op, basis[j])).astype(basis.dtype, copy=False)
+        made = 1
+    else:
+        y = np.asarray(ahead.product).astype(basis.dtype, copy=False)
+        made = 0
+    live = basis[: j + 1]
+    u, coef_near = _host_local(live, y)
+    norm_u = np.linalg.norm(u)
+    pending = None
+    if early and norm_u > 0:
+        pending = _product(op, u / norm_u)
+        made += 1
+    r, c = _host_full(live, u)
+    coef = c.copy()
+    coef[-coef_near.shape[0] :] += coef_near  # Vᵀy
+    norm_r = np.linalg.norm(r)
+    if ahead is not None:
+        coef = ahead.scale * coef - ahead.shift
+        beta = ahead.scale * norm_r
+    else:
+        beta = norm_r
     broke = beta <= btol * max(np.max(np.abs(coef)), beta) or j + 1 >= basis.shape[1]
     t[: j + 1, j] = coef
     t[j + 1, j] = 0.0 if broke else beta
-    basis[j + 1] = 0.0 if broke else w / beta
-    return basis, t
+    basis[j + 1] = 0.0 if broke else r / norm_r
+    if pending is None or broke or np.sum(np.abs(c)) > 0.5 * norm_r:
+        return basis, t, None, made
+    relation = np.zeros((j + 2, j + 1), t.dtype)  # column i: H vᵢ over rows 0…j+1 (T from its upper part)
+    upper = np.triu(t[: j + 1, : j + 1])
+    relation[: j + 1] = upper + np.triu(upper, 1).T
+    relation[j + 1, j] = t[j + 1, j]
+    return basis, t, _Ahead(pending, norm_u / norm_r, (relation @ c) / norm_r), made
 
 
 def _host_fresh(basis: np.ndarray, row: int, seed: Any) -> np.ndarray:
@@ -238,7 +290,7 @@ class _Kernels(NamedTuple):
 
 _DEVICE = _Kernels(
     init=_init,
-    step=lambda op, basis, t, j, btol: _step(op, basis, t, np.int32(j), btol),
+    step=lambda op, basis, t, j, btol, ahead=None, early=False: (*_step(op, basis, t, np.int32(j), btol), None, 1),
     fresh=lambda basis, row, seed: _fresh(basis, np.int32(row), seed),
     rotate=lambda basis, s, m, *, keep: _rotate(basis, s, np.int32(m), keep=keep),
     ritz=_ritz_vectors,
@@ -248,7 +300,9 @@ _HOST = _Kernels(_host_init, _host_step, _host_fresh, _host_rotate, _host_ritz, 
 
 
 @functools.cache
-def _blas() -> Any:
+def blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries. Building it scans the process's libraries (≈14 ms),
+    so a first call builds it while its product compiles (see :func:`jaxml.curvature._core.operator`)."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
@@ -257,7 +311,7 @@ def _blas() -> Any:
 def _one_blas_thread(on_host: bool) -> Any:
     """Single-threaded BLAS for the host kernels: their products are tiny next to H·v, and BLAS threads left
     spinning after each one take the cores from XLA's next product (≈50% slower products, measured)."""
-    return _blas().limit(limits=1, user_api="blas") if on_host else contextlib.nullcontext()
+    return blas_controller().limit(limits=1, user_api="blas") if on_host else contextlib.nullcontext()
 
 
 def on_cpu(x: Any) -> bool:
@@ -331,12 +385,23 @@ def _eigsh(  # fmt: skip
     j, hvps, restarts = 0, 0, 0
     want_count = k if which != "both" else 2 * k
     since = 0  # the first column computed by a step since the start or the last restart
+    ahead = None  # H·vⱼ, when the step before started it early (host kernels)
+    calm = 0  # steps left before products start early again, after one was dropped
     while True:
-        basis, t = kern.step(op, basis, t, j, btol)
+        # After a check the run may end, restart or replace the next row: no product starts early before one, nor
+        # where a dropped early product and its replacement would pass max_hvps.
+        own = ahead is None
+        check = j + 1 == m or hvps + own >= max_hvps or (j + 1) % check_every == 0
+        # Right after a restart the Gram–Schmidt coefficients are not rounding-sized (the kept vectors'
+        # couplings), so that step's product would be dropped.
+        early = not check and hvps + own + 2 <= max_hvps and calm == 0 and (j != since or since == 0)
+        basis, t, ahead, made = kern.step(op, basis, t, j, btol, ahead, early)
+        # A dropped product means the regime where it cannot be corrected: stay out of it for a basis' worth.
+        calm = m if made > own and ahead is None else max(calm - 1, 0)
         j += 1
-        hvps += 1
+        hvps += made
         full = j == m
-        if not (full or hvps >= max_hvps or j % check_every == 0):
+        if not check:
             continue
         th = np.asarray(t, np.float64)
         broken = np.flatnonzero(th[np.arange(since, j) + 1, np.arange(since, j)] == 0.0)

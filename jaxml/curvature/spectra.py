@@ -127,7 +127,9 @@ def run_eigsh(
     # The host loop's only program is the product: on a CPU, compile it while the operator compiles.
     leaves = jax.tree_util.tree_leaves(params)
     on_host = bool(leaves) and _krylov.on_cpu(leaves[0])
-    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size, product_ahead=on_host)
+    op, theta, lay = _core.operator(
+        f, params, data=data, batch_size=batch_size, product_ahead=on_host, meanwhile=_krylov.blas_controller
+    )  # fmt: skip
     p = int(theta.shape[0])
     want = k if which != "both" else 2 * k
     if want > p:

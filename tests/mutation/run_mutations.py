@@ -220,7 +220,13 @@ MUTATIONS = [
     M(
         "K5 host Lanczos kernels: the local step's coefficients left out of T",
         "jaxml/curvature/_krylov.py",
-        [("    coef[-near.shape[0] :] += coef_near\n", "")],
+        [("    coef[-coef_near.shape[0] :] += coef_near  # Vᵀy\n", "")],
+        ["tests/test_curvature_limits.py"],
+    ),
+    M(
+        "K6 host Lanczos kernels: a product started early, used without its Lanczos-relation correction",
+        "jaxml/curvature/_krylov.py",
+        [("        coef = ahead.scale * coef - ahead.shift\n", "        coef = ahead.scale * coef\n")],
         ["tests/test_curvature_limits.py"],
     ),
     M(
