@@ -240,7 +240,10 @@ def _host_step(  # fmt: skip
     broke = beta <= btol * max(np.max(np.abs(coef)), beta) or j + 1 >= basis.shape[1]
     t[: j + 1, j] = coef
     t[j + 1, j] = 0.0 if broke else beta
-    basis[j + 1] = 0.0 if broke else r / norm_r
+    if broke:
+        basis[j + 1] = 0.0
+    else:
+        np.divide(r, norm_r, out=basis[j + 1])
     if pending is None or broke or np.sum(np.abs(c)) > 0.5 * norm_r:
         return basis, t, None, made
     relation = np.zeros((j + 2, j + 1), t.dtype)  # column i: H vᵢ over rows 0…j+1 (T from its upper part)
