@@ -201,7 +201,7 @@ def key_bits(value: Any, name: str = "key") -> np.ndarray:
             return np.array([seed >> 32, seed & 0xFFFFFFFF], np.uint32)
         low = seed & 0xFFFFFFFF  # JAX wraps the seed to int32: its high word is then 0
         return np.array([0, low], np.uint32)
-    return np.asarray(jax.random.key_data(key(value, name)))
+    return np.asarray(raw_key(value, name))
 
 
 def raw_key(value: Any, name: str = "key") -> jax.Array:

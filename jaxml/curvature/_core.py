@@ -228,10 +228,7 @@ product = _tuned(_apply, _PRODUCT_OPTIONS)
 def _gemm_kernels() -> None:
     with contextlib.suppress(Exception):  # an optimization only: nothing to report if it cannot run
         a = np.ones((64, 64), np.float32)
-        np.asarray(_leading_dot(a, a))
-
-
-_leading_dot = jax.jit(lambda a, b: jax.lax.dot_general(a, b, (((0,), (0,)), ((), ()))))
+        np.asarray(jax.jit(lambda a, b: jax.lax.dot_general(a, b, (((0,), (0,)), ((), ()))))(a, a))
 
 
 @functools.cache

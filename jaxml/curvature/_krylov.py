@@ -185,6 +185,13 @@ def _host_full(live: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return w, coef
 
 
+def _symmetric(block: np.ndarray) -> np.ndarray:
+    """T from its upper triangle: column j holds the Gram–Schmidt coefficients of step j (vᵢᵀHvⱼ, i ≤ j), the
+    part of T the host reads (after a restart only the upper part holds the kept vectors' couplings)."""
+    upper = np.triu(block)
+    return upper + np.triu(upper, 1).T
+
+
 class _Ahead(NamedTuple):
     """H·vⱼ₊₁ on its way, as ``scale``·y − Vᵀ``shift``: y = ``product`` (in flight), ``shift`` over rows 0…j+1."""
 
@@ -247,9 +254,8 @@ def _host_step(  # fmt: skip
         np.divide(r, norm_r, out=basis[j + 1])
     if pending is None or broke or np.sum(np.abs(c)) > 0.5 * norm_r:
         return basis, t, None, made
-    relation = np.zeros((j + 2, j + 1), t.dtype)  # column i: H vᵢ over rows 0…j+1 (T from its upper part)
-    upper = np.triu(t[: j + 1, : j + 1])
-    relation[: j + 1] = upper + np.triu(upper, 1).T
+    relation = np.zeros((j + 2, j + 1), t.dtype)  # column i: H vᵢ over rows 0…j+1
+    relation[: j + 1] = _symmetric(t[: j + 1, : j + 1])
     relation[j + 1, j] = t[j + 1, j]
     return basis, t, _Ahead(pending, norm_u / norm_r, (relation @ c) / norm_r), made
 
@@ -417,7 +423,7 @@ def _eigsh(  # fmt: skip
             basis = kern.fresh(basis, j, seed + restarts + j)
             continue
         block = th[:j, :j]
-        sym = np.triu(block) + np.triu(block, 1).T  # T from the Gram–Schmidt columns (upper part)
+        sym = _symmetric(block)
         values, vecs = np.linalg.eigh(sym)
         beta = th[j, j - 1]
         wanted = _wanted(values, k, which)
