@@ -68,8 +68,8 @@ CLAIMS = (
         "lambda_train_grows",
         "1.9",
         "With L + λΣwᵢ², training error grows with λ (lecture: 1.9 → 8.5 for λ = 0 … 100000).",
-        lambda m: m["lambda_train_worst_fall"] >= 0.0,
-        reads=("lambda_train_worst_fall", "lambda_0_train_mae", "lambda_100000_train_mae"),
+        lambda m: m["lambda_train_smallest_rise"] >= 0.0,
+        reads=("lambda_train_smallest_rise", "lambda_0_train_mae", "lambda_100000_train_mae"),
     ),
     Claim(
         "lambda_test_u_shape",
@@ -172,7 +172,7 @@ def compute(config: Config) -> Result:
         "degree_best_test": float(min(deg_test)),
         "best_degree": float(best_degree),
         "degree_top_test_over_best": deg_test[-1] / min(deg_test),
-        "lambda_train_worst_fall": float(np.min(_steps(lam_train))),
+        "lambda_train_smallest_rise": float(np.min(_steps(lam_train))),
         "lambda_test_min_interior": float(0 < i_best < len(lambda_rows) - 1),
         "best_lambda": float(best_lambda),
         "lambda_best_test_mae": float(lam_test[i_best]),
@@ -232,7 +232,7 @@ def compute(config: Config) -> Result:
         f"at degree {best_degree} ({min(deg_test):.3g}) and {deg_test[-1]:.3g} at degree {top} "
         f"({metrics['degree_top_test_over_best']:.2f}× the best).\n"
         f"- {setting_2}: training MAE {lam_train[0]:.3g} at λ = 0 → {lam_train[-1]:.3g} at λ = {lambda_rows[-1][0]:g} "
-        f"({'never falling' if metrics['lambda_train_worst_fall'] >= 0 else 'falling at some λ'}); test MAE "
+        f"({'never falling' if metrics['lambda_train_smallest_rise'] >= 0 else 'falling at some λ'}); test MAE "
         f"{lam_test[0]:.3g} at λ = 0, lowest at λ = {best_lambda:g} ({lam_test[i_best]:.3g}), {lam_test[-1]:.3g} at "
         f"λ = {lambda_rows[-1][0]:g}; ‖w‖ {lam_norm[0]:.3g} → {lam_norm[-1]:.3g}.\n"
         f"- {setting_3}: the fit's total variation over the training range goes {tvs[0]:.3g} → {tvs[-1]:.3g} "
