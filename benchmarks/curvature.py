@@ -4,14 +4,16 @@ Tasks (scikit-learn's 1,797 digits, x/16, softmax cross-entropy, ReLU MLPs, CPU)
 
 1. ``top``: MLP 64-256-256-10 (85,002 parameters), float32, the same weights everywhere: the top-5 Hessian
    eigenvalues by
-   * jaxml ``eigenpairs`` (thick-restart Lanczos, default tolerance √eps);
-   * matfree ``tridiag_sym(n, reortho="full")`` + ``eigh`` of the tridiagonal, with jaxml's H·v operator and
-     the same number n of products jaxml used (the JAX peer);
-   * SciPy's ARPACK ``eigsh(which="LA")`` over the same jitted H·v;
+   * jaxml ``eigenpairs`` (Lanczos with thick restarts, locking and a probe, default tolerance √eps), its public
+     call as a user makes it (the operator's pass included);
+   * matfree ``tridiag_sym(n, reortho="full")`` + ``eigh`` of the tridiagonal, with jaxml's H·v operator built
+     once and the whole decomposition jitted once, the same number n of products jaxml used (the JAX peer);
+   * SciPy's ARPACK ``eigsh(which="LA")`` over one jitted H·v on an operator built once;
    * PyHessian at tol 1e-3 and 1e-5 (power iteration with deflation, PyTorch);
    * curvlinops' ``HessianLinearOperator`` + ``eigsh`` (PyTorch).
-   Each is timed warm (median of repeats) and on its *first call in a fresh process* (a subprocess that builds
-   the model and data untimed, then times one call: compilation included, imports excluded). Errors are
+   Each is timed warm at its best (what it can build or compile once is built outside the timed region, then
+   the median of warm calls) and on its *first call in a fresh process* (a subprocess that builds the model and
+   data untimed, then times the setup and one call: compilation included, imports excluded). Errors are
    against a float64 reference (jaxml with residual ≤ 1e-10‖H‖, cross-checked with ARPACK in float64). The
    floor is (H·v products used) × (one H·v's time); jaxml is also timed against it in alternating rounds (a
    warm call, then as many back-to-back products), which cancels the machine's drift between the two.
@@ -117,6 +119,12 @@ def jaxml_top(f, params, data, k=5, which="top", tol=None):
 
 
 def matfree_top(f, params, data, k=5, num_matvecs=25):
+    return matfree_setup(f, params, data, k, num_matvecs)()
+
+
+def matfree_setup(f, params, data, k=5, num_matvecs=25):
+    """matfree at its best: the operator built once and ``tridiag_sym`` + ``eigvalsh`` jitted once, over a flat
+    H·v; returns the call to time (its first call compiles)."""
     import jax
     import jax.numpy as jnp
     from matfree import decomp
@@ -130,27 +138,40 @@ def matfree_top(f, params, data, k=5, num_matvecs=25):
         return jnp.linalg.eigvalsh(result.J_small)
 
     v0 = jax.random.normal(jax.random.key(1), theta.shape, theta.dtype)
-    vals = np.asarray(run(op, v0), np.float64)
-    return np.sort(vals)[::-1][:k], num_matvecs
+
+    def call():
+        vals = np.asarray(run(op, v0), np.float64)
+        return np.sort(vals)[::-1][:k], num_matvecs
+
+    return call
 
 
 def arpack_top(f, params, data, k=5, which="LA", tol=0.0):
+    return arpack_setup(f, params, data, k, which, tol)()
+
+
+def arpack_setup(f, params, data, k=5, which="LA", tol=0.0):
+    """ARPACK at its best: SciPy's ``eigsh`` over one jitted H·v on an operator built once."""
     import jax.numpy as jnp
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     op, theta, product = _operator(f, params, data)
-    count = [0]
     dtype = np.dtype(theta.dtype)
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        count[0] += 1
-        return np.asarray(product(op, jnp.asarray(v.ravel(), theta.dtype)))
-
-    lin = LinearOperator((theta.size, theta.size), matvec=matvec, dtype=dtype)
     v0 = np.random.default_rng(1).normal(size=theta.size).astype(dtype)
-    vals = eigsh(lin, k=k, which=which, tol=tol, v0=v0, return_eigenvectors=False)
-    vals = np.sort(vals.astype(np.float64))
-    return (vals[::-1] if which == "LA" else vals), count[0]
+
+    def call():
+        count = [0]
+
+        def matvec(v: np.ndarray) -> np.ndarray:
+            count[0] += 1
+            return np.asarray(product(op, jnp.asarray(v.ravel(), theta.dtype)))
+
+        lin = LinearOperator((theta.size, theta.size), matvec=matvec, dtype=dtype)
+        vals = eigsh(lin, k=k, which=which, tol=tol, v0=v0, return_eigenvectors=False)
+        vals = np.sort(vals.astype(np.float64))
+        return (vals[::-1] if which == "LA" else vals), count[0]
+
+    return call
 
 
 def _torch_model(params):
@@ -196,13 +217,15 @@ def curvlinops_top(f, params, data, k=5):
     return np.sort(vals.astype(np.float64))[::-1], None
 
 
+# Each peer's setup returns the call to time: what a peer can build once (an operator, a jitted program) is
+# built there, so that warm calls time the peer at its best. jaxml's public call builds its operator each time.
 PEERS: dict[str, Callable] = {
-    "jaxml": jaxml_top,
-    "matfree": matfree_top,
-    "arpack": arpack_top,
-    "pyhessian_1e-3": lambda f, p, d: pyhessian_top(f, p, d, tol=1e-3),
-    "pyhessian_1e-5": lambda f, p, d: pyhessian_top(f, p, d, tol=1e-5),
-    "curvlinops": curvlinops_top,
+    "jaxml": lambda f, p, d, **kw: (lambda: jaxml_top(f, p, d)),
+    "matfree": matfree_setup,
+    "arpack": arpack_setup,
+    "pyhessian_1e-3": lambda f, p, d, **kw: (lambda: pyhessian_top(f, p, d, tol=1e-3)),
+    "pyhessian_1e-5": lambda f, p, d, **kw: (lambda: pyhessian_top(f, p, d, tol=1e-5)),
+    "curvlinops": lambda f, p, d, **kw: (lambda: curvlinops_top(f, p, d)),
 }
 
 
@@ -222,13 +245,10 @@ def _first_call_child(peer: str, extra: dict) -> int:
 
     f, params, data = _problem(SIZES["top"])
     jax.block_until_ready(params)
-    fn = PEERS[peer]
+    setup = PEERS[peer]
     with CompileClock() as clock:
         t = time.perf_counter()
-        if peer == "matfree":
-            fn(f, params, data, num_matvecs=extra["num_matvecs"])
-        else:
-            fn(f, params, data)
+        (setup(f, params, data, num_matvecs=extra["num_matvecs"]) if peer == "matfree" else setup(f, params, data))()
         seconds = time.perf_counter() - t
     spent = {"trace_lower": clock.stages("trace", "lower"), "compile": clock.stages("compile")}
     print(json.dumps({"seconds": seconds, **spent}))
@@ -278,16 +298,12 @@ def task_top(repeats: int, peers: list[str]) -> dict:
         for _ in range(hvps):
             jax.block_until_ready(product(op, v))
         rounds.append((warm, time.perf_counter() - t))
-    for peer, fn in PEERS.items():
+    for peer, setup in PEERS.items():
         if peer not in peers:
             continue
-        call = (
-            (lambda fn=fn: fn(f, params, data, num_matvecs=hvps))
-            if peer == "matfree"
-            else (lambda fn=fn: fn(f, params, data))
-        )
         try:
-            out = call()
+            call = setup(f, params, data, num_matvecs=hvps) if peer == "matfree" else setup(f, params, data)
+            out = call()  # untimed: compiles what the peer compiles once
         except ImportError as err:
             print(f"   {peer} not installed ({err}); pip install -e '.[bench]'", file=sys.stderr)
             continue
@@ -445,8 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             parts = rows["jaxml"]["first_parts"]
             print(
                 f"\n   jaxml first call / jaxml warm: {jf / jw:.2f}; first minus warm {jf - jw:.2f} s. Inside the "
-                f"first call: XLA compiling {parts['compile']:.2f} s (two programs compiled at once in two "
-                f"threads: the sum of both), tracing and lowering {parts['trace_lower']:.2f} s"
+                f"first call: XLA compiling {parts['compile']:.2f} s, tracing and lowering {parts['trace_lower']:.2f} s"
             )
     if "bottom" in tasks:
         r = task_bottom(repeats)

@@ -183,27 +183,6 @@ def key(value: Any, name: str = "key") -> jax.Array:
     return jax.random.wrap_key_data(jnp.asarray(value))
 
 
-def key_bits(value: Any, name: str = "key") -> np.ndarray:
-    """The key's raw bits as a host uint32 array (2,), what ``jax.random.key_data(key(value))`` holds.
-
-    For an int seed and JAX's default threefry keys they are computed here, without JAX (a process's first
-    ``jax.random.key`` compiles a program: ≈50 ms): threefry's seeding puts the seed's high 32 bits (0 for a
-    32-bit seed, which is what JAX makes of an int without float64/int64 enabled) and its low 32 bits.
-    """
-    if (
-        type(value) is int  # a NumPy integer keeps its own width in JAX: leave it to JAX
-        and -(2**63) <= value < 2**63
-        and jax.config.jax_default_prng_impl == "threefry2x32"
-    ):
-        seed = value
-        if jax.config.jax_enable_x64:
-            seed &= 2**64 - 1
-            return np.array([seed >> 32, seed & 0xFFFFFFFF], np.uint32)
-        low = seed & 0xFFFFFFFF  # JAX wraps the seed to int32: its high word is then 0
-        return np.array([0, low], np.uint32)
-    return np.asarray(raw_key(value, name))
-
-
 def raw_key(value: Any, name: str = "key") -> jax.Array:
     """Like :func:`key` but as raw uint32 key data of shape (2,) (what ``jax.random.PRNGKey`` returns)."""
     return jax.random.key_data(key(value, name))

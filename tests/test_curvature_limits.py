@@ -14,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 
 from jaxml import curvature as C
 from jaxml import losses, models, train
-from jaxml.curvature import _core, _krylov
+from jaxml.curvature import _lanczos
 
 pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (the shared fixture in conftest.py)
 
@@ -54,115 +54,95 @@ def test_restarted_lanczos_in_a_small_basis_matches_dense_eigh(which):
     np.testing.assert_allclose(vecs @ vecs.T, np.eye(4), atol=1e-9)
 
 
-@pytest.mark.parametrize("kern", [_krylov._DEVICE, _krylov._HOST], ids=["device", "host"])
-def test_thick_restart_basis_stays_orthonormal_in_float32_on_a_wide_spectrum(kern):
-    # Eigenvalues over nine decades, float32, run to full depth: one Gram–Schmidt pass loses orthogonality
-    # (≈1e-5 here), the DGKS second pass keeps |VᵀV − I| at a few ε — in the jitted step and the NumPy one.
+def test_thick_restart_basis_stays_orthonormal_in_float32_on_a_wide_spectrum():
+    # Eigenvalues over nine decades, float32, a basis of 20 rows restarted many times with a breakdown's fresh
+    # direction and a probe: the kept Ritz vectors and new rows stay orthonormal to a few ε, and T is VᵀAV.
     with jax.enable_x64(False):
         rng = np.random.default_rng(3)
         q, _ = np.linalg.qr(rng.normal(size=(300, 300)))
-        a = jnp.asarray((q * np.logspace(-6, 3, 300)) @ q.T, jnp.float32)
-        op = jax.tree_util.Partial(lambda m, v: m @ v, a)
-        basis, t = kern.init(jnp.asarray(rng.normal(size=300), jnp.float32), rows=301)
-        ahead = None  # the host starts each next product early (the device kernels ignore it)
-        for j in range(299):
-            basis, t, ahead, _ = kern.step(op, basis, t, j, np.float32(10 * np.finfo(np.float32).eps), ahead, j < 298)
-        v = np.asarray(basis[:300], np.float64)
-        assert np.max(np.abs(v @ v.T - np.eye(300))) <= 8 * np.finfo(np.float32).eps
-        # T = VᵀAV: the step's Gram–Schmidt coefficients are the projected matrix
-        tt = np.asarray(t, np.float64)[:299, :299]
-        proj = v[:299] @ np.asarray(a, np.float64) @ v[:299].T
-        np.testing.assert_allclose(np.triu(tt), np.triu(proj), atol=1e-4 * 1e3)
+        a = (q * np.logspace(-6, 3, 300)) @ q.T
+        op = jax.tree_util.Partial(lambda m, v: m @ v, jnp.asarray(a, jnp.float32))
+        lz = _lanczos._Lanczos(op, rng.normal(size=300).astype(np.float32), 21)
+        for _ in range(4):
+            while lz.j < 20:
+                lz.step()
+            values, s, residuals = lz.ritz()
+            lz.restart(values, s, np.arange(values.size - 6, values.size))
+        v = np.asarray(lz.basis[: lz.j + 1], np.float64)
+        assert np.max(np.abs(v @ v.T - np.eye(lz.j + 1))) <= 8 * np.finfo(np.float32).eps
+        lz.fresh(rng)  # a new direction orthogonal to every row
+        v = np.asarray(lz.basis[: lz.j + 1], np.float64)
+        assert np.max(np.abs(v @ v.T - np.eye(lz.j + 1))) <= 8 * np.finfo(np.float32).eps
+        for _ in range(5):
+            lz.step()
+        v = np.asarray(lz.basis[: lz.j], np.float64)
+        np.testing.assert_allclose(lz.t[: lz.j, : lz.j], v @ a @ v.T, atol=1e-5 * 1e3)
 
 
-@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-11), (np.float32, 2e-5)])
-def test_host_products_started_early_equal_the_true_products_through_a_restart(dtype, rtol):
-    # The host dispatches H·ṽ before its full Gram–Schmidt pass and corrects it with the Lanczos relation:
-    # the H·vⱼ₊₁ it hands the next step (s·y − Vᵀσ) must be A·vⱼ₊₁, before and after a thick restart.
-    with jax.enable_x64(dtype == np.float64):
-        rng = np.random.default_rng(7)
-        q, _ = np.linalg.qr(rng.normal(size=(200, 200)))
-        a = (q * np.concatenate([np.linspace(-1.0, 1.0, 195), [9.0, 8.0, 7.0, -6.0, 5.0]])) @ q.T
-        op = jax.tree_util.Partial(lambda m, v: m @ v, jnp.asarray(a, dtype))
-        basis, t = _krylov._host_init(rng.normal(size=200).astype(dtype), rows=13)
-        btol = np.asarray(10 * np.finfo(dtype).eps, dtype)
-        ahead, checked = None, 0
-        for sweep in range(2):
-            if sweep:  # basis full: keep the 5 top Ritz vectors, go on from the residual row
-                values, vecs = np.linalg.eigh(np.triu(t[:12, :12]) + np.triu(t[:12, :12], 1).T)
-                s = np.zeros((13, 5), dtype)
-                s[:12] = vecs[:, -5:]
-                basis = _krylov._host_rotate(basis, s, 12, keep=5)
-                t = np.diag(np.concatenate([values[-5:], np.zeros(8)])).astype(dtype)
-            for j in range(5 * sweep, 12):
-                before = ahead
-                early = j < 11 and not (sweep and j == 5)  # as the loop: not before a check or right after a restart
-                basis, t, ahead, made = _krylov._host_step(op, basis, t, j, btol, ahead, early=early)
-                assert made == (before is None) + early
-                if ahead is not None:
-                    got = ahead.scale * np.asarray(ahead.product, np.float64) - ahead.shift @ basis[: j + 2]
-                    want = a @ np.asarray(basis[j + 1], np.float64)
-                    np.testing.assert_allclose(got, want, rtol=0, atol=rtol * np.abs(want).max())
-                    checked += 1
-        assert checked == 11 + 5  # none dropped: each step but the last and the restart's started the next
-
-
-@pytest.mark.parametrize("kern", [_krylov._DEVICE, _krylov._HOST], ids=["device", "host"])
-def test_restart_rotation_over_column_blocks_equals_the_matrix_product(kern):
-    # P = 40000 spans several column blocks of both kernels (the device's last one clamped and overlapping):
-    # V[:keep] must be SᵀV[:m], row keep the old row m, the rest zero.
+def test_restart_keeps_locked_rows_and_writes_ritz_vectors_then_the_residual_row():
+    # V[start:start+c] must be SᵀV, row start+c the old row ``tail``, later rows zero, rows before start kept.
     rng = np.random.default_rng(2)
-    m, keep, p = 10, 4, 40000
-    basis = rng.normal(size=(m + 1, p))
-    s = np.zeros((m + 1, keep))
-    s[:m] = rng.normal(size=(m, keep))
-    start = jnp.asarray(basis) if kern is _krylov._DEVICE else basis.copy()
-    out = np.asarray(kern.rotate(start, jnp.asarray(s) if kern is _krylov._DEVICE else s, m, keep=keep))
-    np.testing.assert_allclose(out[:keep], s[:m].T @ basis[:m], rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(out[keep], basis[m])
-    assert not out[keep + 1 :].any()
+    rows, p, start, c, tail = 12, 5000, 3, 4, 10
+    basis = rng.normal(size=(rows, p))
+    s = np.zeros((rows, 8))
+    s[start:tail, :c] = rng.normal(size=(tail - start, c))
+    out = np.asarray(_lanczos._restart(jnp.asarray(basis), s, np.int32(start), np.int32(c), np.int32(tail)))
+    np.testing.assert_array_equal(out[:start], basis[:start])
+    np.testing.assert_allclose(out[start : start + c], s[:, :c].T @ basis, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(out[start + c], basis[tail])
+    assert not out[start + c + 1 :].any()
 
 
 @pytest.mark.parametrize("which", ["top", "bottom", "both"])
-def test_device_and_host_kernels_agree_with_dense_eigh_through_restarts_and_breakdowns(which):
-    # The same Lanczos on both kernel sets, with a small basis (restarts) and a spectrum of 7 distinct values
-    # (an invariant Krylov subspace after 7 steps: a breakdown, then a fresh direction).
+def test_small_basis_agrees_with_dense_eigh_through_restarts_and_breakdowns(which):
+    # A small basis (restarts) and a spectrum of 7 distinct values (an invariant Krylov subspace after 7 steps:
+    # a breakdown, then a fresh direction; the zeros are repeated 54 times).
     rng = np.random.default_rng(5)
     f, a = _quadratic(np.concatenate([[-3.0, -1.0, 0.5, 1.0, 2.0, 4.0], np.zeros(54)]), seed=5)
     lam = np.linalg.eigvalsh(a)
-    v0 = jnp.asarray(rng.normal(size=60))
     op = jax.tree_util.Partial(lambda m, v: m @ v, jnp.asarray(a))
-    out = {}
-    for on_host in (False, True):
-        out[on_host] = _krylov.eigsh(
-            op, v0, 3, which=which, tol=1e-10, max_hvps=500, basis_size=8, seed=0.3, on_host=on_host
-        )
+    res = _lanczos.eigsh(
+        op, rng.normal(size=60), 3, which=which, tol=1e-10, max_hvps=500, basis_size=12, rng=np.random.default_rng(0)
+    )
     want = {"top": lam[::-1][:3], "bottom": lam[:3], "both": np.concatenate([lam[:3], lam[-3:]])}[which]
-    for res in out.values():
-        assert res.converged
-        np.testing.assert_allclose(res.values, want, atol=1e-9)
-        vecs = np.asarray(res.vectors)
-        np.testing.assert_allclose(vecs @ a, res.values[:, None] * vecs, atol=1e-8)
+    assert res.converged
+    np.testing.assert_allclose(res.values, want, atol=1e-9)
+    vecs = np.asarray(res.vectors)
+    np.testing.assert_allclose(vecs @ a, res.values[:, None] * vecs, atol=1e-8)
+
+
+def test_a_zero_breakdown_needs_the_fresh_direction():
+    # v₀ = e₀ is an eigenvector: Hv₀ − αv₀ is exactly 0, and only a fresh direction lets the run go on.
+    d = jnp.asarray(np.concatenate([[4.0, 3.0, 3.0], np.linspace(0.0, 1.0, 60)]))
+    op = jax.tree_util.Partial(lambda d, v: d * v, d)
+    v0 = np.zeros(63)
+    v0[0] = 1.0
+    res = _lanczos.eigsh(op, v0, 3, which="top", tol=1e-10, max_hvps=200, basis_size=20, rng=np.random.default_rng(1))
+    assert res.converged
+    np.testing.assert_allclose(res.values, [4.0, 3.0, 3.0], rtol=1e-10)
+
+
+def test_thick_restart_keeps_the_wanted_end():
+    # Two outliers above a bulk of 500, a basis of 8: keeping the Ritz vectors nearest the top after each
+    # restart converges in a few restarts (keeping the wrong end would start over each time).
+    d = jnp.asarray(np.concatenate([np.linspace(0.0, 1.0, 500), [10.0, 9.0]]))
+    op = jax.tree_util.Partial(lambda d, v: d * v, d)
+    res = _lanczos.eigsh(
+        op, np.ones(502), 2, which="top", tol=1e-8, max_hvps=400, basis_size=8, rng=np.random.default_rng(0)
+    )
+    assert res.converged and res.num_hvps <= 80
+    np.testing.assert_allclose(res.values, [10.0, 9.0], rtol=1e-8)
 
 
 def test_no_recompilation_for_another_k_tol_key_or_data_of_the_same_shapes():
     f, params, data = _mlp()
     C.eigenpairs(f, params, 2, data=data, key=0)
-    # on a CPU the only program of the Lanczos loop is the product (the basis is kept in NumPy)
-    product, step = _krylov._product._cache_size(), _krylov._step._cache_size()
+    step, restart = _lanczos._step._cache_size(), _lanczos._restart._cache_size()
     other = (data[0] + 1.0, (data[1] + 1) % 3)
     C.eigenpairs(f, params, 3, data=other, key=jax.random.key(5), tol=1e-6, which="bottom")
     C.top_eigenvalues(f, jax.tree_util.tree_map(lambda a: a * 0.5, params), 1, data=data, key=7)
-    assert _krylov._product._cache_size() == product
-    assert _krylov._step._cache_size() == step
-    # the device kernels: one step program whatever k, which or tol
-    op, theta, _ = _core.operator(f, params, data=data)
-    v0 = jnp.ones_like(theta)
-    kw = dict(max_hvps=60, basis_size=29, seed=0.0, on_host=False)
-    _krylov.eigsh(op, v0, 2, which="top", tol=1e-6, **kw)
-    step = _krylov._step._cache_size()
-    _krylov.eigsh(op, v0 * 2, 4, which="bottom", tol=1e-3, **kw)
-    assert _krylov._step._cache_size() == step
+    assert _lanczos._step._cache_size() == step
+    assert _lanczos._restart._cache_size() <= restart + 1  # S padded to 4 columns: k ≤ 4 and 5–8 share one
 
 
 def test_int_seed_and_key_give_the_same_answer():
@@ -293,12 +273,3 @@ def test_one_off_hvp_is_one_program_and_equals_the_dense_hessian_times_v():
         got = ravel_pytree(C.hvp(f, params, unravel(v), **kwargs))[0]
         np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
     assert hess_mod._hvp_once_jit._cache_size() == before + 1  # full batch and batch_size ≥ N: one program
-
-
-def test_compile_options_an_xla_does_not_know_fall_back_to_a_plain_jit():
-    # The curvature programs carry XLA:CPU compile options; where XLA rejects a name, the same program compiles
-    # without them (the same numbers) instead of failing.
-    double = _core._tuned(lambda x: 2.0 * x, {"xla_cpu_no_such_option": True})
-    np.testing.assert_array_equal(double(jnp.arange(3.0)), [0.0, 2.0, 4.0])
-    with pytest.raises(TypeError):  # any other error still surfaces
-        double("not an array")

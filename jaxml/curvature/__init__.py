@@ -5,9 +5,9 @@ the Hessian H decide between a local minimum (all λ > 0), a local maximum (all 
 (both signs), and a saddle is escaped along the eigenvector of a negative λ.
 
 * :mod:`.hessian`: ``hvp`` (H·v) and ``hessian`` (dense P×P, from vmapped products), ``ravel``, ``num_params``.
-* :mod:`.spectra`: ``eigenpairs`` / ``top_eigenvalues`` / ``bottom_eigenvalues`` (thick-restart Lanczos in
-  bounded memory), ``spectral_density`` (stochastic Lanczos quadrature), ``hutchinson_trace``; each takes a
-  PRNG key (or an int seed) and a tolerance and reports its H·v products.
+* :mod:`.spectra`: ``eigenpairs`` / ``top_eigenvalues`` / ``bottom_eigenvalues`` (Lanczos in bounded memory,
+  right on repeated eigenvalues), ``spectral_density`` (stochastic Lanczos quadrature), ``hutchinson_trace``;
+  each takes a PRNG key (or an int seed) and a tolerance and reports its H·v products.
 * :mod:`.critical`: ``classify_critical_point`` (the second-order test and the escape step) and
   ``find_critical_point`` (Levenberg–Marquardt on g = 0).
 

@@ -19,10 +19,8 @@ of JVPs), holding one batch's intermediates at a time.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -129,11 +127,6 @@ def key(key: Any) -> jax.Array:
     return _checks.key(0 if key is None else key)
 
 
-def key_bits(key: Any) -> np.ndarray:
-    """:func:`key`'s raw bits on the host, uint32 (2,), without JAX for an int seed (:func:`jaxml._checks.key_bits`)."""
-    return _checks.key_bits(0 if key is None else key)
-
-
 def flat_objective(f: Objective, lay: Layout, batch: Any = None) -> Callable[[jax.Array], jax.Array]:
     if batch is None:
         return lambda theta: f(unflatten(lay, theta))
@@ -181,74 +174,18 @@ def _vjp_operator(f: Objective, lay: Layout, params: Params, batch: Any) -> tupl
     return theta, pullback
 
 
-# XLA:CPU compile options, measured on the curvature benchmark's MLP (jaxlib 0.10.2, 2 cores; one process, each
-# variant compiled once and run in alternating rounds). The operator's pass runs once per call, next to tens of
-# products, so it is compiled for compile time: LLVM at level 0 and the legacy loop emitter take its compile from
-# 192 ms (default) and 94 ms (level 0 alone) to 51 ms; it then runs in 6.2 ms against 4.9 and 2.7 ms. The product
-# keeps LLVM's optimizations (30% slower without); the legacy loop emitter alone takes its compile from 117–142
-# to 76–93 ms, the same output bit for bit, at 1.005–1.036× the runtime: about 2% of every warm call, for the
-# ≈40 ms that bring a first call under twice a warm one. The option names are XLA:CPU's; other backends ignore them.
-_OPERATOR_OPTIONS = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
-_PRODUCT_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
-
-
-def _tuned(fn: Callable, options: dict[str, Any], **kwargs: Any) -> Callable:
-    """``jax.jit(fn)`` compiled with ``options``, or without them where this jaxlib's XLA does not know them
-    (older XLAs reject an unknown name when they compile, before any work)."""
-    tuned = jax.jit(fn, compiler_options=options, **kwargs)
-    plain = jax.jit(fn, **kwargs)
-
-    @functools.wraps(fn)
-    def call(*args: Any, **kw: Any) -> Any:
-        try:
-            return tuned(*args, **kw)
-        except Exception as err:  # noqa: BLE001 - XLA's runtime error type differs across jaxlib versions
-            if "compile option" not in str(err):
-                raise
-            return plain(*args, **kw)
-
-    call.trace = tuned.trace  # type: ignore[attr-defined]
-    call._cache_size = lambda: tuned._cache_size() + plain._cache_size()  # type: ignore[attr-defined]
-    return call
-
-
-_vjp_operator_jit = _tuned(_vjp_operator, _OPERATOR_OPTIONS, static_argnames=("f", "lay"))
+_vjp_operator_jit = jax.jit(_vjp_operator, static_argnames=("f", "lay"))
 _flatten_jit = jax.jit(flatten)
 
 
-def _apply(op: Any, v: jax.Array) -> jax.Array:
+def apply(op: Any, v: jax.Array) -> jax.Array:
+    """H·v from the operator (a VJP returns a one-element tuple)."""
     out = op(v)
     return out[0] if isinstance(out, tuple) else out
 
 
-product = _tuned(_apply, _PRODUCT_OPTIONS)
+product = jax.jit(apply)
 """(op, v) ↦ H·v, compiled once per operator structure and shapes."""
-
-
-def _gemm_kernels() -> None:
-    with contextlib.suppress(Exception):  # an optimization only: nothing to report if it cannot run
-        a = np.ones((64, 64), np.float32)
-        np.asarray(jax.jit(lambda a, b: jax.lax.dot_general(a, b, (((0,), (0,)), ((), ()))))(a, a))
-
-
-@functools.cache
-def warm_gemm_kernels() -> threading.Thread:
-    """Start, once per process, a tiny product AᵀB in a second thread, and return that thread.
-
-    XLA:CPU runs dot products that contract the leading axis (a gradient's weight products: Σₙ xₙδₙᵀ) through
-    Eigen with oneDNN's sgemm, which generates its kernels (Xbyak) at its first call in the process: ≈25 ms, seen
-    in ``perf`` in the H·v product's first run. Started before the operator is traced, it runs on the core that
-    tracing leaves idle, and the product's first run finds the kernels made (the benchmark's first call: 0.53–0.58
-    against 0.56–0.59 s, four fresh processes each)."""
-    thread = threading.Thread(target=_gemm_kernels, daemon=True)
-    thread.start()
-    return thread
-
-
-def _compile_product(op_info: Any, theta_info: Any) -> None:
-    # On failure the product compiles again, and raises, on its first call.
-    with contextlib.suppress(Exception):
-        product.trace(op_info, theta_info).lower().compile()
 
 
 def check_inputs(  # fmt: skip
@@ -272,53 +209,30 @@ def batched(data: Data, batch_size: int | None, n: int | None) -> bool:
     return data is not None and batch_size is not None and batch_size < n
 
 
-def operator(  # fmt: skip
-    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None, product_ahead: bool = False,
-    meanwhile: Callable[[], Any] | None = None,
+def operator(
+    f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
     """(op, θ, layout): ``op`` maps flat v to H·v and is a pytree (``jax.tree_util.Partial`` or a VJP), so it
-    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs.
-
-    ``product_ahead``: compile :data:`product` for this operator in a second thread while the operator's own
-    program compiles (XLA compiles outside the GIL), for callers that will apply it from the host (and warm
-    XLA:CPU's GEMM kernels first: :func:`warm_gemm_kernels`); ``meanwhile`` is then called while that
-    compilation finishes (host work the caller needs anyway)."""
+    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs."""
     lay, n = check_inputs(f, params, data, batch_size, output=False)
     if batched(data, batch_size, n):
         check_scalar_objective(f, params, data)
-    return checked_operator(
-        f, params, lay, n, data=data, batch_size=batch_size, product_ahead=product_ahead, meanwhile=meanwhile
-    )  # fmt: skip
+    return checked_operator(f, params, lay, n, data=data, batch_size=batch_size)
 
 
-def checked_operator(  # fmt: skip
-    f: Objective, params: Params, lay: Layout, n: int | None, *, data: Data, batch_size: int | None,
-    product_ahead: bool = False, meanwhile: Callable[[], Any] | None = None,
+def checked_operator(
+    f: Objective, params: Params, lay: Layout, n: int | None, *, data: Data, batch_size: int | None
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
     """:func:`operator` for inputs :func:`check_inputs` has passed (``lay``, ``n`` are what it returned)."""
     if not batched(data, batch_size, n):
         batch = None if data is None else tuple(data)
-        if product_ahead:
-            warm_gemm_kernels()
         try:
-            theta_info, op_info = _vjp_operator_jit.trace(f, lay, params, batch).out_info
+            theta, op = _vjp_operator_jit(f, lay, params, batch)
         except Exception:
             check_scalar_objective(f, params, data)  # the clear error, when a non-scalar f is the cause
             raise
-        ahead = None
-        if product_ahead:
-            ahead = threading.Thread(target=_compile_product, args=(op_info, theta_info), daemon=True)
-            ahead.start()
-        theta, op = _vjp_operator_jit(f, lay, params, batch)
-        if ahead is not None:
-            if meanwhile is not None:
-                meanwhile()
-            ahead.join()
         return op, theta, lay
     theta = _flatten_jit(params)
     full, tail = split(tuple(data), batch_size)
     fn = _batched_fn(f, lay, int(batch_size), int(n), full is not None, tail is not None)
     return jax.tree_util.Partial(fn, theta, full, tail), theta, lay
-
-
-apply = _apply

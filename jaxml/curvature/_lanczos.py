@@ -1,284 +1,328 @@
-"""The Lanczos iteration with full reorthogonalization, compiled as one ``lax.while_loop``.
+"""The Lanczos iteration of :mod:`jaxml.curvature`: one driver for extreme eigenpairs and for quadrature.
 
-From a unit vector v₀, Lanczos builds an orthonormal basis V = [v₀ … v_{m−1}] of the Krylov space
-span{v₀, Hv₀, …, H^{m−1}v₀} in which H is tridiagonal, T = VᵀHV with diagonal αⱼ = vⱼᵀHvⱼ and off-diagonal βⱼ:
+From a unit vector v₀, Lanczos builds an orthonormal basis V = [v₀ … v_{j−1}] of the Krylov space
+span{v₀, Hv₀, …} in which H is represented by the symmetric T = VᵀHV. With full reorthogonalization
 
-    βⱼ vⱼ₊₁ = Hvⱼ − αⱼvⱼ − βⱼ₋₁vⱼ₋₁.
+    H V = V T + β v_j e_{j−1}ᵀ
 
-The eigenvalues θᵢ of the small T (Ritz values) approximate H's extreme eigenvalues first; y = Vsᵢ are the
-Ritz vectors and ‖Hy − θᵢy‖ = βₘ₋₁|sᵢ[m−1]|, the residual that decides convergence. Round-off destroys the
-orthogonality of V in the plain three-term recurrence (ghost copies of converged eigenvalues), so every new
-vector is orthogonalized again against all of V, twice ("twice is enough", classical Gram–Schmidt). One step
-costs one H·v product; the loop runs inside XLA with no Python per product, checks convergence every
-``check_every`` steps, and stops early once the wanted Ritz pairs' residuals fall below ``tol``·‖T‖.
+holds to rounding, so a Ritz pair (θ, y = Vs) of T has residual ‖Hy − θy‖ = |β s[j−1]|, and |θ − λ| ≤ that
+residual for some eigenvalue λ of H.
 
-Memory: the basis, (m+1)·P numbers.
+**Extreme eigenpairs** (:func:`eigsh`). Three things keep a single start vector honest when the spectrum is
+*degenerate* (repeated eigenvalues: the normal case at a network's critical point):
+
+* *Breakdown.* A Krylov space holds one direction of each eigenspace, so it closes (β ≈ 0: an invariant
+  subspace) after as many steps as H has distinct eigenvalues seen from v₀. The iteration then goes on from a
+  random unit vector orthogonal to V, which finds the next copy of every repeated eigenvalue.
+* *Thick restart* (Wu & Simon 2000). When the basis is full, it keeps the Ritz vectors nearest the wanted end
+  and goes on from the residual vector v_j: T becomes diag(θ_keep) bordered by the couplings β s[j−1],
+  the relation above still holds, and memory stays at ``basis_size`` + 1 rows of P numbers.
+* *Locking and a probe.* Residuals say each θ is near *an* eigenvalue, not that no eigenvalue was missed: a
+  Krylov space never sees a second copy of λ before it closes. So the first time every wanted pair converges,
+  those pairs are locked (kept, with their couplings dropped: each then carries its residual as a bound,
+  added to every later residual) and the iteration goes on from a random vector orthogonal to them, now
+  testing one more pair at each wanted end. The answer stands only when the wanted values are found again
+  (within the tolerance) with that extra pair converged too — the extreme of a random Krylov space in the
+  complement of the wanted vectors, so no eigenvalue beyond them was missed (with probability one over the
+  random probe) — or when the basis spans all of ℝᴾ (then T's eigenvalues are H's).
+
+Every step is one jitted program: the product Hvⱼ and two passes of classical Gram–Schmidt against every row
+in use ("twice is enough"), on whatever device holds the basis. The loop, the small eigenproblems of T and the
+decisions run on the host in NumPy, so another ``k``, ``tol`` or ``which`` compiles nothing.
+
+**Quadrature** (:func:`quadrature`): ``num_steps`` plain steps from v₀ (stopping at a breakdown, where the
+Krylov space is exact); the eigenpairs (θᵢ, sᵢ) of T give nodes θᵢ and weights τᵢ = (e₁ᵀsᵢ)² with
+Σᵢ τᵢ p(θᵢ) = v₀ᵀp(H)v₀ for every polynomial p of degree < 2·steps.
 
 Example:
-    >>> A = jnp.diag(jnp.arange(1.0, 101.0))
-    >>> res = lanczos(lambda v: A @ v, jax.random.normal(jax.random.key(0), (100,)), 30,
-    ...               tol=1e-8, k=3, which="top")
-    >>> [round(float(v)) for v in ritz_values(res, 3, "top")[0]]
-    [100, 99, 98]
+    >>> import jax.numpy as jnp
+    >>> d = jnp.array([3.0, 3.0, 3.0, 1.0, 0.5, 0.25])       # λ = 3 three times
+    >>> op = jax.tree_util.Partial(lambda d, v: d * v, d)
+    >>> res = eigsh(op, np.ones(6, np.float32), 3, which="top", tol=1e-5, max_hvps=50, basis_size=6,
+    ...             rng=np.random.default_rng(0))
+    >>> res.values.round(4).tolist(), res.converged
+    ([3.0, 3.0, 3.0], True)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["LanczosResult", "lanczos", "quadrature", "ritz_values", "ritz_vectors", "tridiagonal"]
+from jaxml.curvature._core import apply
+
+__all__ = ["KrylovResult", "eigsh", "quadrature"]
 
 _WHICH = ("top", "bottom", "both")
 
 
-class LanczosResult(NamedTuple):
-    """The output of :func:`lanczos`.
+class KrylovResult(NamedTuple):
+    """Wanted Ritz values (ordered), their vectors (rows, k × P), residual bounds, products, convergence."""
 
-    Attributes:
-        basis: (≥ m+1, P) rows v₀, v₁, …; rows past ``num_steps`` are zero (or the next, unused vector).
-        alpha: (m,) the diagonal αⱼ of T (entries from ``num_steps`` on are zero).
-        beta: (m,) βⱼ = T[j, j+1]; zero where a breakdown (an invariant subspace) restarted the recurrence.
-        num_steps: () int, the steps taken, which is the number of H·v products used.
+    values: np.ndarray
+    vectors: np.ndarray
+    residuals: np.ndarray
+    num_hvps: int
+    converged: bool
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The compiled kernels: the step, a new direction, and combinations of basis rows
+
+
+@functools.partial(jax.jit, donate_argnums=(1,))
+def _step(
+    op: Any, basis: jax.Array, j: jax.Array, dst: jax.Array, r: jax.Array, fresh: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Row ``dst`` of the basis from w = Hvⱼ (or w = r where ``fresh``), orthogonalized against the rows before
+    ``dst``; returns the basis, the coefficients Vᵀw (column j of T for a step) and β = ‖w′‖.
+
+    Two classical Gram–Schmidt passes against every row in use: one leaves O(ε‖H‖κ) of the rows in w, the second
+    removes it. A step writes row j+1; a new direction (after a breakdown, or a probe) writes row j. One program
+    for both, so that a first call compiles one. The host decides whether β is a breakdown.
     """
-
-    basis: jax.Array
-    alpha: jax.Array
-    beta: jax.Array
-    num_steps: jax.Array
-
-
-_BLOCK = 8
-
-
-def _orthogonalize(w: jax.Array, basis: jax.Array, rows: jax.Array | None = None) -> jax.Array:
-    """w minus its projection on the basis rows (the first ``rows`` of them), block Gram–Schmidt, twice.
-
-    One pass leaves O(eps·κ) overlap, the second removes it ("twice is enough"). Only the blocks holding the
-    first ``rows`` rows are touched, so step j costs O(j·P) instead of O(m·P).
-    """
-    nblocks = basis.shape[0] // _BLOCK
-    count = nblocks if rows is None else (rows + _BLOCK - 1) // _BLOCK
-
-    def one_pass(w: jax.Array) -> jax.Array:
-        def body(i: jax.Array, w: jax.Array) -> jax.Array:
-            blk = jax.lax.dynamic_slice_in_dim(basis, i * _BLOCK, _BLOCK)
-            return w - blk.T @ (blk @ w)
-
-        return jax.lax.fori_loop(0, count, body, w)
-
-    return one_pass(one_pass(w))
+    w = jax.lax.cond(fresh, lambda: r.astype(basis.dtype), lambda: apply(op, basis[j]).astype(basis.dtype))
+    live = (jnp.arange(basis.shape[0]) < dst).astype(basis.dtype)
+    c1 = live * (basis @ w)
+    w = w - c1 @ basis
+    c2 = live * (basis @ w)
+    w = w - c2 @ basis
+    beta = jnp.linalg.norm(w)
+    basis = basis.at[dst].set(w / jnp.where(beta > 0, beta, 1))
+    return basis, c1 + c2, beta
 
 
-def tridiagonal(result: LanczosResult, pad: jax.Array | float = 0.0) -> jax.Array:
-    """T as an (m, m) matrix; rows/columns from ``num_steps`` on hold ``pad`` on the diagonal, decoupled."""
-    m = result.alpha.shape[0]
-    idx = jnp.arange(m)
-    live = idx < result.num_steps
-    diag = jnp.where(live, result.alpha, pad)
-    off = jnp.where(idx[:-1] < result.num_steps - 1, result.beta[:-1], 0.0)
-    return jnp.diag(diag) + jnp.diag(off, 1) + jnp.diag(off, -1)
+@functools.partial(jax.jit, donate_argnums=(0,))
+def _restart(basis: jax.Array, s: jax.Array, start: jax.Array, count: jax.Array, tail: jax.Array) -> jax.Array:
+    """Rows [start, start + count) ← Sᵀ V (S is (rows, c′): zero outside the active rows and past ``count``
+    columns), row start + count ← row ``tail`` (the residual vector; the host replaces it where a new direction
+    is wanted), later rows zero; rows before ``start`` (locked) stay."""
+    idx = jnp.arange(basis.shape[0])
+    kept = s.T.astype(basis.dtype) @ basis
+    residual = jax.lax.dynamic_index_in_dim(basis, tail, keepdims=False)
+    out = jnp.where((idx >= start)[:, None], 0, basis)
+    out = out.at[start + jnp.arange(kept.shape[0])].set(kept, mode="drop")
+    return out.at[start + count].set(residual, mode="drop")
 
 
-def _gershgorin(result: LanczosResult) -> tuple[jax.Array, jax.Array]:
-    m = result.alpha.shape[0]
-    idx = jnp.arange(m)
-    live = idx < result.num_steps
-    b = jnp.abs(jnp.where(idx < result.num_steps - 1, result.beta, 0.0))
-    b_prev = jnp.concatenate([jnp.zeros((1,), b.dtype), b[:-1]])
-    lo = jnp.min(jnp.where(live, result.alpha - b - b_prev, jnp.inf))
-    hi = jnp.max(jnp.where(live, result.alpha + b + b_prev, -jnp.inf))
-    return lo, hi
+@jax.jit
+def _combine(basis: jax.Array, s: jax.Array) -> jax.Array:
+    """Sᵀ V: the Ritz vectors y = Vs as rows."""
+    return s.T.astype(basis.dtype) @ basis
 
 
-def _eigh_padded(result: LanczosResult, which: str) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """eigh of T with the unused block moved below (``top``) or above (``bottom``) every Ritz value.
-
-    Returns the ascending eigenvalues, eigenvectors and the index of the first real (non-pad) one for ``top``
-    or of the last real one for ``bottom``.
-    """
-    lo, hi = _gershgorin(result)
-    width = jnp.abs(hi - lo) + 1.0
-    pad = lo - width if which == "top" else hi + width
-    vals, vecs = jnp.linalg.eigh(tridiagonal(result, pad))
-    m = result.alpha.shape[0]
-    edge = m - result.num_steps if which == "top" else result.num_steps - 1
-    return vals, vecs, edge
+def _padded(s: np.ndarray, rows: int) -> np.ndarray:
+    """S as (rows, c′) with c′ a multiple of 4 (zero columns, at most ``rows``), so that another count compiles
+    nothing new."""
+    cols = min(-(-max(s.shape[1], 1) // 4) * 4, rows)
+    out = np.zeros((rows, cols))
+    out[: s.shape[0], : s.shape[1]] = s
+    return out
 
 
-def ritz_values(result: LanczosResult, k: int, which: str = "top") -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The k wanted Ritz pairs of T: values, coefficient vectors (m, k), residual norms ‖Hy − θy‖.
+# ------------------------------------------------------------------------------------------------------------
+# The host side: T, the decisions
 
-    ``which="top"`` gives the k largest in descending order, ``"bottom"`` the k smallest ascending. Needs
-    ``num_steps ≥ k``; traceable.
-    """
-    if which not in ("top", "bottom"):
-        raise ValueError(f"which must be 'top' or 'bottom', got {which!r}")
-    vals, vecs, _ = _eigh_padded(result, which)
+
+def _wanted(values: np.ndarray, count: int, which: str) -> np.ndarray:
+    """Indices (into ascending ``values``) of the ``count`` wanted Ritz values per wanted end, in output order
+    (top: descending; bottom and both: ascending)."""
+    n = values.size
     if which == "top":
-        vals, vecs = vals[::-1][:k], vecs[:, ::-1][:, :k]
-    else:
-        vals, vecs = vals[:k], vecs[:, :k]
-    last = jnp.maximum(result.num_steps - 1, 0)
-    residuals = jnp.abs(result.beta[last] * vecs[last])
-    return vals, vecs, residuals
+        return np.arange(n - 1, n - 1 - min(count, n), -1)
+    if which == "bottom":
+        return np.arange(min(count, n))
+    if 2 * count >= n:
+        return np.arange(n)
+    return np.concatenate([np.arange(count), np.arange(n - count, n)])
 
 
-def ritz_vectors(result: LanczosResult, coefficients: jax.Array) -> jax.Array:
-    """Ritz vectors y = V s as rows, (k, P), from the (m, k) coefficients of :func:`ritz_values`."""
-    m = coefficients.shape[0]
-    return coefficients.T @ result.basis[:m]
+class _Lanczos:
+    """The basis (on the device), T (host, over physical rows) and the locked pairs.
 
-
-def quadrature(result: LanczosResult) -> tuple[jax.Array, jax.Array]:
-    """Gauss quadrature of the spectral measure seen from v₀: nodes θᵢ and weights τᵢ = (e₁ᵀsᵢ)².
-
-    Σᵢ τᵢ p(θᵢ) = v₀ᵀp(H)v₀ for every polynomial p of degree < 2·num_steps. Unused rows get weight 0.
+    Rows [0, ``locked``) hold locked eigenvectors (their values and residuals frozen when they were locked), rows
+    [``locked``, j) the active Krylov space (expanded), row j the next to expand. T holds every Gram–Schmidt
+    coefficient vᵢᵀHvₗ computed, filled symmetrically; its block over the active rows is what Ritz pairs come
+    from, and its block between locked and active rows enters their residuals exactly.
     """
-    vals, vecs, _ = _eigh_padded(result, "bottom")
-    weights = vecs[0] ** 2
-    live = jnp.arange(vals.shape[0]) < result.num_steps
-    return jnp.where(live, vals, vals[jnp.maximum(result.num_steps - 1, 0)]), jnp.where(live, weights, 0.0)
+
+    def __init__(self, op: Any, v0: Any, rows: int) -> None:
+        self.op = op
+        v0 = np.asarray(v0)
+        basis = np.zeros((rows, v0.shape[0]), v0.dtype)
+        basis[0] = v0 / np.linalg.norm(v0)
+        self.basis = jnp.asarray(basis)
+        self.zero = jnp.asarray(np.zeros(v0.shape[0], v0.dtype))  # the r of a step that is not a new direction
+        self.rows = rows
+        self.t = np.zeros((rows, rows))
+        self.j = 0
+        self.locked = 0
+        self.locked_values = np.zeros(0)
+        self.locked_residuals = np.zeros(0)
+        self.hvps = 0
+        self.scale = 0.0
+        self.eps = float(jnp.finfo(self.basis.dtype).eps)
+
+    def step(self, breakdown_tol: float | None = None) -> bool:
+        """Expand row j; returns whether the Krylov space broke down (β ≤ ``breakdown_tol``·‖T‖, default 10·eps:
+        row j+1 is then not coupled)."""
+        j = self.j
+        self.basis, coef, beta = _step(self.op, self.basis, np.int32(j), np.int32(j + 1), self.zero, False)
+        coef = np.asarray(coef, np.float64)[: j + 1]
+        beta = float(beta)
+        self.hvps += 1
+        self.t[: j + 1, j] = coef
+        self.t[j, : j + 1] = coef
+        self.scale = max(self.scale, float(np.max(np.abs(coef[self.locked :]))), beta)
+        broke = beta <= (10 * self.eps if breakdown_tol is None else breakdown_tol) * self.scale
+        self.t[j + 1, j] = self.t[j, j + 1] = 0.0 if broke else beta
+        self.j = j + 1
+        return broke
+
+    def fresh(self, rng: np.random.Generator) -> None:
+        """Row j ← a random unit vector orthogonal to rows 0…j−1 (not coupled to them)."""
+        r = rng.standard_normal(self.basis.shape[1]).astype(self.basis.dtype)
+        self.basis, _, _ = _step(self.op, self.basis, np.int32(self.j), np.int32(self.j), r, True)
+        self.t[self.j, :] = self.t[:, self.j] = 0.0
+
+    def ritz(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The active Ritz values (ascending), their coefficients S over the active rows and their residuals
+        ‖Hy − θy‖ = √((β s[−1])² + ‖T[locked, active] s‖²)."""
+        a, j = self.locked, self.j
+        values, s = np.linalg.eigh(self.t[a:j, a:j])
+        residuals = np.hypot(self.t[j, j - 1] * s[-1], np.linalg.norm(self.t[:a, a:j] @ s, axis=0))
+        return values, s, residuals
+
+    def restart(self, values: np.ndarray, s: np.ndarray, keep: np.ndarray) -> None:
+        """Thick restart: the active rows become the Ritz vectors ``keep`` (T: diag(θ), their couplings to the
+        locked rows rotated along), then the residual vector."""
+        a, c = self.locked, keep.size
+        full = np.zeros((self.rows, c))
+        full[a : self.j] = s[:, keep]
+        self.basis = _restart(self.basis, _padded(full, self.rows), np.int32(a), np.int32(c), np.int32(self.j))
+        couplings = self.t[:a, a : self.j] @ s[:, keep]
+        self.t[a:, :] = 0.0
+        self.t[:, a:] = 0.0
+        self.t[a + np.arange(c), a + np.arange(c)] = values[keep]
+        self.t[:a, a : a + c] = couplings
+        self.t[a : a + c, :a] = couplings.T
+        self.j = a + c
+
+    def lock(self, values: np.ndarray, s: np.ndarray, residuals: np.ndarray, keep: np.ndarray) -> None:
+        """Freeze the Ritz pairs ``keep`` (their couplings to the residual vector, their residuals, are dropped);
+        the active space is left empty for :meth:`fresh`."""
+        self.restart(values, s, keep)
+        self.locked = self.j
+        self.locked_values = np.concatenate([self.locked_values, values[keep]])
+        self.locked_residuals = np.concatenate([self.locked_residuals, residuals[keep]])
+
+    def vectors(self, coef: np.ndarray) -> np.ndarray:
+        """Rows Cᵀ V for C (rows × c), on the host."""
+        return np.asarray(_combine(self.basis, _padded(coef, self.rows)))[: coef.shape[1]]
 
 
-class _State(NamedTuple):
-    j: jax.Array
-    basis: jax.Array
-    alpha: jax.Array
-    beta: jax.Array
-    scale: jax.Array
-    stopped: jax.Array
-
-
-def lanczos(
-    matvec: Callable[[jax.Array], jax.Array],
-    v0: jax.Array,
-    max_steps: int,
+def eigsh(
+    op: Any,
+    v0: Any,
+    k: int,
     *,
-    key: jax.Array | None = None,
-    tol: float | None = None,
-    k: int = 1,
-    which: str = "top",
+    which: str,
+    tol: float,
+    max_hvps: int,
+    basis_size: int,
+    rng: np.random.Generator,
     check_every: int = 5,
-    on_breakdown: str = "restart",
-    breakdown_tol: float | None = None,
-) -> LanczosResult:
-    """Run up to ``max_steps`` Lanczos steps on the symmetric map ``matvec`` from ``v0``; traceable.
+) -> KrylovResult:
+    """The k wanted eigenpairs of the symmetric operator ``op`` (flat v ↦ H·v, a pytree) by Lanczos.
 
-    Args:
-        matvec: v ↦ H·v on flat vectors of v0's shape (P,) and dtype.
-        v0: the start vector (normalized here).
-        max_steps: m, the most steps (H·v products); capped at P, where T's eigenvalues are all of H's.
-        key: PRNG key for restart vectors after a breakdown (βⱼ ≈ 0: an invariant subspace); default key(0).
-        tol: stop once the k wanted Ritz pairs (``which``: "top", "bottom" or "both") have residual
-            ‖Hy − θy‖ ≤ tol·max|θ|; None runs all ``max_steps``.
-        k: how many Ritz pairs the stopping test watches.
-        check_every: steps between convergence tests (each an eigh of the m×m T).
-        on_breakdown: "restart" continues with a random vector orthogonal to V (finds repeated eigenvalues
-            and, at m = P, the whole spectrum); "stop" ends the recurrence (T is then exact for the Krylov
-            space, as stochastic Lanczos quadrature wants).
-        breakdown_tol: βⱼ ≤ breakdown_tol·max(|α|, β) counts as a breakdown (default 10·eps of the dtype).
-
-    Returns:
-        A :class:`LanczosResult`; ``num_steps`` is the number of H·v products used.
+    ``which``: "top" (the k largest, descending), "bottom" (the k smallest, ascending) or "both" (the k smallest
+    and the k largest, ascending). The answer is ``converged`` when every wanted residual is ≤ ``tol``·max|θ|
+    and the wanted values were confirmed by a probe (see the module's docstring) or the basis spans ℝᴾ; else the
+    run stopped at ``max_hvps`` products or ran out of basis rows to probe with. ``basis_size`` + 1 rows of P
+    numbers are held; ``rng`` draws the directions after a breakdown and the probes; the wanted pairs are tested
+    every ``check_every`` steps.
     """
-    if v0.ndim != 1:
-        raise ValueError(f"v0 must be a flat vector (P,), got shape {v0.shape}")
     if which not in _WHICH:
         raise ValueError(f"which must be one of {_WHICH}, got {which!r}")
-    if on_breakdown not in ("restart", "stop"):
-        raise ValueError(f"on_breakdown must be 'restart' or 'stop', got {on_breakdown!r}")
-    if not isinstance(max_steps, int | np.integer) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    if check_every < 1:
-        raise ValueError(f"check_every must be a positive int, got {check_every!r}")
-    p = v0.shape[0]
-    m = int(min(max_steps, p))
-    k = int(min(k, m))
-    dtype = v0.dtype
-    key = jax.random.key(0) if key is None else key
-    btol = 10 * float(jnp.finfo(dtype).eps) if breakdown_tol is None else float(breakdown_tol)
+    p = int(np.shape(v0)[0])
+    ends = 2 if which == "both" else 1
+    if k * ends > p:
+        raise ValueError(f"k must be at most P={p} per wanted end ({which!r}), got k={k}")
+    m = int(min(basis_size, p))
+    lz = _Lanczos(op, v0, m + 1)
+    probed = False  # whether the active space is a probe: the wanted pairs found so far locked, a random start after
+    while True:
+        broke = lz.step()
+        j = lz.j
+        closed = j >= p  # locked and active rows span ℝᴾ: the Ritz values are H's eigenvalues
+        if broke and j < m and not closed:
+            lz.fresh(rng)  # an invariant subspace: go on from a new direction
+        if not (broke or closed or j == m or lz.hvps >= max_hvps or (j - lz.locked) % check_every == 0):
+            continue
+        values, s, residuals = lz.ritz()
+        n_locked = lz.locked_values.size
+        cand = np.concatenate([lz.locked_values, values])  # locked pairs, then the active Ritz pairs
+        cand_res = np.concatenate([lz.locked_residuals, residuals])
+        order = np.argsort(cand, kind="stable")
+        scale = max(float(np.max(np.abs(cand))), np.finfo(np.float64).tiny)
+        wanted = order[_wanted(cand[order], k, which)]
+        ok = wanted.size == ends * k and bool(np.all(cand_res[wanted] <= tol * scale))
+        active = np.sort(wanted[wanted >= n_locked]) - n_locked
+        # Ties count as found: a probe that finds another copy of the k-th value changes no wanted value.
+        cleared = ok and probed and _cleared(values, residuals, cand[wanted], k, which, tol * scale)
+        if cleared or closed or lz.hvps >= max_hvps or (ok and m - lz.locked - active.size < 4 and m < p):
+            coef = np.zeros((m + 1, wanted.size))
+            for col, i in enumerate(wanted):
+                if i < n_locked:
+                    coef[i, col] = 1.0  # locked pair i sits in row i
+                else:
+                    coef[lz.locked : j, col] = s[:, i - n_locked]
+            converged = ok and (cleared or closed)
+            return KrylovResult(cand[wanted], lz.vectors(coef), cand_res[wanted], lz.hvps, converged)
+        if ok and m < p and (active.size or not probed):
+            # Every wanted pair converged: lock the active ones and probe the rest of the space from a random
+            # direction. (A basis that holds all of ℝᴾ goes on until it spans it instead: at most P products, and
+            # the answer is then exact.)
+            lz.lock(values, s, residuals, active)
+            lz.fresh(rng)
+            probed = True
+        elif j == m:
+            # Thick restart: keep the active Ritz pairs nearest the wanted end(s), half of the active space.
+            cap = m - lz.locked
+            per_end = max(min(ends * k + (cap - ends * k) // 2, cap - 1) // ends, 1)
+            lz.restart(values, s, np.sort(_wanted(values, per_end, which)))
+            if broke:
+                lz.fresh(rng)
 
-    v0 = v0 / jnp.linalg.norm(v0)
-    state = _State(
-        j=jnp.zeros((), jnp.int32),
-        # rows rounded up to whole blocks for the blocked reorthogonalization; the extra rows stay zero
-        basis=jnp.zeros((-(-(m + 1) // _BLOCK) * _BLOCK, p), dtype).at[0].set(v0),
-        alpha=jnp.zeros((m,), dtype),
-        beta=jnp.zeros((m,), dtype),
-        scale=jnp.zeros((), dtype),
-        stopped=jnp.zeros((), bool),
-    )
 
-    def step(s: _State) -> _State:
-        j = s.j
-        v = s.basis[j]
-        w = matvec(v)
-        a = jnp.vdot(v, w)
-        w = w - a * v - jnp.where(j > 0, s.beta[jnp.maximum(j - 1, 0)], 0.0) * s.basis[jnp.maximum(j - 1, 0)]
-        w = _orthogonalize(w, s.basis, j + 1)
-        b = jnp.linalg.norm(w)
-        scale = jnp.maximum(s.scale, jnp.maximum(jnp.abs(a), b))
-        broke = b <= btol * scale
-        last = j + 1 >= p
+def _cleared(values: np.ndarray, residuals: np.ndarray, found: np.ndarray, k: int, which: str, atol: float) -> bool:
+    """Whether the probe's extreme Ritz pair (θ*, r*) at each wanted end stays inside the wanted values ``found``
+    (in output order): θ* + r* ≤ the k-th largest (top), θ* − r* ≥ the k-th smallest (bottom), up to ``atol``.
 
-        def regular(_: None) -> jax.Array:
-            return w / jnp.where(broke, 1.0, b).astype(dtype)
+    There is an eigenvalue within r* of θ*. While the probe's Krylov space has not yet found an eigenvalue beyond
+    the wanted ones, its extreme Ritz vector mixes directions across the spectrum and r* is large, which keeps
+    this False until that eigenvalue is found (Lanczos finds the extremes of a random start's spectrum first;
+    this is the probabilistic part of the certificate)."""
+    top = found[k:] if which == "both" else found
+    bottom = found[:k] if which == "both" else found
+    hi = values[-1] + residuals[-1] <= np.min(top) + atol
+    lo = values[0] - residuals[0] >= np.max(bottom) - atol
+    return {"top": hi, "bottom": lo, "both": hi and lo}[which]
 
-        def restart(_: None) -> jax.Array:
-            r = _orthogonalize(jax.random.normal(jax.random.fold_in(key, j), (p,), dtype), s.basis, j + 1)
-            nr = jnp.linalg.norm(r)
-            return jnp.where(nr > 0, r / jnp.where(nr > 0, nr, 1.0), 0.0)
 
-        if on_breakdown == "restart":
-            v_next = jax.lax.cond(broke & ~last, restart, regular, None)
-            stopped = s.stopped
-        else:
-            v_next = jnp.where(broke, 0.0, regular(None))
-            stopped = s.stopped | broke
-        v_next = jnp.where(last, 0.0, v_next)
-        return _State(
-            j=j + 1,
-            basis=s.basis.at[j + 1].set(v_next),
-            alpha=s.alpha.at[j].set(a),
-            beta=s.beta.at[j].set(jnp.where(broke, 0.0, b)),
-            scale=scale,
-            stopped=stopped,
-        )
-
-    def guarded(_: int, s: _State) -> _State:
-        return jax.lax.cond((s.j < m) & ~s.stopped, step, lambda t: t, s)
-
-    def converged(s: _State) -> jax.Array:
-        res = LanczosResult(s.basis, s.alpha, s.beta, s.j)
-        ok = s.j >= m
-        if tol is None:
-            return ok
-        parts = ("top", "bottom") if which == "both" else (which,)
-        good = s.j >= k
-        for part in parts:
-            vals, vecs, edge = _eigh_padded(res, part)
-            lo_real = vals[edge] if part == "top" else vals[0]
-            hi_real = vals[-1] if part == "top" else vals[edge]
-            spec = jnp.maximum(jnp.abs(lo_real), jnp.abs(hi_real))
-            _, _, r = ritz_values(res, k, part)
-            good = good & jnp.all(r <= tol * spec)
-        return ok | good
-
-    def cond(c: tuple[_State, jax.Array]) -> jax.Array:
-        s, done = c
-        return ~done & ~s.stopped & (s.j < m)
-
-    def body(c: tuple[_State, jax.Array]) -> tuple[_State, jax.Array]:
-        s, _ = c
-        s = jax.lax.fori_loop(0, check_every, guarded, s)
-        return s, converged(s)
-
-    state, _ = jax.lax.while_loop(cond, body, (state, jnp.zeros((), bool)))
-    return LanczosResult(state.basis, state.alpha, state.beta, state.j)
+def quadrature(
+    op: Any, v0: Any, num_steps: int, *, breakdown_tol: float | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Gauss quadrature of the spectral measure seen from v₀/‖v₀‖: nodes θᵢ, weights τᵢ (summing to 1) and the
+    steps taken (H·v products; fewer than ``num_steps`` when the Krylov space closes, where it is exact)."""
+    p = int(np.shape(v0)[0])
+    lz = _Lanczos(op, v0, min(num_steps, p) + 1)
+    while lz.j < min(num_steps, p):
+        if lz.step(breakdown_tol):
+            break
+    values, s = np.linalg.eigh(lz.t[: lz.j, : lz.j])
+    return values, s[0] ** 2, lz.hvps

@@ -5,8 +5,9 @@ P×P Hessian could never be stored. Each takes a PRNG ``key`` (or an int seed) a
 ``num_hvps``, the H·v products it used. The H·v operator is passed into the compiled programs as an argument,
 so they compile once per objective and parameter shapes.
 
-* :func:`eigenpairs` / :func:`top_eigenvalues` / :func:`bottom_eigenvalues`: thick-restart Lanczos with full
-  reorthogonalization, in bounded memory; the k largest or smallest eigenvalues λ and eigenvectors u of H.
+* :func:`eigenpairs` / :func:`top_eigenvalues` / :func:`bottom_eigenvalues`: Lanczos with full
+  reorthogonalization, thick restarts (bounded memory), locking and a probe (right on repeated eigenvalues);
+  the k largest or smallest eigenvalues λ and eigenvectors u of H.
 * :func:`spectral_density`: stochastic Lanczos quadrature (Ghorbani, Krishnan & Xiao 2019). For random unit
   vectors v, m Lanczos steps give nodes θᵢ and weights τᵢ with Σᵢ τᵢ p(θᵢ) = vᵀp(H)v, and
   E[vᵀp(H)v] = (1/P) Σⱼ p(λⱼ); replacing the Dirac masses by Gaussians of width σ gives the smoothed density
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,9 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml import _checks
-from jaxml.curvature import _core, _krylov
+from jaxml.curvature import _core, _lanczos
 from jaxml.curvature._core import Data, Objective, Params
-from jaxml.curvature._lanczos import lanczos, quadrature
 
 __all__ = [
     "Eigenpairs",
@@ -77,9 +78,14 @@ class Eigenpairs(NamedTuple):
     Attributes:
         eigenvalues: (k,) descending for ``which="top"``, ascending for ``"bottom"``.
         eigenvectors: a pytree like ``params`` whose leaves have a leading axis k (unit norm in θ-space).
-        residuals: (k,) ‖Hu − λu‖ of each pair, the certificate of its accuracy.
+        residuals: (k,) ‖Hu − λu‖ of each pair (exact to rounding, not an estimate): each λ lies within its
+            residual of an eigenvalue of H.
         num_hvps: H·v products used.
-        converged: whether every residual met ``tol``·‖H‖ before ``max_steps``.
+        converged: every residual ≤ ``tol``·‖H‖ *and* the k values confirmed as the k extreme ones — a random
+            probe in the complement of the k vectors found nothing beyond them, or the basis spanned ℝᴾ (then
+            the values are exact). Residuals alone cannot say that: a Krylov space sees one copy of a repeated
+            eigenvalue. The probe's confirmation holds with probability one over its random start, not as a
+            bound. False (with a ``RuntimeWarning``) when ``max_steps`` ran out first.
     """
 
     eigenvalues: np.ndarray
@@ -89,12 +95,11 @@ class Eigenpairs(NamedTuple):
     converged: bool
 
 
-def _start(key: Any, p: int, dtype: Any) -> tuple[np.ndarray, float]:
-    """The start vector v₀ ~ N(0, I) and a restart seed, from the key (or seed), drawn on the host: NumPy's
-    generator seeded by the key's bits needs no compiled program, where a threefry draw of P numbers would
-    compile one (and an int seed's bits are found without JAX: :func:`jaxml._checks.key_bits`)."""
-    rng = np.random.default_rng(_core.key_bits(key).astype(np.uint64).tolist())
-    return rng.standard_normal(p).astype(np.dtype(dtype)), float(rng.uniform())
+def _rng(key: Any) -> np.random.Generator:
+    """The host generator behind a Lanczos run: NumPy's, seeded by the key's raw bits (``key``: a PRNG key or an
+    int seed; None is seed 0). It draws the start vector and every later direction, so the same key gives the
+    same numbers."""
+    return np.random.default_rng(np.asarray(_checks.raw_key(0 if key is None else key), np.uint64).tolist())
 
 
 def _unflatten_rows(lay: _core.Layout, rows: np.ndarray) -> Params:
@@ -118,18 +123,14 @@ def run_eigsh(
     data: Data,
     batch_size: int | None,
     check_every: int,
-) -> tuple[_krylov.KrylovResult, Any, float]:
-    """Validate, build the operator, run thick-restart Lanczos; returns (result, layout, tol)."""
+) -> tuple[_lanczos.KrylovResult, Any, float]:
+    """Validate, build the operator, run Lanczos; returns (result, layout, tol)."""
     k = _checks.positive_int(k, "k")
     max_steps = _checks.positive_int(max_steps, "max_steps")
     check_every = _checks.positive_int(check_every, "check_every")
     tol = _check_tol(tol)
-    # The host loop's only program is the product: on a CPU, compile it while the operator compiles.
-    leaves = jax.tree_util.tree_leaves(params)
-    on_host = bool(leaves) and _krylov.on_cpu(leaves[0])
-    op, theta, lay = _core.operator(
-        f, params, data=data, batch_size=batch_size, product_ahead=on_host, meanwhile=_krylov.blas_controller
-    )  # fmt: skip
+    rng = _rng(key)
+    op, theta, lay = _core.operator(f, params, data=data, batch_size=batch_size)
     p = int(theta.shape[0])
     want = k if which != "both" else 2 * k
     if want > p:
@@ -140,14 +141,24 @@ def run_eigsh(
         # (2k + 20)·P numbers, and one size for every k ≤ 5 so that another small k compiles nothing new
         basis_size = 2 * max(want, 5) + 19
     basis_size = _checks.positive_int(basis_size, "basis_size")
-    if basis_size < min(want + 1, p):
-        raise ValueError(f"basis_size must exceed the {want} eigenpairs wanted, got {basis_size}")
+    if basis_size < min(want + 4, p):
+        raise ValueError(
+            f"basis_size must be at least the {want} eigenpairs wanted + 4 (room to confirm them), got {basis_size}"
+        )
     tol = _default_tol(theta.dtype) if tol is None else tol
-    v0, seed = _start(key, p, theta.dtype)
-    result = _krylov.eigsh(
-        op, v0, k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, seed=seed,
-        check_every=check_every, on_host=on_host,
+    v0 = rng.standard_normal(p).astype(np.dtype(theta.dtype))
+    result = _lanczos.eigsh(
+        op, jax.device_put(v0, theta.sharding), k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size,
+        rng=rng, check_every=check_every,
     )  # fmt: skip
+    if not result.converged:
+        warnings.warn(
+            f"Lanczos did not converge: after {result.num_hvps} H·v products (max_steps={max_steps}, "
+            f"basis_size={basis_size}) the {which} eigenpairs have residuals up to {np.max(result.residuals):.3g} "
+            f"(tolerance {tol:.3g}·max|λ|) or were not confirmed by a probe; raise max_steps (or basis_size)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return result, lay, tol
 
 
@@ -167,19 +178,21 @@ def eigenpairs(
 ) -> Eigenpairs:
     """The k largest (``which="top"``) or smallest (``"bottom"``) eigenpairs (λ, u) of H = ∇²f(θ), matrix-free.
 
-    Thick-restart Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int
-    seed), stopping once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·‖H‖ (default √eps of the
-    parameters' dtype) or after ``max_steps`` H·v products. Memory: the basis, (``basis_size`` + 1)·P numbers
-    (default ``basis_size`` = 2·max(k, 5) + 19, so (2k + 20)·P for k ≥ 5) whatever the number of products:
-    when it fills, the basis restarts from the Ritz vectors nearest the wanted end. When the basis can hold all
-    P directions the answer is exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few
-    tens of products; the bottom sits near the bulk and may need many more.
+    Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int seed), made right
+    for *degenerate* spectra, the normal case at a network's critical point (see
+    :mod:`jaxml.curvature._lanczos`): when the Krylov space closes (β ≈ 0) it goes on from a fresh random
+    direction, and once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·‖H‖ (default √eps of the parameters'
+    dtype) the pairs are locked and a random probe in their complement must find nothing beyond them. The run
+    stops there (``converged``) or after ``max_steps`` H·v products (a ``RuntimeWarning``). Memory: the basis,
+    (``basis_size`` + 1)·P numbers (default ``basis_size`` = 2·max(k, 5) + 19, so (2k + 20)·P for k ≥ 5)
+    whatever the number of products: when it fills, it restarts thick from the Ritz vectors nearest the wanted
+    end. When the basis can hold all P directions the answer is exact after at most P products. Outlier
+    eigenvalues (the top of a network's Hessian) converge in a few tens of products; the bottom sits near the
+    bulk and may need many more.
 
-    Compiled once per objective and parameter shapes: the operator's one-time pass and the H·v product (on a CPU
-    the basis is a NumPy array and nothing else is compiled; on an accelerator the product and its
-    Gram–Schmidt step are one program). The loop and the small eigenproblems run on the host, so another ``k``
-    (on an accelerator, any k ≤ 5: the default basis size), ``tol``, ``which``, key or data of the same shapes
-    (passed as ``data=``) reuses them.
+    Each step (the product and two Gram–Schmidt passes) is one jitted program on the device of θ; the loop and
+    the small eigenproblems run on the host, so another ``k``, ``tol``, ``which``, key or data of the same
+    shapes (passed as ``data=``) compiles nothing new.
 
     Args:
         f: ``f(params)`` or ``f(params, batch)`` with ``data``; a real scalar.
@@ -190,7 +203,7 @@ def eigenpairs(
         key: PRNG key or int seed for the start vector (default ``jax.random.key(0)``).
         tol: relative residual tolerance.
         max_steps: the most H·v products.
-        basis_size: Lanczos vectors kept (memory); at least k + 1.
+        basis_size: Lanczos vectors kept (memory); at least k + 4 (room for the probe).
         data, batch_size: an objective over data, averaged over batches (see :func:`jaxml.curvature.hvp`).
         check_every: products between convergence tests (each an eigh of the small T on the host).
 
@@ -298,19 +311,20 @@ def _mean_stderr(samples: np.ndarray) -> tuple[float, float]:
     return float(samples.mean()), float(samples.std(ddof=1) / math.sqrt(n)) if n > 1 else float("inf")
 
 
-@functools.partial(jax.jit, static_argnames=("num_vectors", "num_steps", "tol"))
-def _slq(op: Any, theta: jax.Array, key: jax.Array, *, num_vectors: int, num_steps: int, tol: float | None):
-    p = theta.shape[0]
-
-    def one(k: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _slq(op: Any, p: int, dtype: Any, key: Any, *, num_vectors: int, num_steps: int, tol: float | None):
+    """Nodes and weights (num_vectors, num_steps) of one Lanczos quadrature per Rademacher start, and the steps."""
+    rng = _rng(key)
+    nodes = np.zeros((num_vectors, num_steps))
+    weights = np.zeros((num_vectors, num_steps))
+    total = 0
+    for i in range(num_vectors):
         # A Rademacher start: vᵀHv with v = z/√P is Hutchinson's zᵀHz / P, the variance-minimal choice for traces.
-        v0 = jax.random.rademacher(k, (p,), theta.dtype)
-        res = lanczos(lambda v: _core.apply(op, v), v0, num_steps, key=k, on_breakdown="stop", breakdown_tol=tol)
-        nodes, weights = quadrature(res)
-        return nodes, weights, res.num_steps
-
-    nodes, weights, steps = jax.lax.map(one, jax.random.split(key, num_vectors))
-    return nodes, weights, jnp.sum(steps)
+        z = rng.choice(np.array([-1.0, 1.0], dtype), size=p)
+        theta, tau, steps = _lanczos.quadrature(op, z, num_steps, breakdown_tol=tol)
+        nodes[i, :steps], nodes[i, steps:] = theta, theta[-1]
+        weights[i, :steps] = tau
+        total += steps
+    return nodes, weights, total
 
 
 def spectral_density(
@@ -349,12 +363,12 @@ def spectral_density(
     tol = _check_tol(tol)
     if sigma is not None:
         _checks.real(sigma, "sigma", low=0.0, low_open=True)
+    _checks.key(0 if key is None else key)
     op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
     p = theta.shape[0]
     nodes, weights, steps = _slq(
-        op, theta, _core.key(key), num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
+        op, p, np.dtype(theta.dtype), key, num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
     )
-    nodes, weights = np.asarray(nodes, np.float64), np.asarray(weights, np.float64)
     live = weights > 0
     lo, hi = float(nodes[live].min()), float(nodes[live].max())
     span = max(hi - lo, 1e-12 * max(abs(lo), abs(hi), 1.0))
