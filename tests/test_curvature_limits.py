@@ -80,17 +80,26 @@ def test_thick_restart_basis_stays_orthonormal_in_float32_on_a_wide_spectrum():
 
 
 def test_restart_keeps_locked_rows_and_writes_ritz_vectors_then_the_residual_row():
-    # V[start:start+c] must be SᵀV, row start+c the old row ``tail``, later rows zero, rows before start kept.
+    # V[a:a+c] must be SᵀV[a:j], row a+c the old row j (the residual vector), later rows zero, rows before a kept.
     rng = np.random.default_rng(2)
-    rows, p, start, c, tail = 12, 5000, 3, 4, 10
+    rows, p, a, j = 12, 5000, 3, 10
+    op = jax.tree_util.Partial(lambda v: v)
+    lz = _lanczos._Lanczos(op, rng.normal(size=p), rows)
     basis = rng.normal(size=(rows, p))
-    s = np.zeros((rows, 8))
-    s[start:tail, :c] = rng.normal(size=(tail - start, c))
-    out = np.asarray(_lanczos._restart(jnp.asarray(basis), s, np.int32(start), np.int32(c), np.int32(tail)))
-    np.testing.assert_array_equal(out[:start], basis[:start])
-    np.testing.assert_allclose(out[start : start + c], s[:, :c].T @ basis, rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(out[start + c], basis[tail])
-    assert not out[start + c + 1 :].any()
+    lz.basis, lz.locked, lz.j = jnp.asarray(basis), a, j
+    lz.t[:] = rng.normal(size=(rows, rows))
+    values, s = np.arange(j - a, dtype=float), np.linalg.qr(rng.normal(size=(j - a, j - a)))[0]
+    keep = np.array([1, 4, 5, 6])
+    couplings = lz.t[:a, a:j] @ s[:, keep]
+    lz.restart(values, s, keep)
+    out = np.asarray(lz.basis)
+    np.testing.assert_array_equal(out[:a], basis[:a])
+    np.testing.assert_allclose(out[a : a + 4], s[:, keep].T @ basis[a:j], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(out[a + 4], basis[j])
+    assert not out[a + 5 :].any()
+    assert lz.j == a + 4
+    np.testing.assert_array_equal(np.diag(lz.t)[a : a + 4], values[keep])
+    np.testing.assert_allclose(lz.t[:a, a : a + 4], couplings)
 
 
 @pytest.mark.parametrize("which", ["top", "bottom", "both"])
@@ -137,12 +146,12 @@ def test_thick_restart_keeps_the_wanted_end():
 def test_no_recompilation_for_another_k_tol_key_or_data_of_the_same_shapes():
     f, params, data = _mlp()
     C.eigenpairs(f, params, 2, data=data, key=0)
-    step, restart = _lanczos._step._cache_size(), _lanczos._restart._cache_size()
+    step, combine = _lanczos._step._cache_size(), _lanczos._combine._cache_size()
     other = (data[0] + 1.0, (data[1] + 1) % 3)
     C.eigenpairs(f, params, 3, data=other, key=jax.random.key(5), tol=1e-6, which="bottom")
     C.top_eigenvalues(f, jax.tree_util.tree_map(lambda a: a * 0.5, params), 1, data=data, key=7)
     assert _lanczos._step._cache_size() == step
-    assert _lanczos._restart._cache_size() <= restart + 1  # S padded to 4 columns: k ≤ 4 and 5–8 share one
+    assert _lanczos._combine._cache_size() <= combine + 1  # S padded to 4 columns: k ≤ 4 and 5–8 share one
 
 
 def test_int_seed_and_key_give_the_same_answer():

@@ -96,22 +96,9 @@ def _step(
     return basis, c1 + c2, beta
 
 
-@functools.partial(jax.jit, donate_argnums=(0,))
-def _restart(basis: jax.Array, s: jax.Array, start: jax.Array, count: jax.Array, tail: jax.Array) -> jax.Array:
-    """Rows [start, start + count) ← Sᵀ V (S is (rows, c′): zero outside the active rows and past ``count``
-    columns), row start + count ← row ``tail`` (the residual vector; the host replaces it where a new direction
-    is wanted), later rows zero; rows before ``start`` (locked) stay."""
-    idx = jnp.arange(basis.shape[0])
-    kept = s.T.astype(basis.dtype) @ basis
-    residual = jax.lax.dynamic_index_in_dim(basis, tail, keepdims=False)
-    out = jnp.where((idx >= start)[:, None], 0, basis)
-    out = out.at[start + jnp.arange(kept.shape[0])].set(kept, mode="drop")
-    return out.at[start + count].set(residual, mode="drop")
-
-
 @jax.jit
 def _combine(basis: jax.Array, s: jax.Array) -> jax.Array:
-    """Sᵀ V: the Ritz vectors y = Vs as rows."""
+    """Sᵀ V: rows that combine the basis rows — the Ritz vectors y = Vs, or a whole new basis at a restart."""
     return s.T.astype(basis.dtype) @ basis
 
 
@@ -199,12 +186,15 @@ class _Lanczos:
 
     def restart(self, values: np.ndarray, s: np.ndarray, keep: np.ndarray) -> None:
         """Thick restart: the active rows become the Ritz vectors ``keep`` (T: diag(θ), their couplings to the
-        locked rows rotated along), then the residual vector."""
-        a, c = self.locked, keep.size
-        full = np.zeros((self.rows, c))
-        full[a : self.j] = s[:, keep]
-        self.basis = _restart(self.basis, _padded(full, self.rows), np.int32(a), np.int32(c), np.int32(self.j))
-        couplings = self.t[:a, a : self.j] @ s[:, keep]
+        locked rows rotated along), then the residual vector; later rows zero, locked rows as they were. One
+        product V ← MᵀV with M (rows × rows) built here."""
+        a, c, j = self.locked, keep.size, self.j
+        m = np.zeros((self.rows, self.rows))
+        m[np.arange(a), np.arange(a)] = 1.0
+        m[a:j, a : a + c] = s[:, keep]
+        m[j, a + c] = 1.0
+        self.basis = _combine(self.basis, m)
+        couplings = self.t[:a, a:j] @ s[:, keep]
         self.t[a:, :] = 0.0
         self.t[:, a:] = 0.0
         self.t[a + np.arange(c), a + np.arange(c)] = values[keep]
