@@ -77,7 +77,7 @@ def _rows(tree, k: int) -> np.ndarray:
 
 def _check(h: np.ndarray, res: C.Eigenpairs, want: np.ndarray, tol: float) -> None:
     scale = np.abs(np.linalg.eigvalsh(h)).max()
-    assert res.converged
+    assert res.converged is True  # a Python bool, as documented
     assert res.eigenvalues.shape == want.shape
     np.testing.assert_allclose(res.eigenvalues, want, rtol=0, atol=10 * tol * scale)
     u = _rows(res.eigenvectors, want.size)

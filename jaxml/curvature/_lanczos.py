@@ -271,7 +271,7 @@ def eigsh(
                     coef[i, col] = 1.0  # locked pair i sits in row i
                 else:
                     coef[lz.locked : j, col] = s[:, i - n_locked]
-            converged = ok and (cleared or closed)
+            converged = bool(ok and (cleared or closed))
             return KrylovResult(cand[wanted], lz.vectors(coef), cand_res[wanted], lz.hvps, converged)
         if ok and m < p and (active.size or not probed):
             # Every wanted pair converged: lock the active ones and probe the rest of the space from a random

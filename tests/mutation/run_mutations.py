@@ -396,7 +396,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="jaxml_mutant_") as tmp:
         copy = Path(tmp) / "repo"
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "results", ".ruff_cache"))
+        skip = shutil.ignore_patterns(".git", ".venv", "__pycache__", "results", ".ruff_cache")
+        shutil.copytree(ROOT, copy, ignore=skip)
         rows = []
         for m in chosen:
             path = copy / m.file
