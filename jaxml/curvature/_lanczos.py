@@ -11,34 +11,42 @@ residual for some eigenvalue λ of H.
 **Extreme eigenpairs** (:func:`eigsh`). Three things keep a single start vector honest when the spectrum is
 *degenerate* (repeated eigenvalues: the normal case at a network's critical point):
 
-* *Breakdown.* A Krylov space holds one direction of each eigenspace, so it closes (β ≈ 0: an invariant
-  subspace) after as many steps as H has distinct eigenvalues seen from v₀. The iteration then goes on from a
-  random unit vector orthogonal to V, which finds the next copy of every repeated eigenvalue.
+* *Breakdown.* A Krylov space holds one direction of each eigenspace, so it closes (β ≤ 10·eps·max|T|: an
+  invariant subspace) after as many steps as H has distinct eigenvalues seen from v₀. The iteration then goes on
+  from a random unit vector orthogonal to V, which lets later steps find further copies of repeated eigenvalues.
 * *Thick restart* (Wu & Simon 2000). When the basis is full, it keeps the Ritz vectors nearest the wanted end
-  and goes on from the residual vector v_j: T becomes diag(θ_keep) bordered by the couplings β s[j−1],
-  the relation above still holds, and memory stays at ``basis_size`` + 1 rows of P numbers.
+  and goes on from the residual vector v_j: T becomes diag(θ_keep), and the next step's Gram–Schmidt
+  coefficients vᵢᵀHv_j give back its border β s[j−1]; the relation above still holds, and the basis stays at
+  ``basis_size`` + 1 rows of P numbers (a restart computes the new rows as one product, so a second basis is
+  held for a moment).
 * *Locking and a probe.* Residuals say each θ is near *an* eigenvalue, not that no eigenvalue was missed: a
-  Krylov space never sees a second copy of λ before it closes. So the first time every wanted pair converges,
-  those pairs are locked (kept, with their couplings dropped: each then carries its residual as a bound,
-  added to every later residual) and the iteration goes on from a random vector orthogonal to them, now
-  testing one more pair at each wanted end. The answer stands only when the wanted values are found again
-  (within the tolerance) with that extra pair converged too — the extreme of a random Krylov space in the
-  complement of the wanted vectors, so no eigenvalue beyond them was missed (with probability one over the
-  random probe) — or when the basis spans all of ℝᴾ (then T's eigenvalues are H's).
+  Krylov space never sees a second copy of λ before it closes, and in floating point (float32 networks) it
+  seldom closes exactly. So the first time every wanted pair converges, those pairs are locked (their values,
+  vectors and residuals frozen; their couplings vᵢᵀHv to later rows enter later residuals exactly, which are
+  then √((β s[−1])² + ‖T[locked, active] s‖²)) and the iteration goes on from a random vector orthogonal to
+  them. The answer stands when the probe's extreme Ritz value θ* plus its residual r* does not reach past the
+  k-th wanted value (θ* + r* ≤ λ_k + tol·max|θ| for the top; mirrored for the bottom): there is an
+  eigenvalue within r* of θ*, and while the probe has not yet found an eigenvalue beyond the wanted ones its
+  extreme Ritz vector is a mixture with a large r*. A pair the probe finds beyond them is locked in turn and
+  probed again. This is a randomized check, reliable when a missed eigenvalue is separated from the rest or
+  well represented in the probe's start, not a guarantee. A basis that holds all of ℝᴾ skips the probe and
+  runs to P rows: T's eigenvalues are then H's.
 
 Every step is one jitted program: the product Hvⱼ and two passes of classical Gram–Schmidt against every row
-in use ("twice is enough"), on whatever device holds the basis. The loop, the small eigenproblems of T and the
-decisions run on the host in NumPy, so another ``k``, ``tol`` or ``which`` compiles nothing.
+in use ("twice is enough"), on the device of the start vector. The loop, the small eigenproblems of T and the
+decisions run on the host in NumPy, so another ``tol`` or ``which`` compiles nothing, nor does another ``k``
+of the same basis size (the final vectors' product is padded to 4 columns).
 
 **Quadrature** (:func:`quadrature`): ``num_steps`` plain steps from v₀ (stopping at a breakdown, where the
 Krylov space is exact); the eigenpairs (θᵢ, sᵢ) of T give nodes θᵢ and weights τᵢ = (e₁ᵀsᵢ)² with
 Σᵢ τᵢ p(θᵢ) = v₀ᵀp(H)v₀ for every polynomial p of degree < 2·steps.
 
-Example:
-    >>> import jax.numpy as jnp
-    >>> d = jnp.array([3.0, 3.0, 3.0, 1.0, 0.5, 0.25])       # λ = 3 three times
-    >>> op = jax.tree_util.Partial(lambda d, v: d * v, d)
-    >>> res = eigsh(op, np.ones(6, np.float32), 3, which="top", tol=1e-5, max_hvps=50, basis_size=6,
+Example (λ = 3 three times above a bulk of 60; a basis of 20 rows, so the probe runs):
+    >>> import jax, numpy as np
+    >>> from jaxml.curvature._lanczos import eigsh
+    >>> d = np.concatenate([[3.0, 3.0, 3.0], np.linspace(0.0, 1.0, 60)]).astype(np.float32)
+    >>> op = jax.tree_util.Partial(lambda d, v: d * v, jax.numpy.asarray(d))
+    >>> res = eigsh(op, np.ones(63, np.float32), 3, which="top", tol=1e-5, max_hvps=200, basis_size=20,
     ...             rng=np.random.default_rng(0))
     >>> res.values.round(4).tolist(), res.converged
     ([3.0, 3.0, 3.0], True)
@@ -139,11 +147,13 @@ class _Lanczos:
 
     def __init__(self, op: Any, v0: Any, rows: int) -> None:
         self.op = op
+        # the basis lives on the device of v₀ (the caller puts it beside θ); a NumPy v₀: the default device
+        device = next(iter(v0.devices())) if isinstance(v0, jax.Array) and len(v0.devices()) == 1 else None
         v0 = np.asarray(v0)
         basis = np.zeros((rows, v0.shape[0]), v0.dtype)
         basis[0] = v0 / np.linalg.norm(v0)
-        self.basis = jnp.asarray(basis)
-        self.zero = jnp.asarray(np.zeros(v0.shape[0], v0.dtype))  # the r of a step that is not a new direction
+        self.basis = jax.device_put(basis, device)
+        self.zero = jax.device_put(np.zeros(v0.shape[0], v0.dtype), device)  # r of a step, not a new direction
         self.rows = rows
         self.t = np.zeros((rows, rows))
         self.j = 0
@@ -231,8 +241,8 @@ def eigsh(
 
     ``which``: "top" (the k largest, descending), "bottom" (the k smallest, ascending) or "both" (the k smallest
     and the k largest, ascending). The answer is ``converged`` when every wanted residual is ≤ ``tol``·max|θ|
-    and the wanted values were confirmed by a probe (see the module's docstring) or the basis spans ℝᴾ; else the
-    run stopped at ``max_hvps`` products or ran out of basis rows to probe with. ``basis_size`` + 1 rows of P
+    and the probe found nothing beyond the wanted values (see the module's docstring) or the basis spans ℝᴾ;
+    else the run stopped at ``max_hvps`` products or ran out of basis rows to probe with. ``basis_size`` + 1 rows of P
     numbers are held; ``rng`` draws the directions after a breakdown and the probes; the wanted pairs are tested
     every ``check_every`` steps.
     """

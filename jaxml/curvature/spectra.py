@@ -59,7 +59,7 @@ __all__ = [
 
 
 def _default_tol(dtype: Any) -> float:
-    # Residual ‖Hy − θy‖ ≤ tol·‖H‖ puts θ within tol·‖H‖ of an eigenvalue, and within (tol·‖H‖)²/gap of
+    # Residual ‖Hy − θy‖ ≤ tol·max|θ| puts θ within that of an eigenvalue, and within its square over the gap of
     # its own.
     return float(max(np.sqrt(np.finfo(dtype).eps), 1e-10))
 
@@ -81,11 +81,13 @@ class Eigenpairs(NamedTuple):
         residuals: (k,) ‖Hu − λu‖ of each pair (exact to rounding, not an estimate): each λ lies within its
             residual of an eigenvalue of H.
         num_hvps: H·v products used.
-        converged: every residual ≤ ``tol``·‖H‖ *and* the k values confirmed as the k extreme ones — a random
-            probe in the complement of the k vectors found nothing beyond them, or the basis spanned ℝᴾ (then
-            the values are exact). Residuals alone cannot say that: a Krylov space sees one copy of a repeated
-            eigenvalue. The probe's confirmation holds with probability one over its random start, not as a
-            bound. False (with a ``RuntimeWarning``) when ``max_steps`` ran out first.
+        converged: every residual ≤ ``tol``·max|θ| (the largest Ritz value in magnitude, at most ‖H‖) *and*
+            the k values passed a random probe for missed eigenvalues — a Lanczos run in the complement of the
+            k vectors found nothing beyond them — or the basis spanned ℝᴾ (then the values are exact).
+            Residuals alone cannot say that: a Krylov space sees one copy of a repeated eigenvalue. The probe
+            is a randomized check, reliable when a missed eigenvalue is separated from the rest or well
+            represented in its random start, not a guarantee. False (with a ``RuntimeWarning``) when
+            ``max_steps`` ran out first or the basis had no room left to probe (raise ``basis_size``).
     """
 
     eigenvalues: np.ndarray
@@ -181,18 +183,19 @@ def eigenpairs(
     Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int seed), made right
     for *degenerate* spectra, the normal case at a network's critical point (see
     :mod:`jaxml.curvature._lanczos`): when the Krylov space closes (β ≈ 0) it goes on from a fresh random
-    direction, and once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·‖H‖ (default √eps of the parameters'
-    dtype) the pairs are locked and a random probe in their complement must find nothing beyond them. The run
-    stops there (``converged``) or after ``max_steps`` H·v products (a ``RuntimeWarning``). Memory: the basis,
-    (``basis_size`` + 1)·P numbers (default ``basis_size`` = 2·max(k, 5) + 19, so (2k + 20)·P for k ≥ 5)
-    whatever the number of products: when it fills, it restarts thick from the Ritz vectors nearest the wanted
-    end. When the basis can hold all P directions the answer is exact after at most P products. Outlier
-    eigenvalues (the top of a network's Hessian) converge in a few tens of products; the bottom sits near the
-    bulk and may need many more.
+    direction, and once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·max|θ| (default √eps of the
+    parameters' dtype; max|θ| ≤ ‖H‖ is the largest Ritz value in magnitude) the pairs are locked and a random
+    probe in their complement must find nothing beyond them. The run stops there (``converged``), after
+    ``max_steps`` H·v products, or when the basis has no room left to probe (both with a ``RuntimeWarning``).
+    Memory: the basis, (``basis_size`` + 1)·P numbers (default ``basis_size`` = 2·max(k, 5) + 19) whatever the
+    number of products, and for a moment twice that when it restarts thick from the Ritz vectors nearest the
+    wanted end. A basis that can hold all P directions skips the probe and runs P products (``max_steps`` ≥
+    P needed): the answer is then exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few
+    tens of products; the bottom sits near the bulk and may need many more.
 
     Each step (the product and two Gram–Schmidt passes) is one jitted program on the device of θ; the loop and
-    the small eigenproblems run on the host, so another ``k``, ``tol``, ``which``, key or data of the same
-    shapes (passed as ``data=``) compiles nothing new.
+    the small eigenproblems run on the host, so another ``tol``, ``which``, key or data of the same shapes
+    (passed as ``data=``) compiles nothing new, nor another ``k`` ≤ 5 (one basis size) beyond one small product.
 
     Args:
         f: ``f(params)`` or ``f(params, batch)`` with ``data``; a real scalar.
@@ -203,7 +206,7 @@ def eigenpairs(
         key: PRNG key or int seed for the start vector (default ``jax.random.key(0)``).
         tol: relative residual tolerance.
         max_steps: the most H·v products.
-        basis_size: Lanczos vectors kept (memory); at least k + 4 (room for the probe).
+        basis_size: Lanczos vectors kept besides the residual row (memory); at least k + 4 (room for the probe).
         data, batch_size: an objective over data, averaged over batches (see :func:`jaxml.curvature.hvp`).
         check_every: products between convergence tests (each an eigh of the small T on the host).
 
