@@ -227,3 +227,11 @@ def test_the_probe_waits_until_its_extreme_ritz_pair_has_settled(x64, seed):
     )
     assert res.converged
     np.testing.assert_allclose(res.values, [1.3, 1.3], rtol=1e-10)
+
+
+def test_a_basis_larger_than_p_with_few_products_still_probes(x64):
+    # P = 40 fits the basis, but 25 products cannot span ℝᴾ: the run probes instead of running out of products
+    h = _matrix("ridge_low_rank")
+    res = C.eigenpairs(_quadratic(h), jnp.zeros(40), 5, which="bottom", key=0, tol=1e-9, basis_size=60, max_steps=25)
+    _check(h, res, np.linalg.eigvalsh(h)[:5], 1e-9)
+    assert res.num_hvps <= 25

@@ -29,8 +29,8 @@ residual for some eigenvalue λ of H.
   eigenvalue within r* of θ*, and while the probe has not yet found an eigenvalue beyond the wanted ones its
   extreme Ritz vector is a mixture with a large r*. A pair the probe finds beyond them is locked in turn and
   probed again. This is a randomized check, reliable when a missed eigenvalue is separated from the rest or
-  well represented in the probe's start, not a guarantee. A basis that holds all of ℝᴾ skips the probe and
-  runs to P rows: T's eigenvalues are then H's.
+  well represented in the probe's start, not a guarantee. A run that can span ℝᴾ (in rows and in products)
+  skips the probe and runs to P rows: T's eigenvalues are then H's.
 
 Every step is one jitted program: the product Hvⱼ and two passes of classical Gram–Schmidt against every row
 in use ("twice is enough"), on the device of the start vector. The loop, the small eigenproblems of T and the
@@ -255,6 +255,7 @@ def eigsh(
     m = int(min(basis_size, p))
     lz = _Lanczos(op, v0, m + 1)
     probed = False  # whether the active space is a probe: the wanted pairs found so far locked, a random start after
+    spans = m >= p and max_hvps >= p  # the run can reach all of ℝᴾ: no probe needed, the answer will be exact
     while True:
         broke = lz.step()
         j = lz.j
@@ -274,7 +275,7 @@ def eigsh(
         active = np.sort(wanted[wanted >= n_locked]) - n_locked
         # Ties count as found: a probe that finds another copy of the k-th value changes no wanted value.
         cleared = ok and probed and _cleared(values, residuals, cand[wanted], k, which, tol * scale)
-        if cleared or closed or lz.hvps >= max_hvps or (ok and m - lz.locked - active.size < 4 and m < p):
+        if cleared or closed or lz.hvps >= max_hvps or (ok and m - lz.locked - active.size < 4 and not spans):
             coef = np.zeros((m + 1, wanted.size))
             for col, i in enumerate(wanted):
                 if i < n_locked:
@@ -283,10 +284,10 @@ def eigsh(
                     coef[lz.locked : j, col] = s[:, i - n_locked]
             converged = bool(ok and (cleared or closed))
             return KrylovResult(cand[wanted], lz.vectors(coef), cand_res[wanted], lz.hvps, converged)
-        if ok and m < p and (active.size or not probed):
+        if ok and not spans and (active.size or not probed):
             # Every wanted pair converged: lock the active ones and probe the rest of the space from a random
-            # direction. (A basis that holds all of ℝᴾ goes on until it spans it instead: at most P products, and
-            # the answer is then exact.)
+            # direction. (A run that can span ℝᴾ goes on until it does instead: at most P products, and the answer
+            # is then exact.)
             lz.lock(values, s, residuals, active)
             lz.fresh(rng)
             probed = True

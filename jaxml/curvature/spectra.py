@@ -189,8 +189,8 @@ def eigenpairs(
     ``max_steps`` H·v products, or when the basis has no room left to probe (both with a ``RuntimeWarning``).
     Memory: the basis, (``basis_size`` + 1)·P numbers (default ``basis_size`` = 2·max(k, 5) + 19) whatever the
     number of products, and for a moment twice that when it restarts thick from the Ritz vectors nearest the
-    wanted end. A basis that can hold all P directions skips the probe and runs P products (``max_steps`` ≥
-    P needed): the answer is then exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few
+    wanted end. A basis that can hold all P directions, with ``max_steps`` ≥ P, skips the probe and runs to P
+    products: the answer is then exact. Outlier eigenvalues (the top of a network's Hessian) converge in a few
     tens of products; the bottom sits near the bulk and may need many more.
 
     Each step (the product and two Gram–Schmidt passes) is one jitted program on the device of θ; the loop and
