@@ -101,7 +101,7 @@ def _rng(key: Any) -> np.random.Generator:
     """The host generator behind a Lanczos run: NumPy's, seeded by the key's raw bits (``key``: a PRNG key or an
     int seed; None is seed 0). It draws the start vector and every later direction, so the same key gives the
     same numbers."""
-    return np.random.default_rng(np.asarray(_checks.raw_key(0 if key is None else key), np.uint64).tolist())
+    return np.random.default_rng(np.asarray(jax.random.key_data(_core.key(key)), np.uint64).tolist())
 
 
 def _unflatten_rows(lay: _core.Layout, rows: np.ndarray) -> Params:
@@ -314,9 +314,8 @@ def _mean_stderr(samples: np.ndarray) -> tuple[float, float]:
     return float(samples.mean()), float(samples.std(ddof=1) / math.sqrt(n)) if n > 1 else float("inf")
 
 
-def _slq(op: Any, p: int, dtype: Any, key: Any, *, num_vectors: int, num_steps: int, tol: float | None):
+def _slq(op: Any, p: int, dtype: Any, rng: np.random.Generator, *, num_vectors: int, num_steps: int, tol: float | None):
     """Nodes and weights (num_vectors, num_steps) of one Lanczos quadrature per Rademacher start, and the steps."""
-    rng = _rng(key)
     nodes = np.zeros((num_vectors, num_steps))
     weights = np.zeros((num_vectors, num_steps))
     total = 0
@@ -366,11 +365,11 @@ def spectral_density(
     tol = _check_tol(tol)
     if sigma is not None:
         _checks.real(sigma, "sigma", low=0.0, low_open=True)
-    _checks.key(0 if key is None else key)
+    rng = _rng(key)
     op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
     p = theta.shape[0]
     nodes, weights, steps = _slq(
-        op, p, np.dtype(theta.dtype), key, num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
+        op, p, np.dtype(theta.dtype), rng, num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
     )
     live = weights > 0
     lo, hi = float(nodes[live].min()), float(nodes[live].max())
