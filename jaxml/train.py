@@ -146,6 +146,20 @@ def supervised(  # fmt: skip
 # Inputs
 
 
+def _run_slice(tree: PyTree, name: str, n_runs: int) -> PyTree:
+    """Run 0's data of per-run data (every array (N, examples, …), finite): :func:`_prepare` and
+    :func:`_check_outputs` check one run's data on it; ``ValueError`` naming ``name`` and the shapes otherwise."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    if not leaves or any(np.ndim(a) < 2 or np.shape(a)[0] != n_runs for a in leaves):
+        shapes = [tuple(np.shape(a)) for a in leaves]
+        raise ValueError(
+            f"with data_per_run=True every array in {name} must have shape (N, examples, ...) with N = {n_runs} "
+            f"runs (len(keys)), got shapes {shapes}"
+        )
+    _checks.examples(tree, name)  # finite in every run, not only in run 0
+    return jax.tree_util.tree_map(lambda a: a[0], tree)
+
+
 def _check_outputs(setup: _Setup, params: PyTree, data: PyTree, val_data: PyTree | None) -> None:
     """The objective on a batch of B and on val_data, and each metric on each split, give scalars (traced only)."""
     struct = lambda a, n=None: jax.ShapeDtypeStruct((n or np.shape(a)[0], *np.shape(a)[1:]), jnp.result_type(a))
@@ -290,16 +304,19 @@ def _make_runner(
 @functools.lru_cache(maxsize=64)
 def _cached_runner(  # fmt: skip
     *, objective: Objective, optimizer: Any, is_factory: bool, metrics: tuple[tuple[str, Metric], ...],
-    n_train: int, batch_size: int, sweep: bool, mesh: Mesh | None,
+    n_train: int, batch_size: int, sweep: bool, mesh: Mesh | None, data_per_run: bool = False,
 ) -> Callable[..., _Carry]:
-    """``optimizer``: the transformation, a factory of the per-run argument (``is_factory``) or None: the argument."""
+    """``optimizer``: the transformation, a factory of the per-run argument (``is_factory``) or None: the argument.
+    ``data_per_run``: a sweep's data and val_data carry a leading run axis (run i reads slice i)."""
     make = (lambda given: given) if optimizer is None else optimizer if is_factory else (lambda _: optimizer)
     core = _make_runner(objective, make, dict(metrics), n_train=n_train, batch_size=batch_size, mesh=mesh)
     if sweep:
-        # vmap over the state, the batch-order key and the hyper-parameter; the data are shared. With a
-        # "sweep" mesh axis, spmd_axis_name splits the run dimension of every intermediate over it.
+        # vmap over the state, the batch-order key and the hyper-parameter; the data are shared unless each run
+        # has its own (data_per_run). With a "sweep" mesh axis, spmd_axis_name splits the run dimension of every
+        # intermediate over it.
         spmd = SWEEP_AXIS if mesh is not None and SWEEP_AXIS in mesh.axis_names else None
-        core = jax.vmap(core, in_axes=(0, None, 0, 0, None, None), spmd_axis_name=spmd)
+        data_axis = 0 if data_per_run else None
+        core = jax.vmap(core, in_axes=(0, None, 0, 0, data_axis, data_axis), spmd_axis_name=spmd)
     if mesh is None:
         return jax.jit(core)
     # Pin the state's layout so that chunk after chunk it stays where it started (replicated, or runs over
@@ -398,7 +415,7 @@ def _drive(
 
 def _train(  # fmt: skip
     setup: _Setup, state: _Carry, per_run: tuple, data: PyTree, val_data: PyTree, *,
-    optimizer: Any, is_factory: bool, sweep: bool, **drive: Any,
+    optimizer: Any, is_factory: bool, sweep: bool, data_per_run: bool = False, **drive: Any,
 ) -> tuple:
     """What :func:`fit` and :func:`fit_sweep` run alike: place the inputs, compile (or reuse) the runner, drive
     it (``drive``: :func:`_drive`'s keywords); the final state and host history. A pytree-of-floats optimizer
@@ -407,7 +424,7 @@ def _train(  # fmt: skip
         grow = lambda a: np.broadcast_to(a, np.shape(state.epoch) + np.shape(a))
         per_run, optimizer = (per_run[0], jax.tree_util.tree_map(grow, _host_leaves(optimizer))), None
     state, per_run, data, val_data = sharding.place_run(setup.mesh, state, per_run, data, val_data, sweep=sweep)
-    run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep)
+    run = _compiled_runner(setup, optimizer=optimizer, is_factory=is_factory, sweep=sweep, data_per_run=data_per_run)
     state = _drive(run, state, (*per_run, data, val_data), epochs=setup.epochs, progress=setup.progress, **drive)
     return state, {k: sharding.to_host(v)[..., : setup.epochs] for k, v in state.history.items()}
 
@@ -530,6 +547,7 @@ def fit_sweep(
     metrics: Mapping[str, Metric] | None = None,
     progress: bool | None = None,
     mesh: Mesh | None = None,
+    data_per_run: bool = False,
 ) -> FitResult:
     """Train N models in one compiled program (``jax.vmap`` of :func:`fit`'s core): a sweep over seeds or η.
 
@@ -539,13 +557,18 @@ def fit_sweep(
     transformation serves every run. Run i equals ``fit(objective, params[i], optimizer(η_i), data,
     key=keys[i], ...)`` up to float reassociation.
 
+    With ``data_per_run=True`` each run trains on data of its own: every array in ``data`` (and in ``val_data``)
+    carries a leading axis N before its example axis, e.g. replicate i's own random split, all of equal size
+    (np.stack them); run i then equals ``fit(objective, params[i], optimizer, data[i], key=keys[i],
+    val_data=val_data[i], ...)`` (``data[i]``: slice i of every array), metrics included.
+
     A run that diverges freezes at its last finite state; ``diverged_epoch[i]`` says where (−1: never), and
     its later history is NaN. No error is raised: sweeps are for finding where η breaks.
 
     With ``mesh`` (axes among ``"sweep"`` and ``"data"``) the N runs are split over ``"sweep"`` (N divisible
     by its size; params, state, keys and η sharded along their run axis) and each run's batches over ``"data"``
     (B divisible by its size), e.g. ``jax.make_mesh((2, 2), ("sweep", "data"))`` on 4 devices. The results'
-    run axis then stays sharded over ``"sweep"``.
+    run axis then stays sharded over ``"sweep"``. Per-run data is not supported with a mesh.
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
@@ -560,12 +583,20 @@ def fit_sweep(
         >>> res.history["train_loss"].shape
         (3, 20)
     """
-    setup = _prepare(
-        objective, data, val_data, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
-        sweep=True,
-    )  # fmt: skip
     keys = _checks.keys(keys, "keys")
     n_runs = int(keys.shape[0])
+    if not isinstance(data_per_run, (bool, np.bool_)):
+        raise TypeError(f"data_per_run must be True or False, got {data_per_run!r}")
+    shared, shared_val = data, val_data  # what one run sees: data[0] with data_per_run (checked on it)
+    if data_per_run:
+        if mesh is not None:
+            raise ValueError("per-run data (data_per_run=True) is not supported with a mesh: pass mesh=None")
+        shared = _run_slice(data, "data", n_runs)
+        shared_val = None if val_data is None else _run_slice(val_data, "val_data", n_runs)
+    setup = _prepare(
+        objective, shared, shared_val, metrics, epochs=epochs, batch_size=batch_size, progress=progress, mesh=mesh,
+        sweep=True,
+    )  # fmt: skip
     _checks.parameters(params, lead=n_runs)
     if setup.mesh is not None:
         sharding.check_divisible(n_runs, "the number of runs N (len(keys))", setup.mesh, SWEEP_AXIS)
@@ -583,13 +614,13 @@ def fit_sweep(
         if hparams.shape != (n_runs,):
             raise ValueError(f"learning_rates must have shape ({n_runs},) (one per key), got {hparams.shape}")
     one_run = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], jnp.result_type(a)), params)
-    _check_outputs(setup, one_run, data, val_data)
+    _check_outputs(setup, one_run, shared, shared_val)
 
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)
     state = _initial_state(params, opt_state, setup.names, epochs, lead=(n_runs,))
     state, history = _train(
         setup, state, (keys, hparams), data, val_data, optimizer=optimizer, is_factory=learning_rates is not None,
-        sweep=True,
+        sweep=True, data_per_run=bool(data_per_run),
     )  # fmt: skip
     diverged = sharding.to_host(state.diverged_epoch)
     return FitResult(params=state.params, opt_state=state.opt_state, history=history, diverged_epoch=diverged)

@@ -485,3 +485,55 @@ def test_another_number_of_epochs_in_the_same_bucket_does_not_recompile():
     # The shorter run is the longer one's prefix (same key, same batches).
     assert three.history["train_loss"].shape == (3,) and four.history["train_loss"].shape == (4,)
     np.testing.assert_array_equal(three.history["train_loss"], four.history["train_loss"][:3])
+
+
+def test_per_run_data_sweep_equals_fit_on_each_runs_data():
+    # Three runs, each on its own random data set of equal size (and its own held-out set, a metric read on
+    # both): run i of the sweep must be fit(..., data[i], val_data=val_data[i]) — so the runs cannot have
+    # shared run 0's data, and a wrong slice would fit another set's targets.
+    model, objective, _ = _sweep_setup()
+    sets = [regression_data(n=64, d=2, seed=s) for s in range(6)]
+    data = tuple(jnp.stack(parts) for parts in zip(*sets[:3]))  # x: (3, 64, 2), y: (3, 64)
+    val_data = tuple(jnp.stack(parts) for parts in zip(*sets[3:]))
+    keys = jax.random.split(jax.random.PRNGKey(5), 3)
+    metrics = {"mae": lambda p, b: losses.mae(model.apply(p, b[0]), b[1])}
+    common = {"epochs": 6, "batch_size": 16, "metrics": metrics}
+    sweep = train.fit_sweep(
+        objective, jax.vmap(model.init)(keys), optax.adam(0.01), data, keys=keys, val_data=val_data,
+        data_per_run=True, **common,
+    )  # fmt: skip
+    own = lambda tree, i: jax.tree_util.tree_map(lambda a: a[i], tree)  # run i's data: data[i]
+    finals = []
+    for i in range(3):
+        single = train.fit(
+            objective, model.init(keys[i]), optax.adam(0.01), own(data, i), key=keys[i], val_data=own(val_data, i),
+            **common,
+        )  # fmt: skip
+        for a, b in zip(jax.tree_util.tree_leaves(sweep.params), jax.tree_util.tree_leaves(single.params)):
+            np.testing.assert_allclose(a[i], b, rtol=1e-5, atol=1e-6)
+        for name in ("train_loss", "val_loss", "train_mae", "val_mae"):
+            np.testing.assert_allclose(sweep.history[name][i], single.history[name], rtol=1e-5)
+        finals.append(single.history["train_loss"][-1])
+    assert len(set(np.round(finals, 6))) == 3  # the runs really saw different data
+
+
+BAD_PER_RUN = [
+    # (id, change, what the message must name)
+    ("data without run axis", {"data": (_X, _Y)}, "data"),  # (32, 3): 32 ≠ N = 3
+    ("data run axis 2", {"data": (jnp.stack([_X] * 2), jnp.stack([_Y] * 2))}, "data"),
+    ("y without run axis", {"data": (jnp.stack([_X] * 3), _Y)}, "data"),
+    ("val_data without run axis", {"val_data": (_X, _Y)}, "val_data"),
+    ("val_data NaN in run 2", {"val_data": (jnp.stack([_X] * 3).at[2, 0, 0].set(jnp.nan), jnp.stack([_Y] * 3))},
+     "val_data"),
+    ("mesh", {"mesh": jax.sharding.Mesh(np.array(jax.devices()[:1]), ("sweep",))}, "mesh"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("change, named", [c[1:] for c in BAD_PER_RUN], ids=[c[0] for c in BAD_PER_RUN])
+def test_bad_per_run_data_names_the_argument(change, named):
+    change = {"data": (jnp.stack([_X] * 3), jnp.stack([_Y] * 3)), "data_per_run": True, **change}
+    with pytest.raises(ValueError) as info:
+        _sweep(**change)
+    assert named in str(info.value), str(info.value)
+    if named != "mesh":
+        assert "shapes" in str(info.value) or "NaN" in str(info.value), str(info.value)
