@@ -58,6 +58,6 @@ def run(name: str, config: ExperimentConfig) -> Result:
     if not isinstance(config, module.Config):
         raise TypeError(f"config must be a {name}.Config, got {type(config).__name__}")
     result = module.compute(config)
-    result.claims = evaluate(module.CLAIMS, result.metrics, quick=config.is_quick)
+    result.claims = evaluate(module.CLAIMS, result.metrics, replicates=result.replicates, quick=config.is_quick)
     result.figures = [str(path) for path in module.figures(result, config.out_dir(name))]
     return result

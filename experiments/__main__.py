@@ -18,13 +18,29 @@ from typing import Any
 
 import experiments
 from jaxml.io import enable_compilation_cache
-from jaxml.report import ExperimentConfig, Result, Verdict, to_markdown, write_report, write_results_json
+from jaxml.report import (
+    MIN_REPLICATES,
+    ExperimentConfig,
+    Result,
+    Verdict,
+    bar,
+    provenance,
+    to_markdown,
+    write_report,
+    write_results_json,
+)
 
 HEADER = """# jaxml experiment report
 
-Each section reproduces one result of Hung-yi Lee's ML lectures with jaxml ({variant} run, seed {seed}). The
-table below lists every lecture claim the experiments test, with the verdict computed from this run's numbers;
-numbers marked *lecture* are the lecture's published ones.
+Each section reproduces one result of Hung-yi Lee's ML lectures with jaxml ({variant} run, {seeds}). The table
+below lists every lecture claim the experiments test, with the verdict computed from this run's numbers. An
+exact claim (an identity or a construction) is checked on its numbers; an empirical one is replicated over
+seeds, starts, splits or draws and is reproduced only when its mean effect exceeds {bar:g} standard errors over
+at least {min_n} replicates (more where the claim is the best of several sizes or models). Numbers marked
+*lecture* are the lecture's published ones.
+
+Produced by jaxml {jaxml} (commit {commit}) with JAX {jax}, jaxlib {jaxlib}, Optax {optax}, NumPy {numpy} on
+{device} ({platform}); every `results.json` holds its whole config and this provenance.
 """
 
 MAX_SEED = 2**32 - 1
@@ -134,18 +150,44 @@ def _configs(todo: Sequence[str], args: argparse.Namespace) -> dict[str, Experim
     return configs
 
 
-def _run_one(name: str, config: ExperimentConfig) -> tuple[str, Result, float]:
+def _run_one(name: str, config: ExperimentConfig, prov: dict[str, Any]) -> tuple[str, Result, float]:
     module = experiments.load(name)
     print(f"== {name}: {module.DESCRIPTION}", flush=True)
     start = time.perf_counter()
     result = experiments.run(name, config)
     seconds = time.perf_counter() - start
     out = Path(config.out)
-    write_results_json(out / name / "results.json", name, result, seconds)
+    write_results_json(out / name / "results.json", name, result, seconds, config, prov)
     for v in result.claims:
-        print(f"   [{'reproduced' if v.holds else 'NOT reproduced'}] {v.statement}")
+        evidence = f"  ({v.evidence.describe()})" if v.evidence is not None else ""
+        print(f"   [{'reproduced' if v.holds else 'NOT reproduced'}] {v.statement}{evidence}")
     print(f"   {len(result.figures)} figure(s) in {out / name}  [{seconds:.1f} s]", flush=True)
     return to_markdown(name, result, seconds, out), result, seconds
+
+
+def _header(configs: dict[str, ExperimentConfig], prov: dict[str, Any], *, quick: bool) -> str:
+    """The report's header, read from the configs that ran (after ``--set``) and the provenance."""
+    seeds = sorted({c.seed for c in configs.values()})
+    if len(seeds) == 1:
+        seed_text = f"seed {seeds[0]}"
+    else:
+        seed_text = "seeds " + ", ".join(f"{n} {c.seed}" for n, c in configs.items())
+    packages = prov["packages"]
+    device = prov["device"]
+    return HEADER.format(
+        variant="quick" if quick else "full-size",
+        seeds=seed_text,
+        bar=bar(1),
+        min_n=MIN_REPLICATES,
+        jaxml=packages["jaxml"],
+        commit=prov["git_commit"] or "none: not a git checkout",
+        jax=packages["jax"],
+        jaxlib=packages["jaxlib"],
+        optax=packages["optax"],
+        numpy=packages["numpy"],
+        device=f"{device['count']} × {device['kind']}",
+        platform=prov["platform"],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,13 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
     enable_compilation_cache()
+    prov = provenance()
     sections, verdicts, total = [], {}, 0.0
     for name in todo:
-        section, result, seconds = _run_one(name, configs[name])
+        section, result, seconds = _run_one(name, configs[name], prov)
         sections.append(section)
         verdicts[name] = result.claims
         total += seconds
-    header = HEADER.format(seed=args.seed, variant="quick" if args.quick else "full-size")
+    header = _header(configs, prov, quick=args.quick)
     report = write_report(
         args.out / "report.md", sections, header + f"\nTotal experiment time: {total:.0f} s.\n", verdicts
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import optax
 
 from jaxml import classification, generative, losses, models, plot, train
 from jaxml.data import fit_standardizer
-from jaxml.data.pokemon import PokemonSplit, load_pokemon, water_vs_normal
+from jaxml.data.pokemon import STATS, PokemonSplit, load_pokemon, water_vs_normal
 from jaxml.report import Claim, ExperimentConfig, Result, table
 
 DESCRIPTION = "Water vs normal: 2/6 features × separate/shared Σ, μ¹ and Σ¹, logistic regression; lecture vs ours"
@@ -43,12 +44,26 @@ MODEL_WORDS = {
 
 @dataclasses.dataclass(frozen=True)
 class Config(ExperimentConfig):
+    """``replicates`` random stratified 140/70 splits of the 210 Water and Normal Pokémon test the model-vs-model
+    and model-vs-chance claims (the lecture's own split, `#` < 400, is one fixed split: the comparisons with its
+    published numbers are exact)."""
+
+    replicates: int = 200
     bootstrap: int = 10000
     reg_seven: float = 1e-3
     epochs: int = 3000
     learning_rate: float = 0.05
+    shuffle_labels: bool = False  # negative control: each split's training labels permuted (x says nothing)
+    share_sigma: bool = True  # negative control (False): the "shared-Σ" model keeps one Σ per class
 
     QUICK = {"bootstrap": 1000, "epochs": 500}
+
+
+#: negative controls: permuted training labels remove what the features say about the type; an unshared Σ
+#: removes the one difference between the two generative models
+SHUFFLED = {"shuffle_labels": True}
+UNSHARED = {"share_sigma": False}
+N_TRAIN_SPLIT = 140  # the lecture's training-set size, kept by every random split
 
 
 #: the models whose accuracy equals the lecture's (rounded) in our runs, full and quick: the declared verdicts
@@ -155,6 +170,65 @@ CLAIMS = (
         ),
     ),
     Claim(
+        "two_features_beat_majority",
+        "2.4",
+        "Defense and Sp. Def alone say something about the type: the two-feature Gaussian model (separate Σ, the "
+        "lecture's 47%) beats always answering the training set's majority class on the same test set (random "
+        "stratified 140/70 splits; paired, in test Pokémon).",
+        reads=("split_two_full_accuracy", "split_majority_accuracy", "majority_baseline_lecture_split"),
+        effect="two_full_minus_majority_correct",
+        control=SHUFFLED,
+        explain=lambda m: (
+            f"Over the random splits: {m['split_two_full_accuracy']:.1f}% against {m['split_majority_accuracy']:.1f}% "
+            f"for the majority class. On the lecture's split (one split, by Pokédex number) ours is "
+            f"{m['test_accuracy_two_full']:.1f}%, *below* the {m['majority_baseline_lecture_split']:.1f}% of always "
+            "answering Normal there."
+        ),
+    ),
+    Claim(
+        "shared_sigma_helps_two_features",
+        "2.4",
+        "Sharing Σ between the classes (fewer parameters) raises the two-feature model's test accuracy (the "
+        "lecture: 47% → 54%), paired on the same random splits.",
+        reads=("split_two_full_accuracy", "split_two_shared_accuracy"),
+        effect="two_shared_minus_full_correct",
+        control=UNSHARED,
+        expected=False,
+        explain=lambda m: (
+            f"Over the random splits the shared Σ scores {m['split_two_shared_accuracy']:.1f}% against "
+            f"{m['split_two_full_accuracy']:.1f}% for separate Σ: with two features two 2×2 covariances have only 3 "
+            "more parameters than one shared Σ, few to estimate from 140 Pokémon, so sharing does not pay here "
+            f"(on the lecture's split ours go {m['test_accuracy_two_full']:.1f}% → "
+            f"{m['test_accuracy_two_shared']:.1f}%)."
+        ),
+    ),
+    Claim(
+        "shared_sigma_helps_six_features",
+        "2.4",
+        "With all six stats, sharing Σ raises the test accuracy (the lecture: 64% → 73%), paired on the same random "
+        "splits.",
+        reads=("split_six_full_accuracy", "split_six_shared_accuracy"),
+        effect="six_shared_minus_full_correct",
+        control=UNSHARED,
+        explain=lambda m: (
+            f"Over the random splits: {m['split_six_full_accuracy']:.1f}% (separate Σ) → "
+            f"{m['split_six_shared_accuracy']:.1f}% (shared Σ)."
+        ),
+    ),
+    Claim(
+        "six_features_beat_two",
+        "2.4",
+        "Using all six stats instead of Defense and Sp. Def raises the shared-Σ model's test accuracy (the lecture: "
+        "54% → 73%), paired on the same random splits.",
+        reads=("split_two_shared_accuracy", "split_six_shared_accuracy"),
+        effect="six_minus_two_shared_correct",
+        control=SHUFFLED,
+        explain=lambda m: (
+            f"Over the random splits: {m['split_two_shared_accuracy']:.1f}% (two features) → "
+            f"{m['split_six_shared_accuracy']:.1f}% (six)."
+        ),
+    ),
+    Claim(
         "shared_sigma_is_linear",
         "2.6",
         "With a shared Σ the posterior is σ(wᵀx + b) with w = Σ⁻¹(μ¹ − μ²), b = −½μ¹ᵀΣ⁻¹μ¹ + ½μ²ᵀΣ⁻¹μ² + ln(N₁/N₂).",
@@ -176,6 +250,52 @@ def _correct(model: generative.GaussianModel, split: PokemonSplit) -> tuple[np.n
     pred = np.asarray(generative.predict(model, np.concatenate([split.x_train, split.x_test])))
     n = len(split.y_train)
     return pred[:n] == split.y_train, pred[n:] == split.y_test
+
+
+def _random_splits(x6: np.ndarray, y: np.ndarray, config: Config) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Test-set correct counts over ``config.replicates`` random stratified 140/70 splits of the 210 Pokémon.
+
+    Each split keeps the pool's class ratio (75 Water / 65 Normal to train, 37 / 33 to test), so the majority
+    class of every training set is Water and always answering it scores 37 of 70. The four Gaussian models of
+    every split are fitted at once: a 0/1 ``sample_weight`` per split picks its training rows, under ``vmap``.
+
+    Returns:
+        Integer counts (replicates,) of correct test Pokémon per model (``two_full`` …) and ``majority``; and the
+        (replicates, 210) 0/1 training masks.
+    """
+    rng = np.random.default_rng([config.seed, 1])  # a stream of its own beside the bootstrap's
+    water, normal = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    n_water = round(N_TRAIN_SPLIT * len(water) / len(y))
+    masks, labels = [], []
+    for _ in range(config.replicates):
+        train = np.r_[rng.permutation(water)[:n_water], rng.permutation(normal)[: N_TRAIN_SPLIT - n_water]]
+        mask = np.zeros(len(y))
+        mask[train] = 1.0
+        fit_y = y.copy()
+        if config.shuffle_labels:  # the control: the training labels permuted among the training rows
+            fit_y[train] = y[rng.permutation(train)]
+        masks.append(mask)
+        labels.append(fit_y)
+    masks, labels = np.stack(masks), np.stack(labels)
+    test = masks == 0
+    shared_kind = "shared" if config.share_sigma else "full"
+    counts = {}
+    for tag, cols in (("two", [STATS.index("Defense"), STATS.index("Sp. Def")]), ("six", list(range(6)))):
+        xs = jnp.asarray(x6[:, cols])
+        for name, kind in (("full", "full"), ("shared", shared_kind)):
+            pred = np.asarray(_fit_predict(xs, jnp.asarray(labels), jnp.asarray(masks), kind))
+            counts[f"{tag}_{name}"] = np.sum((pred == y) & test, axis=1).astype(np.int64)
+    majority = (labels * masks).sum(1) > masks.sum(1) / 2  # the training set's majority class, per split
+    counts["majority"] = np.sum((y == majority[:, None].astype(int)) & test, axis=1).astype(np.int64)
+    return counts, masks
+
+
+@functools.partial(jax.jit, static_argnames=("kind",))
+def _fit_predict(x: jax.Array, y: jax.Array, w: jax.Array, kind: str) -> jax.Array:
+    """Every split's maximum-likelihood Gaussian model (rows weighted 0/1) and its predictions on all rows."""
+    return jax.vmap(lambda ys, ws: generative.predict(generative.fit(x, ys, kind, num_classes=2, sample_weight=ws), x))(
+        y, w
+    )
 
 
 def compute(config: Config) -> Result:
@@ -236,19 +356,34 @@ def _run(config: Config) -> Result:
     scaler = fit_standardizer(s6.x_train)
     xtr, xte = scaler.transform(s6.x_train), scaler.transform(s6.x_test)
     model = models.linear(6)
-    params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), model.init(jax.random.PRNGKey(config.seed)))
+    # w = 0, b = 0 and full batch: the loss is convex, so no seed enters the lecture-split numbers.
+    params = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, jnp.float64), model.init(jax.random.PRNGKey(0)))
     result = train.fit(
         classification.objective(model.apply, "cross_entropy"),
         params,
         optax.adam(config.learning_rate),
         (jnp.asarray(xtr), jnp.asarray(s6.y_train)),
-        key=config.seed,
+        key=0,
         epochs=config.epochs,
         progress=False,
     )
     acc["logistic"] = 100.0 * float(losses.accuracy(model.apply(result.params, xte), s6.y_test))
     train_acc["logistic"] = 100.0 * float(losses.accuracy(model.apply(result.params, xtr), s6.y_train))
     correct_logistic = np.asarray(model.apply(result.params, xte) > 0).astype(int) == s6.y_test
+
+    # The model-vs-model and model-vs-chance claims: random stratified splits of the same 210 Pokémon.
+    s6 = splits["six"]
+    pool_x = np.concatenate([s6.x_train, s6.x_test])
+    pool_y = np.concatenate([s6.y_train, s6.y_test])
+    split_counts, split_masks = _random_splits(pool_x, pool_y, config)
+    n_split_test = len(pool_y) - N_TRAIN_SPLIT
+    split_acc = {k: 100.0 * float(v.mean()) / n_split_test for k, v in split_counts.items()}
+    # The lecture's split: always answering the training majority (Water, 79 of 140) scores 33/70; always
+    # answering the test set's majority (Normal) — the best any constant answer can do there — scores 37/70.
+    majority_train = int(s2.y_train.mean() > 0.5)
+    majority_lecture = 100.0 * float(np.mean(s2.y_test == majority_train))
+    best_constant = 100.0 * max(float(s2.y_test.mean()), 1.0 - float(s2.y_test.mean()))
+    best_constant_name = s2.class_names[int(s2.y_test.mean() > 0.5)]
 
     # Bootstrap the 70 test examples: how much does a test accuracy on 70 Pokémon move by chance?
     n_boot = config.bootstrap
@@ -308,6 +443,10 @@ def _run(config: Config) -> Result:
         theirs = sorted(LECTURE[f"{f}_{k}"] for k in ("full", "shared"))
         as_set += sum(a == b for a, b in zip(ours, theirs))
     metrics["equal_priors_exact_any_order"] = float(as_set)
+    metrics["majority_baseline_lecture_split"] = best_constant
+    metrics["training_majority_lecture_split"] = majority_lecture
+    for k, v in split_acc.items():
+        metrics[f"split_{k}_accuracy"] = v
     lecture = {f"test_accuracy_{n}": v for n, v in LECTURE.items()}
     lecture.update(
         {
@@ -321,7 +460,7 @@ def _run(config: Config) -> Result:
             "n_test": 70.0,
         }
     )
-    all_water = 100.0 * counts[3] / counts[2]
+    below = [MODEL_WORDS[n] for n in names if acc[n] < best_constant]
 
     def names_where(pred: Callable[[str], bool], pool: list[str]) -> str:
         hit = [MODEL_WORDS[n] for n in pool if pred(n)]
@@ -345,7 +484,17 @@ def _run(config: Config) -> Result:
         f"they equal the lecture's number under the same model for: {exact_equal} "
         f"({metrics['equal_priors_exact_in_place']:.0f} of 4; {metrics['equal_priors_exact_any_order']:.0f} of 4 "
         f"if the two models of each feature count may be swapped){_equal_priors_verdict(metrics)}. "
-        f"For scale: predicting *Water* for every test Pokémon scores {all_water:.1f}%. A "
+        f"**Chance on the lecture's split**: always answering the test set's majority class ({best_constant_name}, "
+        f"{round(best_constant * counts[2] / 100)} of {counts[2]}) scores {best_constant:.1f}%, the best any constant "
+        f"answer can do; always answering the training set's majority (Water, {counts[1]} of {counts[0]}) scores "
+        f"{majority_lecture:.1f}%. Models below {best_constant:.1f}%: {'; '.join(below) if below else 'none'}. "
+        f"**Random splits** ({config.replicates} stratified 140/70 splits of the same 210 Pokémon"
+        f"{', training labels permuted (control)' if config.shuffle_labels else ''}"
+        f"{', one Σ per class in the shared model (control)' if not config.share_sigma else ''}; "
+        "the lecture's split is one split by Pokédex number, so whether one model beats another or chance is "
+        f"judged over these): separate / shared Σ score {split_acc['two_full']:.1f} / {split_acc['two_shared']:.1f}% "
+        f"with two features and {split_acc['six_full']:.1f} / {split_acc['six_shared']:.1f}% with six, against "
+        f"{split_acc['majority']:.1f}% for the training majority (the claims below pair them split by split). A "
         "test set of 70 is small: the bootstrap standard deviation of each accuracy is about "
         f"{np.mean([v[0] for v in spread.values()]):.1f} points, and {sum(inside.values())} of the 5 lecture "
         f"numbers lie inside our 95% bootstrap intervals (outside: {outside}); but the lecture used this very "
@@ -365,7 +514,26 @@ def _run(config: Config) -> Result:
         summary=summary,
         metrics=metrics,
         lecture=lecture,
+        replicates={
+            "two_full_minus_majority_correct": split_counts["two_full"] - split_counts["majority"],
+            "two_shared_minus_full_correct": split_counts["two_shared"] - split_counts["two_full"],
+            "six_shared_minus_full_correct": split_counts["six_shared"] - split_counts["six_full"],
+            "six_minus_two_shared_correct": split_counts["six_shared"] - split_counts["two_shared"],
+        },
         tables={
+            f"Random stratified 140/70 splits ({config.replicates}): test accuracy (%), mean and range": table(
+                ["model", "lecture (its split)", "mean", "min", "max"],
+                [
+                    [
+                        MODEL_WORDS.get(k, "always the training majority (Water)"),
+                        LECTURE.get(k, "—"),
+                        split_acc[k],
+                        100.0 * float(v.min()) / n_split_test,
+                        100.0 * float(v.max()) / n_split_test,
+                    ]
+                    for k, v in split_counts.items()
+                ],
+            ),
             "Test accuracy (%) — lecture vs jaxml": table(
                 ["model", "lecture", "jaxml", "jaxml, equal priors", "jaxml train", "bootstrap std", "95% interval"],
                 rows,
@@ -382,6 +550,11 @@ def _run(config: Config) -> Result:
             "acc_equal": acc_equal,
             "spread": spread,
             "n_boot": n_boot,
+            "majority_baseline": best_constant,
+            "split_counts": split_counts,
+            "split_masks": split_masks,
+            "pool": (pool_x, pool_y),
+            "majority_name": best_constant_name,
         },
     )
 
@@ -391,55 +564,102 @@ def figures(result: Result, out: Path) -> list[Path]:
         return _figures(result, out)
 
 
+REGION_COLORS = ("#e8a33d", "#3d7be8")  # Normal (label 0), Water (label 1): regions and points alike
+POINT_MARKERS = ("o", "^")
+
+
 def _figures(result: Result, out: Path) -> list[Path]:
+    from matplotlib.patches import Rectangle
+
     d = result.data
     fitted, s2, acc, acc_equal, spread, n_boot = (
         d[k] for k in ("models", "split_two", "acc", "acc_equal", "spread", "n_boot")
     )
-    # Figures: decision regions of the two-feature models over the test set, and the comparison.
-    figs = []
-    for kind in ("full", "shared"):
-        m = fitted[("two", kind)]
-        figs.append(
-            plot.decision_regions(
-                out / f"boundary_two_{kind}.png",
-                lambda g, m=m: np.asarray(generative.predict(m, g)),
-                s2.x_test,
-                s2.y_test,
-                title=f"Defense & Sp. Def, {'separate' if kind == 'full' else 'shared'} Σ: test accuracy "
-                f"{acc[f'two_{kind}']:.0f}% (lecture {LECTURE[f'two_{kind}']:.0f}%)",
-                xlabel="Defense",
-                ylabel="Sp. Def",
-                class_names=s2.class_names,
-                legend_loc="outside",
-            )
-        )
+    base, base_name = d["majority_baseline"], d["majority_name"]
     names = list(LECTURE)
+    x, y = s2.x_test, s2.y_test
+    lo, hi = x.min(0), x.max(0)
+    pad = 0.05 * (hi - lo)
+    axes = [np.linspace(lo[i] - pad[i], hi[i] + pad[i], 250) for i in (0, 1)]
+    gx, gy = np.meshgrid(*axes)
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+    def regions(kind: str) -> Callable[[Any], None]:
+        def draw(ax: Any) -> None:
+            z = np.asarray(generative.predict(fitted[("two", kind)], grid)).reshape(gx.shape)
+            ax.contourf(gx, gy, z, levels=[-0.5, 0.5, 1.5], colors=REGION_COLORS, alpha=0.25)
+            for c in (0, 1):  # a zero-size patch per region: its legend entry (contourf has none)
+                ax.add_patch(
+                    Rectangle((lo[0], lo[1]), 0, 0, facecolor=REGION_COLORS[c], alpha=0.25,
+                              label=f"region classified {s2.class_names[c]}")
+                )  # fmt: skip
+            for c in (0, 1):
+                m = y == c
+                ax.scatter(x[m, 0], x[m, 1], s=18, marker=POINT_MARKERS[c], color=REGION_COLORS[c], edgecolor="k",
+                           linewidth=0.4, label=f"{s2.class_names[c]} (test Pokémon, {int(m.sum())})")  # fmt: skip
+            ax.set_xlabel("Defense")
+            ax.set_ylabel("Sp. Def")
+
+        return draw
+
+    figs = [
+        plot.panels(
+            out / "boundaries_two_features.png",
+            [regions("full"), regions("shared")],
+            titles=[
+                f"separate Σ: test {acc[f'two_{k}']:.1f}% (lecture {LECTURE[f'two_{k}']:.0f}%)"
+                if k == "full"
+                else f"shared Σ: test {acc[f'two_{k}']:.1f}% (lecture {LECTURE[f'two_{k}']:.0f}%)"
+                for k in ("full", "shared")
+            ],
+            suptitle=(
+                f"Defense & Sp. Def on the lecture's 70 test Pokémon (always {base_name}: {base:.1f}%)"
+            ),
+            ncols=2,
+            panel_size=(5.2, 4.4),
+            shared_legend=True,
+            legend_ncol=2,
+        )
+    ]
+    short = ["2 sep.", "2 shared", "6 sep.", "6 shared", "logistic"]
+
+    def draw_bars(ax: Any) -> None:
+        xs = np.arange(len(names))
+        width = 0.27
+        ax.bar(xs - width, [LECTURE[n] for n in names], width, label="lecture", color="C3")
+        ax.bar(xs, [acc[n] for n in names], width, label="jaxml (count priors, the lecture's formula)", color="C0")
+        gauss = [i for i, n in enumerate(names) if n in acc_equal]  # logistic regression has no priors
+        ax.bar(xs[gauss] + width, [acc_equal[names[i]] for i in gauss], width, label="jaxml (equal priors)",
+               color="C2")  # fmt: skip
+        ax.axhline(base, color="k", linestyle="--", linewidth=1, label=f"always {base_name} {base:.1f}%")
+        ax.set_xticks(xs)
+        ax.set_xticklabels(short)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_xlabel("model (2 / 6 features, separate / shared Σ)")
+
     figs.append(
-        plot.bars(
+        plot.panels(
             out / "accuracy_lecture_vs_ours.png",
-            [MODEL_WORDS[n] for n in names],
-            {
-                "lecture": [LECTURE[n] for n in names],
-                "jaxml (count priors, the lecture's formula)": [acc[n] for n in names],
-                "jaxml (equal priors)": [acc_equal.get(n, np.nan) for n in names],
-            },
-            title=f"Test accuracy (%) on the 70 test Pokémon: {result.metrics['count_priors_exact']:.0f} of 5 equal "
-            "the lecture's when rounded",
-            ylabel="accuracy (%)",
-            xlabel="model",
+            [draw_bars],
+            titles=[f"{result.metrics['count_priors_exact']:.0f} of 5 equal the lecture's when rounded"],
+            suptitle="Test accuracy on the lecture's 70 test Pokémon",
+            panel_size=(7.5, 4.5),
+            legend_loc="outside",
         )
     )
 
     def draw_intervals(ax: Any) -> None:
         xs = np.arange(len(names))
-        lo = [acc[n] - spread[n][1] for n in names]
-        hi = [spread[n][2] - acc[n] for n in names]
-        ax.errorbar(xs, [acc[n] for n in names], yerr=[lo, hi], fmt="o", capsize=6, label="jaxml, 95% bootstrap")
-        ax.plot(xs, [LECTURE[n] for n in names], "r*", markersize=12, label="lecture")
-        ax.plot(xs - 0.15, [acc_equal.get(n, np.nan) for n in names], "gs", label="jaxml, equal priors")
+        lo_ = [acc[n] - spread[n][1] for n in names]
+        hi_ = [spread[n][2] - acc[n] for n in names]
+        ax.errorbar(xs, [acc[n] for n in names], yerr=[lo_, hi_], fmt="o", capsize=6, label="jaxml, 95% bootstrap")
+        ax.plot(xs + 0.12, [LECTURE[n] for n in names], "r*", markersize=12, label="lecture")
+        gauss = [i for i, n in enumerate(names) if n in acc_equal]
+        ax.plot(xs[gauss] - 0.12, [acc_equal[names[i]] for i in gauss], "gs", label="jaxml, equal priors")
+        ax.axhline(base, color="k", linestyle="--", linewidth=1, label=f"always {base_name} {base:.1f}%")
         ax.set_xticks(xs)
-        ax.set_xticklabels(["2 sep.", "2 shared", "6 sep.", "6 shared", "logistic"], fontsize="small")
+        ax.set_xticklabels(short, fontsize="small")
         ax.set_ylabel("test accuracy (%)")
         ax.set_xlabel("model (2 / 6 features, separate / shared Σ)")
 
@@ -447,14 +667,13 @@ def _figures(result: Result, out: Path) -> list[Path]:
         plot.panels(
             out / "bootstrap_test_accuracy.png",
             [draw_intervals],
-            titles=[f"{n_boot} bootstrap resamples of the test set"],
+            titles=[f"{n_boot} bootstrap resamples of the 70 test Pokémon"],
             suptitle=(
-                f"70 test Pokémon: {result.metrics['lecture_values_inside_bootstrap_95']:.0f} of 5 lecture values "
-                "inside our 95% intervals (spread over other test sets)"
+                f"{result.metrics['lecture_values_inside_bootstrap_95']:.0f} of 5 lecture values inside our 95%\n"
+                "intervals (the spread over other test sets)"
             ),
             panel_size=(7.5, 4.5),
             legend_loc="outside",
         )
     )
-
     return figs

@@ -23,13 +23,25 @@ EXACT = 1e-12  # the toy's numbers are exact in float64 (products of 0, 1 and 2)
 @dataclasses.dataclass(frozen=True)
 class Config(ExperimentConfig):
     learning_rate: float = 0.1
-    steps: int = 80
+    steps: int = 150
     nudge: float = 1e-2
     # |t| ≤ quadratic_radius: where the second-order Taylor model L(θ′) + ½λt² is checked along u₋
     quadratic_radius: float = 0.1
+    # where the random starts θ′ + nudge·d lie: "random" (d uniform on the circle: almost surely with a component
+    # along u₋) or "u_plus" (d = ±u₊, on the line w₂ = −w₁: the negative control, no component along u₋)
+    nudge_direction: str = "random"
 
-    # a few hundred scalar steps: the full run is already a smoke test
+    # a few thousand scalar steps: the full run is already a smoke test
     QUICK = {}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.nudge_direction not in ("random", "u_plus"):
+            raise ValueError(f"nudge_direction must be 'random' or 'u_plus', got {self.nudge_direction!r}")
+
+
+# L below this many decades under L(θ′) counts as having reached the valley w₁w₂ = 1
+DECADES = 6  # (the statements write it 10⁻⁶)
 
 
 CLAIMS = (
@@ -82,9 +94,15 @@ CLAIMS = (
     Claim(
         "gd_escapes_after_nudge",
         "3.2",
-        "A small step along u₋ is enough: gradient descent from θ′ + 10⁻²·u/‖u‖ leaves the saddle and reaches L ≈ 0.",
-        lambda m: m["gd_after_nudge_final_loss"] < 1e-6 * m["loss_at_saddle"],
-        reads=("gd_after_nudge_final_loss", "loss_at_saddle"),
+        "A small nudge is enough: gradient descent from θ′ + 10⁻²·d, d a random unit direction (one per "
+        "replicate), leaves the saddle and reaches L < 10⁻⁶·L(θ′) (effect: decades of L below that).",
+        reads=("gd_random_starts_worst_final_loss", "loss_at_saddle"),
+        effect="decades_below_threshold",
+        control={"nudge_direction": "u_plus"},
+        explain=lambda m: (
+            f"Worst final loss over the random starts: {m['gd_random_starts_worst_final_loss']:.3g} "
+            f"(L(θ′) = {m['loss_at_saddle']:.3g})."
+        ),
     ),
 )
 
@@ -117,6 +135,16 @@ def compute(config: Config) -> Result:
             f"GD after a {config.nudge:g} nudge along u₋": saddle + config.nudge * unit,
         }
         paths = {k: surfaces.trajectory(f, sgd, s, config.steps) for k, s in starts.items()}
+        # Replicates: random starts θ′ + nudge·d from the seed; GD from each (vmapped).
+        angle = jax.random.uniform(jax.random.PRNGKey(config.seed), (config.replicates,), maxval=2 * jnp.pi)
+        if config.nudge_direction == "random":
+            dirs = jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+        else:  # ±u₊ = ±[1, −1]/√2: no component along u₋ (the control)
+            sign = jnp.where(angle < jnp.pi, 1.0, -1.0)
+            dirs = sign[:, None] * jnp.asarray(vecs[:, 1])[None, :]
+        random_starts = saddle[None, :] + config.nudge * dirs
+        random_paths = jax.vmap(lambda s0: surfaces.trajectory(f, sgd, s0, config.steps))(random_starts)
+        random_final = np.asarray(random_paths.loss[:, -1], np.float64)
         probe = jnp.array([0.3, -1.2])
         surface_diff = abs(float(surfaces.saddle(probe)) - float(f(probe)))
 
@@ -127,6 +155,8 @@ def compute(config: Config) -> Result:
         along_near = np.asarray(jax.vmap(f)(jnp.asarray(near)[:, None] * vecs[:, 0][None, :]))
     quad_err = float(np.max(np.abs(along_near - (cp.loss + 0.5 * lam[0] * near**2))))
     gd_final = [float(p.loss[-1]) for p in paths.values()]
+    # decades of L below 10⁻⁶·L(θ′) (L floored at 10⁻³⁰·L(θ′): float64 can land exactly on the valley)
+    decades = np.log10(cp.loss / np.maximum(random_final, 1e-30 * cp.loss)) - DECADES
     escape_t = float(np.linalg.norm(u))
     metrics = {
         "grad_norm_at_saddle": float(np.linalg.norm(g)),
@@ -149,6 +179,8 @@ def compute(config: Config) -> Result:
         "gd_toward_saddle_final_loss": gd_final[1],
         "gd_after_nudge_final_loss": gd_final[2],
         "surface_vs_objective_max_diff": surface_diff,
+        "gd_random_starts_worst_final_loss": float(random_final.max()),
+        "gd_random_starts_escaped": int(np.sum(decades > 0)),
     }
     lecture = {
         "grad_norm_at_saddle": 0.0,
@@ -196,7 +228,10 @@ def compute(config: Config) -> Result:
         f"L(θ′) = {cp.loss:.6g}). Gradient descent (η = {config.learning_rate:g}, {config.steps} steps) "
         f"ends at L = {gd_final[0]:.6g} started at the saddle, L = {gd_final[1]:.4g} started on the line "
         f"w₂ = −w₁ (the gradient points at the saddle), and L = {gd_final[2]:.3g} after a {config.nudge:g} "
-        "nudge along u₋."
+        f"nudge along u₋. From {config.replicates} starts θ′ + {config.nudge:g}·d with "
+        + ("d a random unit direction" if config.nudge_direction == "random" else "d = ±u₊ (the negative control)")
+        + f", {metrics['gd_random_starts_escaped']} reached L < 10⁻⁶·L(θ′) (worst final L "
+        f"{random_final.max():.3g})."
     )
     return Result(
         title=f"Saddle point of the toy network y = w₁w₂x: eigenvalues {lam[0]:.3g} and {lam[1]:.3g}",
@@ -204,7 +239,9 @@ def compute(config: Config) -> Result:
         metrics=metrics,
         lecture=lecture,
         tables={"The lecture's numbers beside ours": table(["quantity", "lecture", "jaxml"], rows)},
+        replicates={"decades_below_threshold": decades},
         data={
+            "random_paths": np.asarray(random_paths.theta),
             "hessian": h,
             "eigenvalues": lam,
             "eigenvectors": vecs,
@@ -213,6 +250,8 @@ def compute(config: Config) -> Result:
             "gd_names": names,
             "along": (t, along),
             "loss_at_saddle": float(cp.loss),
+            "eta": config.learning_rate,
+            "steps": config.steps,
         },
     )
 
@@ -220,21 +259,63 @@ def compute(config: Config) -> Result:
 def figures(result: Result, out: Path) -> list[Path]:
     d = result.data
     lam, u = d["eigenvalues"], d["escape"]
-    # the escape step last, so that it is drawn over the nudged GD path that follows the same diagonal
-    trajectories = dict(d["paths"])
-    trajectories[f"escape step θ′ + u (length {np.linalg.norm(u):.3g})"] = np.linspace(0.0, 1.0, 20)[:, None] * u
-    fig_surface = plot.contour(
+    f_grid = surfaces.on_grid(surfaces.saddle)
+    g = np.linspace(-2.0, 2.0, 200)
+    gx, gy = np.meshgrid(g, g)
+    z = np.asarray(f_grid(gx, gy), float)
+    levels = np.concatenate([np.linspace(0.0, 1.0, 11)[1:], [1.5, 2, 3, 5, 8, 12, 20]])
+
+    def base(ax: object) -> None:
+        cs = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=0.8)
+        ax.figure.colorbar(cs, ax=ax, shrink=0.8, label="L")
+        ax.plot(0.0, 0.0, "k*", markersize=11, zorder=5)
+        ax.annotate("saddle θ′", (0.0, 0.0), textcoords="offset points", xytext=(6, -12), fontsize="small")
+        ax.set_xlim(-2, 2)
+        ax.set_ylim(-2, 2)
+        ax.set_aspect("equal")
+        ax.set_xlabel("w₁")
+        ax.set_ylabel("w₂")
+
+    def draw_step(ax: object) -> None:
+        base(ax)
+        ax.annotate(
+            "", xy=(float(u[0]), float(u[1])), xytext=(0.0, 0.0),
+            arrowprops={"arrowstyle": "-|>", "color": "C3", "linewidth": 2},
+        )  # fmt: skip
+        ax.plot([0.0, float(u[0])], [0.0, float(u[1])], color="C3", linewidth=2,
+                label=f"escape step θ′ + u, u = [{u[0]:.3g}, {u[1]:.3g}] (L = 0)")  # fmt: skip
+        ax.plot(float(u[0]), float(u[1]), "o", color="C3", markersize=7)
+        ax.legend(fontsize="x-small", loc="lower right")
+
+    paths = d["paths"]
+    names = d["gd_names"]
+
+    def draw_gd(ax: object) -> None:
+        base(ax)
+        for k, path in enumerate(d["random_paths"]):
+            label = f"GD from {len(d['random_paths'])} random nudges θ′ + 10⁻²·d" if k == 0 else None
+            ax.plot(path[:, 0], path[:, 1], "-", color="C0", alpha=0.5, linewidth=1, label=label)
+            ax.plot(path[-1, 0], path[-1, 1], "o", color="C0", markersize=3)
+        toward = paths[names[1]]
+        ax.plot(toward[:, 0], toward[:, 1], "s--", color="C1", markersize=3, linewidth=1.5, label=names[1])
+        # the nudges all leave along u₋, so their paths share the diagonal: say how many end at each end
+        ends = d["random_paths"][:, -1, :]
+        for sign in (1.0, -1.0):
+            k = int(np.sum(np.sign(ends[:, 0]) == sign))
+            if k:
+                ax.annotate(f"{k} of {len(ends)} end here", (sign * 1.0, sign * 1.0), textcoords="offset points",
+                            xytext=(-75, 6) if sign > 0 else (6, -4), fontsize="x-small", color="C0")  # fmt: skip
+        still = paths[names[0]]
+        ax.plot(still[-1, 0], still[-1, 1], "D", color="C4", markersize=8, markerfacecolor="none", zorder=6,
+                label=names[0] + ": never moves")  # fmt: skip
+        ax.legend(fontsize="xx-small", loc="upper left")  # the quadrant w₁ < 0 < w₂ holds no path
+
+    fig_surface = plot.panels(
         out / "saddle_surface.png",
-        surfaces.on_grid(surfaces.saddle),
-        (-2.0, 2.0),
-        (-2.0, 2.0),
-        title=f"L = (1 − w₁w₂)²: saddle at 0 (λ = {lam[0]:.3g}, {lam[1]:.3g}), minima on w₁w₂ = 1",
-        xlabel="w₁",
-        ylabel="w₂",
-        trajectories=trajectories,
-        points={"saddle θ′": (0.0, 0.0), "θ′ + u": (float(u[0]), float(u[1]))},
-        levels=np.concatenate([np.linspace(0.0, 1.0, 11)[1:], [1.5, 2, 3, 5, 8, 12, 20]]),
-        legend_loc="below",
+        [draw_step, draw_gd],
+        titles=["the second-order escape step", f"gradient descent (η = {d['eta']:g}, {d['steps']} steps)"],
+        suptitle=f"L = (1 − w₁w₂)²: saddle at 0 (λ = {lam[0]:.3g}, {lam[1]:.3g}), minima on w₁w₂ = 1",
+        ncols=2,
     )
     t, along = d["along"]
     l0 = d["loss_at_saddle"]

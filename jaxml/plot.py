@@ -31,10 +31,50 @@ PathLike = str | os.PathLike
 Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
 
 
+def check(fig: plt.Figure) -> None:
+    """Refuse a figure a reader cannot trust: a NaN or ±∞ in any plotted line, marker set, bar or image (a
+    sentinel such as "not reached" must be left out, not drawn as data), or a legend entry with no text.
+
+    Raises:
+        ValueError: naming the axes (by title) and the series.
+    """
+    for ax in fig.axes:
+        where = repr(ax.get_title() or fig.get_suptitle() or "untitled axes")
+        for line in ax.get_lines():
+            if not np.all(np.isfinite(np.asarray(line.get_xydata(), dtype=float))):
+                raise ValueError(f"figure {where}: line {line.get_label()!r} has NaN or ±∞ values; drop them")
+        for coll in ax.collections:
+            offsets = np.asarray(coll.get_offsets(), dtype=float)
+            if offsets.size and not np.all(np.isfinite(offsets)):
+                raise ValueError(f"figure {where}: markers {coll.get_label()!r} have NaN or ±∞ positions")
+        for patch in ax.patches:
+            box = patch.get_bbox() if hasattr(patch, "get_bbox") else None
+            if box is not None and not np.all(np.isfinite(box.get_points())):
+                raise ValueError(f"figure {where}: a bar or patch {patch.get_label()!r} has a NaN or ±∞ extent")
+        for image in ax.get_images():
+            values = np.ma.masked_invalid(np.ma.asarray(image.get_array()))
+            if np.ma.count_masked(values) > np.ma.count_masked(np.ma.asarray(image.get_array())):
+                raise ValueError(f"figure {where}: an image has NaN or ±∞ pixels; mask them explicitly")
+    for legend in [ax.get_legend() for ax in fig.axes] + list(fig.legends):
+        if legend is None:
+            continue
+        empty = [t for t in legend.get_texts() if not t.get_text().strip()]
+        if empty:
+            raise ValueError(f"figure {fig.get_suptitle() or 'untitled'!r}: a legend entry has no text")
+
+
 def save(
     fig: plt.Figure, path: PathLike, dpi: int = 110, rect: tuple[float, float, float, float] | None = None
 ) -> Path:
-    """Save ``fig`` as a PNG at ``path`` atomically and close it; ``rect`` is the area ``tight_layout`` fills."""
+    """Save ``fig`` as a PNG at ``path`` atomically and close it; ``rect`` is the area ``tight_layout`` fills.
+
+    Every figure passes :func:`check` first (no NaN or ±∞ drawn, no empty legend entry).
+    """
+    try:
+        check(fig)
+    except ValueError:
+        plt.close(fig)
+        raise
     buf = io.BytesIO()
     fig.tight_layout(rect=rect)
     fig.savefig(buf, format="png", dpi=dpi)
@@ -444,3 +484,66 @@ def panels(
         fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=legend_ncol, fontsize="small")
         rect = (0.0, bottom, 1.0, 1.0)
     return save(fig, path, rect=rect)
+
+
+def path_on_surface(
+    values: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    theta: np.ndarray,
+    *,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    label: str,
+    color: str,
+    steps: int,
+    style: str = "-",
+    marks: Mapping[str, tuple[float, float]] | None = None,
+    resolution: int = 120,
+) -> Callable[[plt.Axes], None]:
+    """A :func:`panels` drawer: a loss surface's log-spaced contours, with a colour bar, and ONE optimizer's path.
+
+    One path per panel: paths that share a stretch (gradient descent and momentum into the same valley) cannot
+    hide one another. A diverged path is drawn up to its last finite θ.
+
+    Args:
+        values: ``values(X, Y) -> Z`` on NumPy grids (e.g. ``jaxml.surfaces.on_grid(f)``).
+        theta: the path, shape (T, 2).
+        xlim, ylim: the window.
+        label, color, style: the path's legend label, colour and Matplotlib line style.
+        steps: how many updates the path took (labels its end point).
+        marks: named points to star (minima, saddles).
+        resolution: grid points per axis.
+    """
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    X, Y = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    Z = np.asarray(values(X, Y), dtype=float)
+    shift = float(Z.min()) - 1e-3  # shifted positive for the log colour scale
+    Z = Z - shift
+
+    def draw(ax: plt.Axes) -> None:
+        cs = ax.contour(X, Y, Z, levels=np.geomspace(Z.min(), Z.max(), 20), cmap="viridis",
+                        norm=LogNorm(Z.min(), Z.max()), linewidths=0.7)  # fmt: skip
+        decades = 10.0 ** np.arange(np.ceil(np.log10(Z.min())), np.floor(np.log10(Z.max())) + 1)
+        bar = ax.figure.colorbar(cs, ax=ax, fraction=0.046, pad=0.02, ticks=decades,
+                                 format=LogFormatterSciNotation())  # fmt: skip
+        sign = "+" if shift < 0 else "−"
+        bar.set_label("loss" if abs(shift) < 1e-2 else f"loss {sign} {abs(shift):.3g}", labelpad=2)
+        th = np.asarray(theta, dtype=float)
+        finite = np.all(np.isfinite(th), axis=1)
+        th = th[: len(th) if finite.all() else int(np.argmin(finite))]
+        if len(th):
+            ax.plot(th[:, 0], th[:, 1], style, color=color, lw=1.4, label=label)
+            ax.plot(th[0, 0], th[0, 1], "o", color="k", ms=5, label="start")
+            ax.plot(th[-1, 0], th[-1, 1], "X", color=color, ms=9, mec="k", label=f"after {steps} updates")
+        for name, (px, py) in (marks or {}).items():
+            ax.plot(px, py, "k*", ms=10)
+            ax.annotate(name, (px, py), textcoords="offset points", xytext=(0, 7), ha="center", fontsize="small")
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.set_xlabel("θ₁")
+        ax.set_ylabel("θ₂")
+        ax.legend(fontsize="x-small", loc="lower left")
+
+    return draw
+

@@ -5,23 +5,39 @@ An experiment (a module of the ``experiments`` package) declares
 * ``DESCRIPTION`` (one line) and ``SECTION`` (the syllabus section, ``"1.3"``);
 * ``Config``, a frozen dataclass deriving from :class:`ExperimentConfig`, whose :meth:`~ExperimentConfig.quick`
   gives the smaller smoke-test run (the one place that decides quick mode);
-* ``CLAIMS``, the lecture statements it tests, each a :class:`Claim` — a predicate over the run's metrics;
-* ``compute(config) -> Result`` (numbers, tables and the claims' :class:`Verdict` s; writes no file) and
+* ``CLAIMS``, the lecture statements it tests, each a :class:`Claim`;
+* ``compute(config) -> Result`` (numbers, tables, per-replicate effects; writes no file) and
   ``figures(result, out) -> list[path]`` (draws from the result through :mod:`jaxml.plot`).
 
-**Claims are code**: a conclusion is never typed by hand. :func:`evaluate` applies each claim's predicate to the
-metrics and records the numbers it read; the verdict (*reproduced* / *not reproduced*) goes to ``results.json``
-and the table that opens ``report.md``. A claim also states what the project has established about it
-(``expected``; and ``quick=False`` when only the full-size run reproduces it), so the tests notice a verdict
-that changes.
+**Claims are code**: a conclusion is never typed by hand. A claim is one of two kinds.
+
+* *Exact* (an identity, a closed form, a construction): ``predicate(metrics) -> bool`` on numbers that do not
+  depend on the seed beyond rounding (Adam equals momentum ∘ RMSProp to 1e-6; H of the toy saddle).
+* *Empirical* (anything a different seed, start, split or draw could change): ``effect`` names a per-replicate
+  array in :attr:`Result.replicates`, signed so that a positive value is the claim holding in that replicate
+  (a paired difference where the replicates share data, a count minus the count needed — integers, never
+  float fractions). The one rule of evidence, :func:`replicated`, decides: the claim is reproduced when, over
+  at least :data:`MIN_REPLICATES` replicates, the mean effect exceeds :func:`bar` ``(tests)`` standard errors —
+  3 for a single comparison, more when the claim takes a maximum over ``tests`` sizes or models (Šidák). No
+  experiment sets its own bar. Each empirical claim names a negative control (``control``: the config
+  overrides that remove the lecture's mechanism) on which the tests check that it is *not* reproduced.
+
+:func:`evaluate` applies the claims; the verdict (*reproduced* / *not reproduced*), the numbers it read and the
+evidence (replicates held, effect ± standard error) go to ``results.json`` and the table that opens
+``report.md``. A claim also states what the project has established about it (``expected``; and
+``quick=False`` when only the full-size run reproduces it), so the tests notice a verdict that changes.
 
 Example:
-    >>> from jaxml.report import Claim, evaluate, table
+    >>> from jaxml.report import Claim, evaluate, replicated, table
     >>> c = Claim("gd_reaches_lstsq", "1.3", "Gradient descent reaches the least-squares optimum.",
     ...           lambda m: m["gap"] < 1e-3, reads=("gap",))
     >>> v, = evaluate([c], {"gap": 2e-5, "other": 1.0})
     >>> v.holds, v.numbers, v.verdict
     (True, {'gap': 2e-05}, 'reproduced')
+    >>> replicated([0.9, 1.1, 1.0, 0.8, 1.2, 1.0, 0.9, 1.1, 1.0, 1.0])
+    Evidence(n=10, held=10, mean=1.0, se=0.0365..., bar=3.0, holds=True)
+    >>> replicated([0.5, -0.4, 0.3, -0.2, 0.1, 0.0, 0.2, -0.1, 0.4, -0.3]).holds  # a null effect
+    False
     >>> print(table(["a", "b"], [[1, 2.5]]))
     | a | b |
     |---|---|
@@ -34,17 +50,30 @@ import dataclasses
 import json
 import math
 import os
+import platform
+import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
 
 from jaxml.io import atomic_write_text
 
 __all__ = [
+    "MIN_REPLICATES",
     "Claim",
+    "Evidence",
     "ExperimentConfig",
     "Result",
     "Verdict",
+    "bar",
+    "progress",
+    "provenance",
+    "replicated",
     "claims_table",
     "evaluate",
     "metrics_table",
@@ -56,9 +85,14 @@ __all__ = [
 ]
 
 
+MIN_REPLICATES = 10
+"""The fewest replicates an empirical claim is judged on; fewer and it is *not reproduced*."""
+
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-    """Fields every experiment takes: a seed, an output folder, and which variant this is ("full" or "quick").
+    """Fields every experiment takes: a seed, how many replicates its empirical claims get (seeds, starts,
+    splits or draws derived from ``seed``; see :func:`replicated`), an output folder, and which variant this is
+    ("full" or "quick").
 
     Subclasses list their own fields and, in the class variable ``QUICK``, the values their quick (smoke-test)
     variant changes; :meth:`quick` applies them. Code never branches on the variant: the quick run is just other
@@ -70,12 +104,17 @@ class ExperimentConfig:
         ...     epochs: int = 1000
         ...     QUICK = {"epochs": 100}
         >>> Config().quick()
-        Config(seed=0, out='results', variant='quick', epochs=100)
+        Config(seed=0, replicates=10, out='results', variant='quick', epochs=100)
     """
 
     seed: int = 0
+    replicates: int = MIN_REPLICATES
     out: str = "results"
     variant: str = "full"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.replicates, int) or isinstance(self.replicates, bool) or self.replicates < 2:
+            raise ValueError(f"replicates must be an int ≥ 2, got {self.replicates!r}")
 
     QUICK: ClassVar[Mapping[str, Any]] = {}
 
@@ -94,6 +133,79 @@ class ExperimentConfig:
         return path
 
 
+_Z = 3.0  # the project's one bar: 3 standard errors for a single one-sided comparison
+
+
+def bar(tests: int = 1) -> float:
+    """The number of standard errors the mean effect must exceed.
+
+    ``tests = 1`` gives 3 (a one-sided false-alarm rate α = Φ(−3) ≈ 0.00135 under a normal null). A claim that
+    takes the best of ``tests`` sizes or models keeps the same family-wise rate (Šidák):
+    α₁ = 1 − (1 − α)^(1/tests), bar = Φ⁻¹(1 − α₁).
+
+    Example:
+        >>> bar(1), round(bar(12), 2)
+        (3.0, 3.69)
+    """
+    if not isinstance(tests, int) or isinstance(tests, bool) or tests < 1:
+        raise ValueError(f"tests must be a positive int, got {tests!r}")
+    if tests == 1:
+        return _Z
+    alpha = NormalDist().cdf(-_Z)
+    return NormalDist().inv_cdf((1 - alpha) ** (1 / tests))
+
+
+class Evidence(NamedTuple):
+    """What :func:`replicated` found: ``held`` of ``n`` replicates had a positive effect; the mean effect
+    ± its standard error ``se``; the ``bar`` (standard errors) it had to clear; and whether it did."""
+
+    n: int
+    held: int
+    mean: float
+    se: float
+    bar: float
+    holds: bool
+
+    def to_json(self) -> dict[str, Any]:
+        out = self._asdict()
+        out["se"] = self.se if math.isfinite(self.se) else None  # one replicate has no standard error
+        return out
+
+    def describe(self) -> str:
+        """``"held in 9/10, effect 0.12 ± 0.01 (bar 3 SE)"``."""
+        return f"held in {self.held}/{self.n}, effect {_fmt(self.mean)} ± {_fmt(self.se)} (bar {self.bar:.3g} SE)"
+
+
+def replicated(effects: Sequence[float] | np.ndarray, *, tests: int = 1) -> Evidence:
+    """The project's one rule of evidence for an empirical claim.
+
+    With effects e₁ … eₙ (positive: the claim holds in that replicate), mean ē and standard error
+    s/√n (s with n − 1 degrees of freedom), the claim is reproduced when n ≥ :data:`MIN_REPLICATES` and
+    ē > :func:`bar` ``(tests)`` · s/√n (and ē > 0 when every replicate gives the same value).
+
+    Args:
+        effects: one finite number per replicate (integers for counts).
+        tests: how many sizes or models the claim's maximum ranges over (1: a single comparison).
+
+    Returns:
+        An :class:`Evidence`.
+
+    Raises:
+        ValueError: ``effects`` is not a 1-D array of finite numbers.
+    """
+    e = np.asarray(effects, dtype=np.float64)
+    if e.ndim != 1 or e.size == 0:
+        raise ValueError(f"effects must be a non-empty 1-D array (one value per replicate), got shape {e.shape}")
+    if not np.all(np.isfinite(e)):
+        raise ValueError(f"effects must be finite, got {e.tolist()}")
+    n = int(e.size)
+    mean = float(e.mean())
+    se = float(e.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    b = bar(tests)
+    holds = n >= MIN_REPLICATES and mean > 0 and mean > b * se
+    return Evidence(n, int(np.sum(e > 0)), mean, se, b, bool(holds))
+
+
 class Claim(NamedTuple):
     """A lecture statement an experiment tests, as code.
 
@@ -101,23 +213,36 @@ class Claim(NamedTuple):
         id: a short identifier, unique within the experiment.
         section: the syllabus section (SCOPE §) the statement comes from.
         statement: the lecture's claim, in words.
-        predicate: ``predicate(metrics) -> bool``: whether this run's numbers show it.
+        predicate: exact claims: ``predicate(metrics) -> bool``, whether this run's numbers show it. ``None``
+            for an empirical claim.
         reads: the metric names the predicate reads (recorded beside the verdict).
         expected: whether the full-size run reproduces it (what the project has established; a change is a
             regression the tests catch). ``False`` documents an honest miss.
         quick: whether the quick variant reproduces it as well (``False``: only the full run shows it).
         explain: optional ``explain(metrics) -> str``, a sentence formatted from the numbers saying why the
             verdict is what it is (required in spirit for a claim that is not reproduced).
+        effect: empirical claims: the name of the per-replicate effect in :attr:`Result.replicates` (positive:
+            the claim holds in that replicate), judged by :func:`replicated`.
+        tests: how many sizes or models the effect is the best of (raises the bar; see :func:`bar`).
+        control: empirical claims: the config overrides that remove the lecture's mechanism (the negative
+            control: ``{"momentum": 0.0}``, shuffled labels, …); the tests check the claim fails there.
     """
 
     id: str
     section: str
     statement: str
-    predicate: Callable[[Mapping[str, float]], bool]
+    predicate: Callable[[Mapping[str, float]], bool] | None = None
     reads: tuple[str, ...] = ()
     expected: bool = True
     quick: bool = True
     explain: Callable[[Mapping[str, float]], str] | None = None
+    effect: str | None = None
+    tests: int = 1
+    control: Mapping[str, Any] | None = None
+
+    @property
+    def empirical(self) -> bool:
+        return self.effect is not None
 
 
 class Verdict(NamedTuple):
@@ -130,6 +255,7 @@ class Verdict(NamedTuple):
     numbers: dict[str, float]
     expected: bool
     detail: str
+    evidence: Evidence | None = None
 
     @property
     def verdict(self) -> str:
@@ -143,28 +269,48 @@ class Verdict(NamedTuple):
             "holds": self.holds,
             "verdict": self.verdict,
             "expected": self.expected,
+            "kind": "empirical" if self.evidence is not None else "exact",
+            "evidence": self.evidence.to_json() if self.evidence is not None else None,
             "numbers": self.numbers,
             "detail": self.detail,
         }
 
 
-def evaluate(claims: Sequence[Claim], metrics: Mapping[str, float], *, quick: bool = False) -> list[Verdict]:
-    """Each claim's verdict on ``metrics``; ``expected`` is the claim's (or its ``quick`` field in a quick run).
+def evaluate(
+    claims: Sequence[Claim],
+    metrics: Mapping[str, float],
+    *,
+    replicates: Mapping[str, Any] | None = None,
+    quick: bool = False,
+) -> list[Verdict]:
+    """Each claim's verdict: exact claims by their predicate on ``metrics``, empirical ones by
+    :func:`replicated` on their effect in ``replicates``; ``expected`` is the claim's (or its ``quick`` field in
+    a quick run).
 
-    A predicate reading a metric the run did not produce raises ``KeyError`` naming it: a claim can never pass
-    by accident.
+    A claim reading a metric (or an effect) the run did not produce raises ``KeyError`` naming it: a claim can
+    never pass by accident. A claim with both or neither of ``predicate`` and ``effect`` is a ``TypeError``.
     """
+    replicates = replicates or {}
     out = []
     for c in claims:
+        if (c.predicate is None) == (c.effect is None):
+            raise TypeError(f"claim {c.id!r} needs exactly one of predicate (exact) and effect (empirical)")
         missing = [k for k in c.reads if k not in metrics]
+        if c.empirical and c.effect not in replicates:
+            missing.append(f"replicates[{c.effect!r}]")
         if missing:
             raise KeyError(f"claim {c.id!r} reads metrics the run did not produce: {missing}")
-        holds = bool(c.predicate(metrics))
+        evidence = replicated(replicates[c.effect], tests=c.tests) if c.empirical else None
+        holds = evidence.holds if evidence is not None else bool(c.predicate(metrics))
         detail = c.explain(metrics) if c.explain is not None else ""
         expected = c.expected and (c.quick or not quick)
-        numbers = {k: float(metrics[k]) for k in c.reads}
-        out.append(Verdict(c.id, c.section, c.statement, holds, numbers, expected, detail))
+        numbers = {k: _number(metrics[k]) for k in c.reads}
+        out.append(Verdict(c.id, c.section, c.statement, holds, numbers, expected, detail, evidence))
     return out
+
+
+def _number(v: Any) -> float | None:
+    return None if v is None else float(v)
 
 
 def tally(verdicts: Sequence[Verdict]) -> tuple[int, int]:
@@ -184,6 +330,8 @@ class Result:
         lecture: the lecture's published numbers, by the same names as in ``metrics`` where comparable.
         tables: captioned Markdown tables (use :func:`table`).
         claims: the verdicts of the experiment's lecture claims (:func:`evaluate`).
+        replicates: per-replicate arrays by name (one value per seed, start, split or draw); an empirical
+            claim's ``effect`` names one of them.
         figures: paths of the PNGs written (filled in from the experiment's ``figures``).
         data: anything else a caller may want (arrays, histories); not written to the report.
     """
@@ -194,13 +342,16 @@ class Result:
     lecture: dict[str, float] = dataclasses.field(default_factory=dict)
     tables: dict[str, str] = dataclasses.field(default_factory=dict)
     claims: list[Verdict] = dataclasses.field(default_factory=list)
+    replicates: dict[str, Any] = dataclasses.field(default_factory=dict)
     figures: list[str] = dataclasses.field(default_factory=list)
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _fmt(v: Any) -> str:
     # a string is already text: "2.10" (a § number) must not become the float 2.1
-    if isinstance(v, (str, bool)) or v is None:
+    if v is None:
+        return "—"  # not measured / not reached: never printed as a number
+    if isinstance(v, (str, bool)):
         return str(v)
     if isinstance(v, int):
         return str(v)
@@ -208,10 +359,8 @@ def _fmt(v: Any) -> str:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
-    if math.isinf(f):
-        return "∞" if f > 0 else "−∞"  # e.g. "updates to reach" of a run that never reached
-    if math.isnan(f):
-        return str(f)
+    if not math.isfinite(f):
+        return str(f)  # should not happen: results keep None for "not reached"
     if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3):
         return f"{f:.3e}"
     return f"{f:.4g}"
@@ -233,15 +382,21 @@ def metrics_table(metrics: Mapping[str, float], lecture: Mapping[str, float]) ->
     return table(["quantity", "jaxml"], [[k, _fmt(v)] for k, v in metrics.items()])
 
 
+def _claim_line(v: Verdict) -> str:
+    mark = "✅ reproduced" if v.holds else "❌ not reproduced"
+    detail = f" {v.detail}" if v.detail else ""
+    evidence = f"; {v.evidence.describe()}" if v.evidence is not None else ""
+    numbers = _numbers(v.numbers)
+    tail = f" ({numbers}{evidence})" if numbers else (f" ({evidence[2:]})" if evidence else "")
+    return f"- {mark} — §{v.section} {v.statement}{detail}{tail}"
+
+
 def to_markdown(name: str, result: Result, seconds: float, root: Path) -> str:
     """One experiment's section of the report; figure paths are made relative to ``root``."""
     parts = [f"## {result.title} (`{name}`)", "", result.summary.strip(), "", f"*Ran in {seconds:.1f} s.*", ""]
     if result.claims:
         parts += ["**Lecture claims**", ""]
-        for v in result.claims:
-            mark = "✅ reproduced" if v.holds else "❌ not reproduced"
-            detail = f" {v.detail}" if v.detail else ""
-            parts.append(f"- {mark} — §{v.section} {v.statement}{detail} ({_numbers(v.numbers)})")
+        parts += [_claim_line(v) for v in result.claims]
         parts.append("")
     if result.metrics:
         parts += [metrics_table(result.metrics, result.lecture), ""]
@@ -253,18 +408,102 @@ def to_markdown(name: str, result: Result, seconds: float, root: Path) -> str:
     return "\n".join(parts)
 
 
-def write_results_json(path: Path, name: str, result: Result, seconds: float) -> None:
-    """The numbers of one run as JSON (figures as paths), written atomically."""
+def progress(message: str) -> None:
+    """One line on stderr from inside a long experiment (``   … trained 4 of 16 networks``), so a tour is never
+    silent for minutes; the report and ``results.json`` are unaffected."""
+    print(f"   … {message}", file=sys.stderr, flush=True)
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    """The checkout's commit (``+dirty`` when it has uncommitted changes), or ``None`` outside a git clone."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        run = lambda *a: subprocess.run(
+            ["git", *a], cwd=here, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        dirty = run("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def provenance() -> dict[str, Any]:
+    """What produced a run: package versions, the git commit (when there is one), Python, platform, device.
+
+    Example:
+        >>> sorted(provenance())
+        ['device', 'git_commit', 'packages', 'platform', 'python']
+    """
+    import jax  # only here: the report's formatting does not need JAX
+
+    dev = jax.devices()[0]
+    packages = ("jaxml", "jax", "jaxlib", "optax", "numpy", "scipy", "scikit-learn", "matplotlib")
+    return {
+        "packages": {p: _version(p) for p in packages},
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": {"platform": dev.platform, "kind": dev.device_kind, "count": jax.device_count()},
+    }
+
+
+def _strict(value: Any, where: str = "") -> Any:
+    """``value`` as strict JSON: arrays to lists; a NaN or ±∞ anywhere is a ``ValueError`` naming where."""
+    if isinstance(value, Mapping):
+        return {str(k): _strict(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype")):
+        return _strict(np.asarray(value).tolist(), where)
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"results{where} is {value}: keep None for 'not reached', never NaN or ∞")
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def write_results_json(
+    path: Path,
+    name: str,
+    result: Result,
+    seconds: float,
+    config: ExperimentConfig | None = None,
+    provenance_: Mapping[str, Any] | None = None,
+) -> None:
+    """The numbers of one run as strict JSON (figures as paths), written atomically.
+
+    Records the whole ``config`` (after any ``--set``), the seed, the per-replicate effects and the run's
+    provenance (:func:`provenance`). Raises ``ValueError`` on a NaN or ±∞ anywhere — "not reached" is
+    ``null`` — before anything is written.
+    """
     payload = {
         "name": name,
         "title": result.title,
         "seconds": seconds,
-        "metrics": {k: float(v) for k, v in result.metrics.items()},
-        "lecture": {k: float(v) for k, v in result.lecture.items()},
+        "seed": config.seed if config is not None else None,
+        "config": dataclasses.asdict(config) if config is not None else None,
+        "provenance": dict(provenance_) if provenance_ is not None else provenance(),
+        "metrics": {k: _number(v) for k, v in result.metrics.items()},
+        "lecture": {k: _number(v) for k, v in result.lecture.items()},
         "claims": [v.to_json() for v in result.claims],
+        "replicates": result.replicates,
         "figures": [str(f) for f in result.figures],
     }
-    atomic_write_text(path, json.dumps(payload, indent=2, allow_nan=True))
+    atomic_write_text(path, json.dumps(_strict(payload), indent=2, allow_nan=False))
 
 
 def _numbers(numbers: Mapping[str, float]) -> str:
@@ -272,13 +511,19 @@ def _numbers(numbers: Mapping[str, float]) -> str:
 
 
 def claims_table(verdicts: Mapping[str, Sequence[Verdict]]) -> str:
-    """The table that opens the report: experiment, §, lecture claim, verdict, the numbers behind it."""
+    """The table that opens the report: experiment, §, lecture claim, verdict, the evidence (how many replicates
+    held, the effect ± its standard error and the bar; "exact" for an identity) and the numbers behind it."""
     rows = []
     for name, vs in verdicts.items():
         for v in vs:
             mark = "✅ reproduced" if v.holds else "❌ **not reproduced**"
-            rows.append([f"`{name}`", v.section, v.statement, mark, _numbers(v.numbers)])
-    return table(["experiment", "§", "lecture claim", "verdict", "numbers"], rows)
+            if v.evidence is None:
+                evidence = "exact"
+            else:
+                e = v.evidence
+                evidence = f"{e.held}/{e.n} held; {_fmt(e.mean)} ± {_fmt(e.se)} (bar {e.bar:.3g} SE)"
+            rows.append([f"`{name}`", v.section, v.statement, mark, evidence, _numbers(v.numbers)])
+    return table(["experiment", "§", "lecture claim", "verdict", "evidence (replicates)", "numbers"], rows)
 
 
 def write_report(

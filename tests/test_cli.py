@@ -31,11 +31,12 @@ def test_runner_writes_report_claims_table_and_results_json(tmp_path):
     held = sum(c["holds"] for c in claims)
     # the report opens with the tally and the claims table, before any experiment's section
     tally = f"**{held} of {len(claims)} lecture claims reproduced, {len(claims) - held} not reproduced.**"
-    assert report.index(tally) < report.index("| experiment | § | lecture claim | verdict | numbers |")
+    header = "| experiment | § | lecture claim | verdict | evidence (replicates) | numbers |"
+    assert report.index(tally) < report.index(header)
     assert report.index("| experiment |") < report.index("## ")
     for c in claims:
         assert c["statement"].replace("|", "\\|") in report
-    assert "300 epochs" in report  # the override reached the run
+    assert "300 epochs" in report and payload["config"]["epochs"] == 300  # the override reached the run
     for line in report.splitlines():
         if line.startswith("!["):
             assert (tmp_path / line.split("(")[1].rstrip(")")).exists()
