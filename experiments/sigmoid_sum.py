@@ -426,7 +426,8 @@ def figures(result: Result, out: Path) -> list[Path]:
                 line = ax.plot(units, v, marker + "-", label=label + (" (mean)" if "trained" in label else ""))[0]
                 spread = d["spread"][label][0 if which == "rms" else 1]
                 if spread.shape[1] > 1:  # the initializations' range, so a lucky or unlucky start shows
-                    ax.fill_between(units, spread.min(1), spread.max(1), color=line.get_color(), alpha=0.15)
+                    ax.fill_between(units, spread.min(1), spread.max(1), color=line.get_color(), alpha=0.15,
+                                    label=f"{label}: range over initializations")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xticks(units)

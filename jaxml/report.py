@@ -172,8 +172,11 @@ class Evidence(NamedTuple):
         return out
 
     def describe(self) -> str:
-        """``"held in 9/10, effect 0.12 ± 0.01 (bar 3 SE)"``."""
-        return f"held in {self.held}/{self.n}, effect {_fmt(self.mean)} ± {_fmt(self.se)} (bar {self.bar:.3g} SE)"
+        """``"held in 9/10, effect 0.12 ± 0.01 (bar 3 SE)"``; says so when there were too few replicates."""
+        few = f"; too few replicates ({self.n} < {MIN_REPLICATES})" if self.n < MIN_REPLICATES else ""
+        return (
+            f"held in {self.held}/{self.n}, effect {_fmt(self.mean)} ± {_fmt(self.se)} (bar {self.bar:.3g} SE){few}"
+        )
 
 
 def replicated(effects: Sequence[float] | np.ndarray, *, tests: int = 1) -> Evidence:

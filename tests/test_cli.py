@@ -36,7 +36,7 @@ def test_runner_writes_report_claims_table_and_results_json(tmp_path):
     assert report.index("| experiment |") < report.index("## ")
     for c in claims:
         assert c["statement"].replace("|", "\\|") in report
-    assert "300 epochs" in report and payload["config"]["epochs"] == 300  # the override reached the run
+    assert "300 full-batch Adam steps" in report and payload["config"]["epochs"] == 300  # the override reached the run
     for line in report.splitlines():
         if line.startswith("!["):
             assert (tmp_path / line.split("(")[1].rstrip(")")).exists()
