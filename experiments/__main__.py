@@ -35,9 +35,9 @@ HEADER = """# jaxml experiment report
 Each section reproduces one result of Hung-yi Lee's ML lectures with jaxml ({variant} run, {seeds}). The table
 below lists every lecture claim the experiments test, with the verdict computed from this run's numbers. An
 exact claim (an identity or a construction) is checked on its numbers; an empirical one is replicated over
-seeds, starts, splits or draws and is reproduced only when its mean effect exceeds {bar:g} standard errors over
-at least {min_n} replicates (more where the claim is the best of several sizes or models). Numbers marked
-*lecture* are the lecture's published ones.
+seeds, starts, splits or draws and is reproduced only when, over at least {min_n} replicates, its mean effect
+exceeds {bar:g} standard errors (a higher bar where the claim is the best of several sizes or models). Numbers
+marked *lecture* are the lecture's published ones.
 
 Produced by jaxml {jaxml} (commit {commit}) with JAX {jax}, jaxlib {jaxlib}, Optax {optax}, NumPy {numpy} on
 {device} ({platform}); every `results.json` holds its whole config and this provenance.
