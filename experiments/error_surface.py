@@ -4,7 +4,8 @@ own σᵢ (Adagrad, RMSProp, Adam) reach the minimum (SCOPE §4.3–4.6).
 The experiment's randomness is the start point: every claim is judged over ``replicates`` random starts drawn
 from ``config.seed`` at the far end of the flat floor (around the lecture's (−9, 0.8)). Negative controls: a round
 bowl (``floor_curvature`` = b: no elongation), an η below 1/b (no overshoot), a large "small" η, and
-``sigma_division=False`` (Adagrad and RMSProp become GD at their η, Adam an averaged-gradient step — σ ≡ 1).
+``sigma_division=False`` (σ ≡ 1: Adagrad and RMSProp become GD, Adam an averaged-gradient step, each at its η
+capped at the largest stable one, ``eta_large`` < 2/b, so the control fails by stalling, not by diverging).
 """
 
 from __future__ import annotations
@@ -114,15 +115,21 @@ def _no_sigma_adam(eta: float) -> optax.GradientTransformation:
 def _optimizers(c: Config) -> dict:
     sig = c.sigma_division
     tag = "" if sig else " (σ ≡ 1)"
+    # Without σ the step must respect the steep direction, η < 2/b: cap it at the large-but-stable η.
+    stable = lambda eta: eta if sig else min(eta, c.eta_large)
     return {
         f"GD, η = {c.eta_large:g} (large)": optim.sgd(c.eta_large),
         f"GD, η = {c.eta_small:g} (small)": optim.sgd(c.eta_small),
         f"momentum, η = {c.eta_momentum:g}, λ = {c.lam:g}": optim.momentum(c.eta_momentum, beta=c.lam),
-        f"Adagrad, η = {c.eta_adagrad:g}{tag}": optim.adagrad(c.eta_adagrad) if sig else optim.sgd(c.eta_adagrad),
-        f"RMSProp, η = {c.eta_rmsprop:g}, α = {c.alpha:g}{tag}": (
-            optim.rmsprop(c.eta_rmsprop, alpha=c.alpha) if sig else optim.sgd(c.eta_rmsprop)
+        f"Adagrad, η = {stable(c.eta_adagrad):g}{tag}": (
+            optim.adagrad(c.eta_adagrad) if sig else optim.sgd(stable(c.eta_adagrad))
         ),
-        f"Adam, η = {c.eta_adam:g}{tag}": optim.adam(c.eta_adam) if sig else _no_sigma_adam(c.eta_adam),
+        f"RMSProp, η = {stable(c.eta_rmsprop):g}, α = {c.alpha:g}{tag}": (
+            optim.rmsprop(c.eta_rmsprop, alpha=c.alpha) if sig else optim.sgd(stable(c.eta_rmsprop))
+        ),
+        f"Adam, η = {stable(c.eta_adam):g}{tag}": (
+            optim.adam(c.eta_adam) if sig else _no_sigma_adam(stable(c.eta_adam))
+        ),
     }
 
 
@@ -226,8 +233,8 @@ def compute(config: Config) -> Result:
         f"fixed η (median η = {np.median(best_eta):.3g}) ends at least {sweep_best.min():.3g} of the start distance "
         f"away. Reached from every start: {', '.join(reached_names) or 'none'}. Momentum (λ = {config.lam:g}) "
         f"accumulates the small steps along the floor and reaches from {count[mom]} of {n} — a fixed-η method that "
-        "works too, so the claim's control is not momentum but σ ≡ 1 (`sigma_division=False`: the same η "
-        "without the division)."
+        "works too, so the claim's control is not momentum but σ ≡ 1 (`sigma_division=False`: no division, "
+        "η capped at the largest stable one)."
         + ("" if config.sigma_division else " **This run is that control.**")
     )
     return Result(
