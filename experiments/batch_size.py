@@ -31,9 +31,11 @@ KESKAR = {
     "C4 (CNN, CIFAR-100)": (63.08, 57.81),
 }
 
-#: "about the same time": a full-batch update within this factor of a batch-1 update, and an epoch "longer" only
-#: beyond it (per-update bookkeeping alone makes a batch-1 epoch somewhat slower even without parallelism)
+#: "about the same time": a full-batch update within this factor of a batch-1 update
 NEARLY_FREE = 2.0
+# "Much longer per epoch": 4×. Computed one example after another (the control), a full-batch epoch costs about
+# what a batch-1 epoch does (about 2× less, from per-update overhead), so a 2× margin could not fail reliably.
+MUCH_SLOWER = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,10 +86,10 @@ CLAIMS = (
         "small_batch_epoch_slower",
         "4.1",
         "Small batches take longer per epoch (many sequential updates, each with its own fixed overhead): an "
-        f"epoch at batch size 1 takes more than {NEARLY_FREE:g}× a full-batch epoch "
-        f"(per timed repeat: ln ratio − ln {NEARLY_FREE:g}).",
+        f"epoch at batch size 1 takes more than {MUCH_SLOWER:g}× a full-batch epoch "
+        f"(per timed repeat: ln ratio − ln {MUCH_SLOWER:g}).",
         reads=("epoch_time_ratio_1_over_full",),
-        effect="log_epoch_ratio_minus_log_nearly_free",
+        effect="log_epoch_ratio_minus_log_much_slower",
         control=SERIAL,
     ),
     Claim(
@@ -312,7 +314,7 @@ def compute(config: Config) -> Result:
     }
     replicates = {
         "log_nearly_free_minus_log_update_ratio": np.log(NEARLY_FREE) - np.log(update_ratio),
-        "log_epoch_ratio_minus_log_nearly_free": np.log(epoch_ratio) - np.log(NEARLY_FREE),
+        "log_epoch_ratio_minus_log_much_slower": np.log(epoch_ratio) - np.log(MUCH_SLOWER),
         "path_rises_small_minus_full": rises_small - rises_full,
         "train_correct_min_minus_99_percent": np.minimum(sb_train, lb_train) - needed,
         "test_correct_small_minus_large": gap,
