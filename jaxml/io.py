@@ -12,13 +12,17 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+LOCK_FILE = ".jaxml.lock"
 
 
 class _Terminated(BaseException):
@@ -79,6 +83,62 @@ def _catch_sigterm() -> bool:
     except (ValueError, OSError):  # signals unavailable here (an embedded interpreter)
         return False
     return True
+
+
+class DirectoryInUse(RuntimeError):
+    """Another live process holds the folder's lock (:func:`exclusive`)."""
+
+
+@contextlib.contextmanager
+def exclusive(directory: str | os.PathLike, what: str) -> Iterator[Path]:
+    """Hold ``directory``'s writer lock for the duration of the block: one writer per folder.
+
+    The lock is an ``fcntl.flock`` on ``directory/.jaxml.lock`` (which also records the holder's host and
+    process id, for the message). The operating system drops it when the process ends in any way, SIGKILL
+    included, so a killed run never leaves a stale lock behind: the next run takes it and resumes. Where
+    ``fcntl`` does not exist (Windows) the block runs without a lock.
+
+    Args:
+        directory: the folder to guard (created if missing).
+        what: how the caller names the folder in the error, e.g. ``"checkpoint_dir"`` or ``"--out"``.
+
+    Raises:
+        DirectoryInUse: another live process holds the lock; the message names the folder and that process.
+        OSError: the folder cannot be created or the lock file cannot be opened (e.g. read-only).
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with exclusive(d, "checkpoint_dir"):
+        ...     with exclusive(d, "checkpoint_dir"):
+        ...         pass
+        Traceback (most recent call last):
+        ...
+        jaxml.io.DirectoryInUse: checkpoint_dir ... is in use by another writer ...
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield Path(directory)
+        return
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            raise DirectoryInUse(
+                f"{what} {directory} is in use by another writer ({holder}); two runs writing one folder "
+                f"would overwrite each other. Wait for it to finish or choose another {what}."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        yield directory
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
