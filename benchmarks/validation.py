@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     fit_core = lambda: generative._fit_jit(generative._to_device(x), y, k, "shared", 0.0, None)
     rows.append(("generative.fit(x, y, 'shared')", *_pair(lambda: generative.fit(x, y, "shared"), fit_core, r)))
     model = fit_core()
-    checks = lambda: (generative._check_labels(y, None, 1, "a class mean"), generative._check_fitted(model, x))
+    checks = lambda: (_checks.class_labels(y, None, 1, "a class mean"), _checks.fitted_gaussian(model, x))
     rows.append(("  its checks alone (labels, fitted estimates)", _best(checks, r), None))
     posterior = lambda: generative._posterior(model, generative._to_device(x), "proba")
     proba = lambda: generative.predict_proba(model, x)

@@ -77,15 +77,19 @@ def _binary_targets(labels: Any, dtype: Any, name: str = "labels") -> Array:
     return _checks.nan_unless(labels.astype(dtype), (labels >= 0) & (labels <= 1))
 
 
+@losses._classification_loss("binary", "the square error on σ(z) (loss='mse')")
 def _sigmoid_mse(logits: Array, labels: Array) -> Array:
     # MSE between f = σ(z) and ŷ ∈ {0, 1}: the lecture's "logistic regression + square error".
     _checks.same_shape(logits, labels, "logits", "labels")
+    losses.check_targets(_sigmoid_mse, labels, np.shape(logits), name="labels")
     return losses.mse(jax.nn.sigmoid(logits), _binary_targets(labels, jnp.asarray(logits).dtype))
 
 
+@losses._classification_loss("binary", "classification as regression (loss='regression')")
 def _regression_mse(scores: Array, labels: Array) -> Array:
     # Classification as regression: targets +1 for class 1, −1 for class 0, plain squared error on z.
     _checks.same_shape(scores, labels, "scores", "labels")
+    losses.check_targets(_regression_mse, labels, np.shape(scores), name="labels")
     return losses.mse(scores, 2.0 * _binary_targets(labels, jnp.asarray(scores).dtype) - 1.0)
 
 

@@ -56,7 +56,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, Literal
 
 import jax
@@ -88,15 +87,14 @@ __all__ = [
 ]
 
 
-class SingularCovarianceError(ValueError):
-    """A class covariance is singular (a constant feature, or features that are linear combinations)."""
+SingularCovarianceError = _checks.SingularCovarianceError
+"""A class covariance is singular (a constant feature, or features that are linear combinations); a ValueError."""
+
+#: half-precision features are fitted in float32: a covariance needs more than their 8–11 significant bits.
+_MIN_FLOAT = jnp.float32
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-
-def _is_concrete(*arrays: object) -> bool:
-    return all(_checks.is_concrete(a) for a in arrays)
 
 
 def _to_device(x: Any) -> Any:
@@ -111,102 +109,18 @@ def _as_arrays(x: Array, y: Array) -> tuple[Any, Any]:
     the fit streams them to the device in row blocks instead of copying the whole array."""
     if not isinstance(x, jax.Array):
         x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating):
+        if not np.issubdtype(x.dtype, np.floating):  # integers, bools and ml_dtypes' bfloat16
             x = x.astype(jnp.result_type(float))
+        elif x.dtype.itemsize < np.dtype(_MIN_FLOAT).itemsize:
+            x = x.astype(_MIN_FLOAT)
         x = _blocks.host_view(x)
-    else:
-        x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
+    elif not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    elif x.dtype.itemsize < np.dtype(_MIN_FLOAT).itemsize:
+        x = x.astype(_MIN_FLOAT)  # bfloat16 / float16: no einsum in half precision, and too few bits for Σ
     if not isinstance(y, jax.Array):
         y = np.asarray(y)
     return x, y
-
-
-def _check_dtype(x: Any) -> None:
-    """Real numbers (or bools) in x. No pass over the values: fit's finiteness comes from its estimates."""
-    dtype = getattr(x, "dtype", None) or np.asarray(x).dtype
-    if not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
-        raise TypeError(f"x must be a numeric array, got dtype {dtype}")
-    if jnp.issubdtype(dtype, jnp.complexfloating):
-        raise TypeError(f"x must be real, got dtype {dtype}")
-
-
-def _check_xy(x: Array, y: Array) -> None:
-    if not jnp.issubdtype(y.dtype, jnp.number) and y.dtype != bool:
-        raise TypeError(f"y must hold integer class labels 0…K−1, got dtype {y.dtype}")
-    if x.ndim != 2:
-        raise ValueError(f"x must be a 2-D array (N examples, D features), got shape {x.shape}")
-    if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must be a 1-D array of {x.shape[0]} labels (one per row of x), got shape {y.shape}")
-    if x.shape[0] == 0:
-        raise ValueError("x must contain at least one example")
-
-
-def _check_labels(
-    y: Array, num_classes: int | None, min_count: int, what: str, weight: np.ndarray | None = None
-) -> int:
-    """Validate concrete labels 0…K−1 with at least ``min_count`` examples (of weight > 0) per class; returns K."""
-    labels = np.asarray(y)
-    if labels.dtype == bool:
-        labels = labels.astype(np.int64)
-    if not np.issubdtype(labels.dtype, np.integer):
-        if not np.issubdtype(labels.dtype, np.floating) or not np.all(labels == np.round(labels)):
-            raise ValueError(f"y must hold integer class labels 0…K−1, got dtype {labels.dtype}")
-        labels = labels.astype(np.int64)
-    if num_classes is None:
-        num_classes = max(int(labels.max()), 0) + 1
-        hint = "pass num_classes"
-    else:
-        num_classes = _checks.positive_int(num_classes, "num_classes")
-        hint = f"num_classes is {num_classes}"
-    try:
-        _checks.labels(labels, num_classes, "y")
-    except ValueError as err:
-        raise ValueError(
-            f"{err}; map your classes to 0…K−1 first (e.g. np.unique(y, return_inverse=True)) or {hint}"
-        ) from None
-    counts = np.bincount(labels if weight is None else labels[weight > 0], minlength=num_classes)
-    few = np.flatnonzero(counts < min_count)
-    if few.size:
-        k = int(few[0])
-        if counts[k] == 0:
-            seen = np.flatnonzero(counts).tolist()
-            raise ValueError(
-                f"y must hold class labels 0…K−1 with every class present (K={num_classes}); class {k} has no "
-                f"examples (labels present: {seen[:20]}{'…' if len(seen) > 20 else ''})"
-            )
-        raise ValueError(f"class {k} has only {int(counts[k])} example(s); {what} needs at least {min_count} per class")
-    return int(num_classes)
-
-
-def _check_scalar(value: float | Array, name: str) -> None:
-    """A finite scalar ≥ 0 (``reg``, ``alpha``); a traced one is checked in the jitted core (NaN if < 0)."""
-    if np.ndim(value) != 0:
-        raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
-    _checks.real(value, name, low=0.0)
-
-
-def _check_model(model: Any, name: str = "model") -> None:
-    """A GaussianModel or BernoulliModel with consistent shapes and (when concrete) finite entries."""
-    if not isinstance(model, (GaussianModel, BernoulliModel)):
-        raise TypeError(f"{name} must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
-    if isinstance(model, GaussianModel):
-        k, d = np.shape(model.means) if np.ndim(model.means) == 2 else (None, None)
-        shapes = {(k, d, d), (1, d, d), (k, d)}
-        if k is None or np.shape(model.priors) != (k,) or np.shape(model.covariance) not in shapes:
-            raise ValueError(
-                f"{name} has inconsistent shapes: means {np.shape(model.means)} (K, D), covariance "
-                f"{np.shape(model.covariance)} ((K, D, D), (1, D, D) or (K, D)), priors {np.shape(model.priors)} (K,)"
-            )
-        for field in ("means", "covariance", "priors"):
-            _checks.finite(getattr(model, field), f"{name}.{field}")
-    else:
-        if np.ndim(model.feature_probs) != 2 or np.shape(model.priors) != np.shape(model.feature_probs)[:1]:
-            raise ValueError(
-                f"{name} has inconsistent shapes: feature_probs {np.shape(model.feature_probs)} (K, D), "
-                f"priors {np.shape(model.priors)} (K,)"
-            )
-        for field in ("feature_probs", "priors"):
-            _checks.finite(getattr(model, field), f"{name}.{field}")
 
 
 def covariance_matrices(model: GaussianModel) -> Array:
@@ -263,9 +177,8 @@ def _fit_any(
     """Host data is streamed in row blocks through one compiled program (:func:`jaxml._gaussian.block_moments`:
     no whole-array copy, no program per N), and the few (K, D, D) block statistics are pooled on the host;
     device or traced data goes through the one-program core."""
-    if not (
-        _blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight)) and _is_concrete(reg)
-    ):
+    host = _blocks.is_host(x) and _blocks.is_host(y) and (weight is None or _blocks.is_host(weight))
+    if not (host and _checks.all_concrete(reg)):
         return _fit_jit(x, y, num_classes, covariance, reg, weight)
     x = _blocks.host_view(x)
     y = np.asarray(y).astype(np.int32, copy=False)
@@ -274,63 +187,12 @@ def _fit_any(
     block = _blocks.block_rows(n, d * x.dtype.itemsize)
     stats = functools.partial(_block_moments_jit, num_classes=num_classes, covariance=covariance)
     blocks = _blocks.map_host_blocks(stats, (x, y, weight), block)
-    # A NaN or inf in x reaches the estimates (that is how it is detected, after fit: _check_fitted names it);
+    # A NaN or inf in x reaches the estimates (that is how it is detected, after fit: _checks.fitted_gaussian names it);
     # NumPy's RuntimeWarning on the way would only add noise before that error.
     with np.errstate(invalid="ignore", over="ignore"):
         moments = _gaussian.merge_moments(blocks, covariance, np)
         model = _gaussian.finish_fit(moments, np.asarray(reg, x.dtype), covariance, np)
     return GaussianModel(*(jax.device_put(np.asarray(a, x.dtype)) for a in model))
-
-
-def _check_fitted(model: GaussianModel, x: Array) -> None:
-    """Concrete-only checks: finite estimates and no singular covariance (scale-free test).
-
-    A NaN or inf anywhere in x reaches its class's mean, so finite estimates prove x finite without a pass
-    over x; only when they are not is x itself inspected, to say where.
-    """
-    means = np.asarray(model.means, dtype=np.float64)
-    cov = np.asarray(model.covariance, dtype=np.float64)
-    priors = np.asarray(model.priors, dtype=np.float64)
-    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(cov))):
-        _checks.finite(x, "x")
-        raise ValueError(
-            "x is finite but its fitted means/covariances overflow (values too large for the dtype); rescale x"
-        )
-    kind = covariance_kind(model)
-    dense = np.broadcast_to(cov, (len(priors), *cov.shape[1:])) if kind != "diagonal" else None
-    variances = cov if kind == "diagonal" else np.diagonal(dense, axis1=1, axis2=2)
-    # Overall per-feature variance (law of total variance), the scale against which "singular" is judged.
-    grand = priors @ means
-    total_var = priors @ variances + priors @ (means - grand) ** 2
-    d = means.shape[1]
-    eps = float(np.finfo(model.covariance.dtype).eps)
-    tol = 10.0 * d * eps
-    hint = (
-        f"pass reg > 0 to fit (it adds reg·I to Σ; e.g. reg={max(1e-6 * float(np.max(total_var)), 1e-12):.3g}, "
-        "1e-6 of the largest feature variance), or drop constant / linearly dependent features"
-    )
-    if np.any(total_var <= 0):
-        bad = np.flatnonzero(total_var <= 0).tolist()
-        raise SingularCovarianceError(f"feature(s) {bad} are constant: every covariance is singular; {hint}")
-    scale = np.sqrt(total_var)
-    where = "the shared covariance" if kind == "shared" else "the covariance of class {k}"
-    if kind == "diagonal":
-        rel = variances / total_var
-        if np.any(rel <= tol):
-            k, i = (int(v) for v in np.argwhere(rel <= tol)[0])
-            raise SingularCovarianceError(
-                f"{where.format(k=k)} is singular: feature {i} has zero variance within the class; {hint}"
-            )
-        return
-    for k, sigma in enumerate(dense):
-        corr = sigma / np.outer(scale, scale)
-        eig = np.linalg.eigvalsh(corr)
-        if eig[0] <= tol * max(eig[-1], 1.0):
-            cond = eig[-1] / eig[0] if eig[0] > 0 else math.inf
-            raise SingularCovarianceError(
-                f"{where.format(k=k)} is singular (rank < {d}, condition number {cond:.3g}: a constant feature "
-                f"or features that are linear combinations of others, or fewer examples than features); {hint}"
-            )
 
 
 def fit(
@@ -348,7 +210,8 @@ def fit(
     ``"shared"``: Σ = Σₖ (Nₖ/N) Σᵏ (+ reg·I); ``"diagonal"``: only the variances (naive Bayes).
 
     Args:
-        x: (N, D) features.
+        x: (N, D) features; half precision (float16, bfloat16) is fitted in float32, whose estimates are
+            returned (a covariance needs more than 8–11 significant bits).
         y: (N,) integer labels 0…K−1.
         covariance: ``"full"``, ``"shared"`` or ``"diagonal"`` (static).
         reg: added to the diagonal of every covariance (regularises a singular Σ).
@@ -366,6 +229,10 @@ def fit(
             diagonal covariance without ``reg``), NaN/inf in ``x``.
         SingularCovarianceError: (a ``ValueError``) a singular covariance; the message suggests ``reg``.
 
+    The ``predict*`` functions and :func:`to_linear` refuse (``ValueError`` naming ``model.priors`` or
+    ``model.covariance`` and the class) a given model whose priors are not probabilities or whose covariance is
+    not positive definite, instead of returning NaN posteriors.
+
     Example:
         >>> x = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.7], [3.0, 3.5], [4.0, 3.0], [3.5, 4.2]])
         >>> y = np.array([0, 0, 0, 1, 1, 1])
@@ -376,10 +243,10 @@ def fit(
         True
     """
     _checks.one_of(covariance, "covariance", _KINDS)
-    _check_scalar(reg, "reg")
-    _check_dtype(x)
+    _checks.nonnegative_scalar(reg, "reg")
+    _checks.real_dtype(x, "x")
     x, y = _as_arrays(x, y)
-    _check_xy(x, y)
+    _checks.features_and_labels(x, y)
     weight = None
     if sample_weight is not None:
         _checks.real_array(sample_weight, "sample_weight")
@@ -387,22 +254,22 @@ def fit(
             raise ValueError(
                 f"sample_weight must have shape {y.shape} (one weight per label), got {np.shape(sample_weight)}"
             )
-        if _is_concrete(sample_weight):
+        if _checks.all_concrete(sample_weight):
             sample_weight = np.asarray(sample_weight)
             _checks.bounded(sample_weight, "sample_weight", 0.0, np.inf)
             weight = sample_weight
-    concrete = _is_concrete(x, y, reg, sample_weight)
-    if _is_concrete(y, sample_weight):
-        needs_two = covariance != "shared" and _is_concrete(reg) and float(np.asarray(reg)) == 0.0
+    concrete = _checks.all_concrete(x, y, reg, sample_weight)
+    if _checks.all_concrete(y, sample_weight):
+        needs_two = covariance != "shared" and _checks.all_concrete(reg) and float(np.asarray(reg)) == 0.0
         what = f"a {covariance!r} covariance (without reg)" if needs_two else "a class mean"
-        num_classes = _check_labels(y, num_classes, 2 if needs_two else 1, what, weight)
+        num_classes = _checks.class_labels(y, num_classes, 2 if needs_two else 1, what, weight)
     elif num_classes is None:
         raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
     else:
         num_classes = _checks.positive_int(num_classes, "num_classes")
     model = _fit_any(x, y, int(num_classes), covariance, reg, sample_weight)
     if concrete:
-        _check_fitted(model, x)
+        _checks.fitted_gaussian(model, x)
     return model
 
 
@@ -425,14 +292,14 @@ def fit_bernoulli(x: Array, y: Array, alpha: float | Array = 1.0, *, num_classes
         >>> fit_bernoulli(x, np.array([1, 0, 0, 0]), alpha=0.0).feature_probs.tolist()
         [[0.3333333432674408, 0.3333333432674408], [1.0, 1.0]]
     """
-    _check_scalar(alpha, "alpha")
-    _check_dtype(x)
+    _checks.nonnegative_scalar(alpha, "alpha")
+    _checks.real_dtype(x, "x")
     x, y = _as_arrays(x, y)
-    _check_xy(x, y)
-    if _is_concrete(x) and not np.all(np.isin(np.asarray(x), (0.0, 1.0))):
+    _checks.features_and_labels(x, y)
+    if _checks.all_concrete(x) and not np.all(np.isin(np.asarray(x), (0.0, 1.0))):
         raise ValueError("x must hold binary features (0 or 1) for Bernoulli naive Bayes")
-    if _is_concrete(y):
-        num_classes = _check_labels(y, num_classes, 1, "Bernoulli naive Bayes")
+    if _checks.all_concrete(y):
+        num_classes = _checks.class_labels(y, num_classes, 1, "Bernoulli naive Bayes")
     elif num_classes is None:
         raise ValueError("num_classes must be given when y is traced (inside jax.jit / jax.vmap)")
     else:
@@ -459,24 +326,18 @@ _fit_bernoulli_jit = jax.jit(_fit_bernoulli_core, static_argnames=("num_classes"
 # ----------------------------------------------------------------------------------------------- prediction
 
 
-def _check_x(model: GaussianModel | BernoulliModel, x: Array) -> Array:
-    if not isinstance(model, (GaussianModel, BernoulliModel)):
-        raise TypeError(f"model must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
-    x = jnp.asarray(x)
-    d = model.means.shape[-1] if isinstance(model, GaussianModel) else model.feature_probs.shape[-1]
-    if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(f"x must have shape (N, {d}) to match the model, got {x.shape}")
-    dtype = model.priors.dtype
-    return x.astype(dtype)
-
-
 @functools.partial(jax.jit, static_argnames=("output",))
 def _posterior_jit(model: GaussianModel | BernoulliModel, x: Array, output: str) -> Array:
     """The one-program path for device or traced x: a loop over row blocks inside the program."""
-    x = _check_x(model, x)
+    x = _checks.model_features(model, x)
     block = _blocks.block_rows(x.shape[0], x.shape[1] * x.dtype.itemsize)
     joint = _gaussian.joint_fn(model, output)
     return _blocks.map_rows(lambda xb: _gaussian.from_joint(joint(xb), output), x, block)
+
+
+def _all_defined(out: Array, output: str) -> bool:
+    """No row of a posterior is undefined: no NaN (no label −1, its marker for a NaN row)."""
+    return bool(jnp.all(out >= 0)) if output == "label" else not bool(jnp.any(jnp.isnan(out)))
 
 
 def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Array:
@@ -486,8 +347,12 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Ar
         raise TypeError(f"model must be a GaussianModel or BernoulliModel, got {type(model).__name__}")
     if output == "log_likelihood" and not isinstance(model, GaussianModel):
         raise TypeError("log_likelihood needs a GaussianModel")
-    if not _blocks.is_host(x) or not _is_concrete(*model):
-        return _posterior_jit(model, x, output)
+    if not _blocks.is_host(x) or not _checks.all_concrete(*model):
+        out = _posterior_jit(model, x, output)
+        if isinstance(model, GaussianModel) and _checks.all_concrete(*model, out) and not _all_defined(out, output):
+            # Concrete x was checked finite, so a NaN row comes from the model: name the covariance at fault.
+            _checks.positive_definite_covariance(model)
+        return out
     x = _blocks.host_view(x)
     d = model.means.shape[-1] if isinstance(model, GaussianModel) else model.feature_probs.shape[-1]
     if x.ndim != 2 or x.shape[1] != d:
@@ -498,7 +363,11 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Ar
         params = model
     else:
         host = GaussianModel(*(np.asarray(a) for a in model))
-        params = _gaussian.prepare(host, output != "log_likelihood", np)
+        try:
+            params = _gaussian.prepare(host, output != "log_likelihood", np)
+        except np.linalg.LinAlgError:  # a Cholesky factor that does not exist: say which class, not LAPACK's text
+            _checks.positive_definite_covariance(model)
+            raise
         if output == "log_likelihood":
             params = params._replace(offset=params.offset - np.log(host.priors))
         params = jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a, host.means.dtype), params))
@@ -506,13 +375,6 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Ar
     # Reassembled in a 64-byte-aligned host buffer, which the returned array shares on CPU.
     one_block = functools.partial(_gaussian.posterior_block, params, output=output)
     return jax.device_put(_blocks.map_host(one_block, x, block))
-
-
-def _checked_x(model: Any, x: Any) -> Any:
-    """Validate the model and x (2-D, finite when concrete: one pass over x) before the posterior."""
-    _check_model(model)
-    _checks.real_array(x, "x", ndim=2)
-    return _to_device(x)
 
 
 def log_likelihood(model: GaussianModel, x: Array) -> Array:
@@ -525,7 +387,7 @@ def log_likelihood(model: GaussianModel, x: Array) -> Array:
     """
     if not isinstance(model, GaussianModel):
         raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
-    return _posterior(model, _checked_x(model, x), "log_likelihood")
+    return _posterior(model, _to_device(_checks.model_and_features(model, x)), "log_likelihood")
 
 
 def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
@@ -533,7 +395,7 @@ def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
 
     Under ``jit`` a NaN in x gives a NaN row (values are checked only when concrete).
     """
-    return _posterior(model, _checked_x(model, x), "log_proba")
+    return _posterior(model, _to_device(_checks.model_and_features(model, x)), "log_proba")
 
 
 def predict_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
@@ -546,7 +408,7 @@ def predict_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
         >>> predict_proba(model, np.array([[1.0]])).tolist()
         [[0.5, 0.5]]
     """
-    return _posterior(model, _checked_x(model, x), "proba")
+    return _posterior(model, _to_device(_checks.model_and_features(model, x)), "proba")
 
 
 def predict(model: GaussianModel | BernoulliModel, x: Array) -> Array:
@@ -558,7 +420,7 @@ def predict(model: GaussianModel | BernoulliModel, x: Array) -> Array:
         >>> predict(model, np.array([[-1.0], [3.0]])).tolist()
         [0, 1]
     """
-    return _posterior(model, _checked_x(model, x), "label")
+    return _posterior(model, _to_device(_checks.model_and_features(model, x)), "label")
 
 
 def to_linear(model: GaussianModel) -> tuple[Array, Array]:
@@ -574,7 +436,8 @@ def to_linear(model: GaussianModel) -> tuple[Array, Array]:
     """
     if not isinstance(model, GaussianModel):
         raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")
-    _check_model(model)
+    _checks.class_model(model)
+    _checks.positive_definite_covariance(model)  # one (D, D) Cholesky on the host; w, b would be NaN without it
     if model.means.shape[0] != 2 or covariance_kind(model) != "shared":
         raise ValueError(
             "model must have two classes with a shared covariance for to_linear (fit(x, y, covariance='shared')), "

@@ -16,8 +16,10 @@ With residual r = ŷ − y:
 * 0-1 loss:   L = mean δ(argmax ŷ ≠ y)
 * L2 penalty: λ Σ θ² over the weights (biases excluded by default)
 
-Validation: inputs must be finite numbers, non-empty; integer labels lie in 0…K−1 (binary labels in [0, 1]),
-probabilities in [0, 1] with rows summing to 1, hyper-parameters (δ, eps) in their domain. Concrete inputs that
+Validation: inputs must be finite numbers, non-empty (predictions never bool; regression targets neither);
+integer labels lie in 0…K−1 (binary labels in [0, 1]), probabilities in [0, 1] with rows summing to 1,
+hyper-parameters (δ, eps) in their domain. :func:`check_targets` is the label check of the classification
+losses on its own, for a trainer to run on its concrete data before compiling. Concrete inputs that
 break these raise ``ValueError``/``TypeError`` naming the argument (one pass over each array on the host, or a
 fused reduction on the device). Under ``jax.jit``/``vmap``/``grad`` the values are tracers and cannot be
 inspected: shapes and dtypes are still checked, and an invalid label, probability row or δ makes the loss
@@ -30,10 +32,10 @@ Example:
     2.0
     >>> round(float(losses.softmax_cross_entropy(jnp.array([[2.0, 0.0, -1.0]]), jnp.array([0]))), 4)
     0.1698
-    >>> losses.softmax_cross_entropy(jnp.array([[2.0, 0.0, -1.0]]), jnp.array([5]))
+    >>> losses.softmax_cross_entropy(jnp.array([[2.0, 0.0, -1.0]]), jnp.array([5]))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: labels must lie in 0 … 2, got 5
+    ValueError: labels must be integers in 0…K−1 = 0…2 for softmax cross-entropy with K = 3 outputs; got values 5…5...
     >>> float(jax.jit(losses.softmax_cross_entropy)(jnp.array([[2.0, 0.0, -1.0]]), jnp.array([5])))
     nan
 
@@ -64,6 +66,7 @@ PyTree = Any
 __all__ = [
     "accuracy",
     "binary_cross_entropy",
+    "check_targets",
     "cross_entropy",
     "default_l2_mask",
     "huber",
@@ -77,10 +80,120 @@ __all__ = [
 _BIAS_NAMES = frozenset({"b", "bias", "biases"})
 
 
-def _pair(pred: Any, target: Any, pred_name: str = "pred", target_name: str = "target") -> None:
-    _checks.real_array(pred, pred_name)
-    _checks.real_array(target, target_name)
+def _pair(
+    pred: Any, target: Any, pred_name: str = "pred", target_name: str = "target", *, bool_target: bool = False
+) -> None:
+    """Same-shaped real arrays (lists of numbers are arrays too); bool predictions are a ``TypeError``, and bool
+    targets too unless ``bool_target`` (class labels, where True is class 1)."""
+    _checks.real_array(pred, pred_name, allow_bool=False)
+    _checks.real_array(target, target_name, allow_bool=bool_target)
     _checks.same_shape(pred, target, pred_name, target_name)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The labels a classification loss accepts, by the loss's identity (filled in below and by
+# jaxml.classification): "classes" (integer classes 0…K−1 or one-hot/soft rows) or "binary" (labels in [0, 1]).
+_TARGET_KINDS: dict[Callable[..., Any], tuple[str, str]] = {}
+
+
+def _classification_loss(kind: str, what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a loss's label kind for :func:`check_targets` (a decorator: the loss is returned as it is)."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _TARGET_KINDS[fn] = (kind, what)
+        return fn
+
+    return register
+
+
+def _show_values(values: np.ndarray) -> str:
+    """The distinct values, or their range when there are many ("-1 and 1", "0, 1 and 2", "values in [a, b]")."""
+    distinct = np.unique(values)
+    if distinct.size > 4:
+        return f"values in [{distinct[0]:g}, {distinct[-1]:g}]"
+    shown = [f"{v:g}" for v in distinct.tolist()]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def check_targets(loss: Callable[..., Any], y: Any, output_shape: Any, *, name: str = "labels in data") -> None:
+    """Raise ``ValueError`` when concrete labels ``y`` are out of range for one of jaxml's classification losses.
+
+    For :func:`softmax_cross_entropy` and :func:`cross_entropy` with K = ``output_shape[-1]`` outputs, integer
+    labels must lie in 0…K−1 (targets of the output's shape must be probability rows); for
+    :func:`binary_cross_entropy` and the losses of :func:`jaxml.classification.objective` labels must lie in
+    [0, 1]. The losses are recognized by identity (``loss is losses.softmax_cross_entropy``); any other loss,
+    traced labels (under ``jit``), non-numeric labels or labels whose shape fits no form pass silently — the
+    loss itself reports those. A trainer calls this once on its concrete data: under ``jit`` a bad label can
+    only make the loss NaN, which would read as divergence.
+
+    Args:
+        loss: the loss function ``loss(outputs, y)``.
+        y: the labels (targets) of the data.
+        output_shape: the shape of the model's outputs for ``y`` (N, K) — or for any batch (B, K): only K and
+            the number of axes are read.
+        name: what to call ``y`` in the message.
+
+    Raises:
+        ValueError: labels outside the loss's range, naming them and how to map them.
+
+    Example:
+        >>> check_targets(softmax_cross_entropy, np.arange(1, 11), (10, 10))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: labels in data must be integers in 0…K−1 = 0…9 for softmax cross-entropy ... got values 1…10 ...
+        >>> check_targets(binary_cross_entropy, np.array([-1, 1, 1]), (3,))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: binary labels in data must be 0 or 1 ... got -1 and 1 — map ±1 labels with (y + 1) / 2
+        >>> check_targets(mse, np.array([-1, 1, 1]), (3,))          # not a classification loss: nothing to say
+    """
+    try:
+        kind, what = _TARGET_KINDS.get(loss, (None, None))
+    except TypeError:  # an unhashable callable is none of ours
+        return
+    if kind is None or not _checks.is_concrete(y):
+        return
+    values = np.asarray(y)
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool) or values.size == 0:
+        return
+    shape = tuple(output_shape)
+    if kind == "classes":
+        if not shape:
+            return
+        k = int(shape[-1])
+        if values.shape[1:] == shape[1:] and values.ndim == len(shape):  # one-hot or soft rows
+            _checks.probabilities(np.asarray(values, np.float64), name)
+            return
+        if not np.issubdtype(values.dtype, np.integer) or values.ndim != len(shape) - 1:
+            return
+        lo, hi = int(values.min()), int(values.max())
+        if lo >= 0 and hi < k:
+            return
+        if (lo, hi) == (1, k):
+            hint = " — labels 1…K? use y − 1"
+        elif hi >= k:
+            hint = f" — or give the model {hi + 1} outputs" if lo >= 0 else ""
+        else:
+            hint = " — map your classes to 0…K−1, e.g. np.unique(y, return_inverse=True)[1]"
+        raise ValueError(
+            f"{name} must be integers in 0…K−1 = 0…{k - 1} for {what} with K = {k} outputs; got values {lo}…{hi}" + hint
+        )
+    values = np.asarray(values, np.float64)
+    if not np.all(np.isfinite(values)):
+        return  # the loss names the NaN
+    lo, hi = float(values.min()), float(values.max())
+    if lo >= 0 and hi <= 1:
+        return
+    distinct = np.unique(values)
+    if set(distinct.tolist()) <= {-1.0, 1.0}:
+        hint = " — map ±1 labels with (y + 1) / 2"
+    elif distinct.size == 2:
+        hint = f" — map the two classes to 0 and 1, e.g. (y == {distinct[1]:g})"
+    else:
+        hint = " — with more than two classes use softmax cross-entropy"
+    raise ValueError(
+        f"binary {name} must be 0 or 1 (or soft labels in [0, 1]) for {what}; got {_show_values(values)}{hint}"
+    )
 
 
 def mae(pred: Array, target: Array) -> Array:
@@ -178,8 +291,10 @@ def cross_entropy(probs: Array, labels: Array, eps: float = 1e-12) -> Array:
         ValueError: probs must lie in [0, 1], got values in [-1, 2]
     """
     _checks.real(eps, "eps", low=0.0, high=1.0, high_open=True)
+    _checks.real_array(probs, "probs", allow_bool=False)
     _checks.probabilities(probs, "probs")
     probs = jnp.asarray(probs)
+    check_targets(cross_entropy, labels, probs.shape, name="labels")
     target, valid = _targets(labels, probs, "probs")
     each = -jnp.sum(target * jnp.log(jnp.clip(probs, eps, 1.0)), axis=-1)
     return jnp.mean(_checks.nan_unless(each, valid & _distribution_rows_valid(probs)))
@@ -196,8 +311,8 @@ def binary_cross_entropy(logits: Array, labels: Array) -> Array:
         >>> round(float(binary_cross_entropy(jnp.array([2.0, -1.0]), jnp.array([1, 0]))), 4)
         0.2201
     """
-    _pair(logits, labels, "logits", "labels")
-    _checks.bounded(labels, "labels", 0.0, 1.0)
+    _pair(logits, labels, "logits", "labels", bool_target=True)
+    check_targets(binary_cross_entropy, labels, np.shape(logits), name="labels")
     logits = jnp.asarray(logits)
     labels = jnp.asarray(labels)
     valid = (labels >= 0) & (labels <= 1)
@@ -217,11 +332,17 @@ def softmax_cross_entropy(logits: Array, labels: Array) -> Array:
         >>> round(float(softmax_cross_entropy(jnp.array([[2.0, 0.0], [0.0, 2.0]]), jnp.array([0, 1]))), 4)
         0.1269
     """
-    _checks.real_array(logits, "logits")
+    _checks.real_array(logits, "logits", allow_bool=False)
     logits = jnp.asarray(logits)
+    check_targets(softmax_cross_entropy, labels, logits.shape, name="labels")
     target, valid = _targets(labels, logits, "logits")
     each = jax.nn.logsumexp(logits, axis=-1) - jnp.sum(target * logits, axis=-1)
     return jnp.mean(_checks.nan_unless(each, valid))
+
+
+_classification_loss("classes", "cross-entropy")(cross_entropy)
+_classification_loss("classes", "softmax cross-entropy")(softmax_cross_entropy)
+_classification_loss("binary", "binary cross-entropy")(binary_cross_entropy)
 
 
 def zero_one(scores: Array, labels: Array) -> Array:
@@ -235,7 +356,7 @@ def zero_one(scores: Array, labels: Array) -> Array:
         >>> float(zero_one(jnp.array([[2.0, 0.0], [0.0, 2.0]]), jnp.array([0, 0])))
         0.5
     """
-    _checks.real_array(scores, "scores")
+    _checks.real_array(scores, "scores", allow_bool=False)
     _checks.real_array(labels, "labels")
     scores = jnp.asarray(scores)
     labels_in = labels

@@ -107,19 +107,48 @@ def check_data(data: Data, batch_size: int | None) -> int | None:
 
 
 def check_scalar_objective(f: Objective, params: Params, data: Data) -> None:
-    """``f`` must return a real scalar: checked on abstract values (``jax.eval_shape``, nothing is computed)."""
+    """``f`` must return a real scalar: checked on abstract values (``jax.eval_shape``, nothing is computed).
+
+    A ``TypeError`` from calling ``f`` gets the call's form in front of its message; JAX's own errors (a tracer
+    in Python control flow: ``TracerBoolConversionError``, ``ConcretizationTypeError``) are re-raised with their
+    type and text, the form added as a note — decided by the exception's type, never by its text."""
     batch = None if data is None else tuple(data)
     try:
         out = jax.eval_shape(f, params) if batch is None else jax.eval_shape(f, params, batch)
     except TypeError as err:
         form = "f(params)" if batch is None else "f(params, batch)"
-        raise TypeError(f"f could not be called as {form}: {err}") from None
+        _checks.reraise_with_context(err, f"f could not be called as {form}")
     shapes = [tuple(o.shape) for o in jax.tree_util.tree_leaves(out)]
     if len(shapes) != 1 or shapes[0] != () or not jnp.issubdtype(jax.tree_util.tree_leaves(out)[0].dtype, jnp.floating):
         raise ValueError(
             f"f must return a real scalar (the objective to differentiate twice), got outputs of shapes {shapes}; "
             "for a vector-valued function take the Hessian of each component"
         )
+
+
+def not_finite(what: str) -> ValueError:
+    """The error for a point where f has no curvature: ``what`` (the loss, the gradient, H·v) is NaN or inf."""
+    return ValueError(
+        f"{what} is not finite (NaN or inf) at params: f is undefined or not twice differentiable there (e.g. √ or "
+        "log of a negative parameter, |θ|^p at 0), so its Hessian has no meaning; choose params inside f's domain"
+    )
+
+
+def check_point(finite: Any) -> None:
+    """``ValueError`` naming params unless the flags [f(θ) finite, ∇f(θ) finite] (concrete) both hold."""
+    if not _checks.is_concrete(finite):
+        return
+    loss_ok, grad_ok = (bool(b) for b in np.asarray(finite))
+    if not loss_ok:
+        raise not_finite("the loss f(params)")
+    if not grad_ok:
+        raise not_finite("the gradient ∇f(params)")
+
+
+def check_finite(value: Any, what: str) -> None:
+    """``ValueError`` naming params when the concrete ``value`` (H·v, the Hessian, Ritz values) has a NaN or inf."""
+    if _checks.is_concrete(value) and not bool(np.all(np.isfinite(np.asarray(value)))):
+        raise not_finite(what)
 
 
 def key(key: Any) -> jax.Array:
@@ -168,10 +197,17 @@ def _batched_fn(f: Objective, lay: Layout, batch_size: int, n: int, has_full: bo
     return fn
 
 
-def _vjp_operator(f: Objective, lay: Layout, params: Params, batch: Any) -> tuple[jax.Array, Any]:
+def _vjp_operator(f: Objective, lay: Layout, params: Params, batch: Any) -> tuple[jax.Array, Any, jax.Array]:
+    """θ, the pullback of ∇f at θ (the operator), and whether f(θ) and ∇f(θ) are finite — both computed by the
+    pass that saves the pullback's residuals anyway, so the check costs one reduction."""
     theta = flatten(params)
-    _, pullback = jax.vjp(jax.grad(flat_objective(f, lay, batch)), theta)
-    return theta, pullback
+
+    def grad_and_loss(t: jax.Array) -> tuple[jax.Array, jax.Array]:
+        loss, grad = jax.value_and_grad(flat_objective(f, lay, batch))(t)
+        return grad, loss
+
+    grad, pullback, loss = jax.vjp(grad_and_loss, theta, has_aux=True)
+    return theta, pullback, jnp.stack([jnp.isfinite(loss), jnp.all(jnp.isfinite(grad))])
 
 
 _vjp_operator_jit = jax.jit(_vjp_operator, static_argnames=("f", "lay"))
@@ -227,10 +263,11 @@ def checked_operator(
     if not batched(data, batch_size, n):
         batch = None if data is None else tuple(data)
         try:
-            theta, op = _vjp_operator_jit(f, lay, params, batch)
+            theta, op, finite = _vjp_operator_jit(f, lay, params, batch)
         except Exception:
             check_scalar_objective(f, params, data)  # the clear error, when a non-scalar f is the cause
             raise
+        check_point(finite)
         return op, theta, lay
     theta = _flatten_jit(params)
     full, tail = split(tuple(data), batch_size)

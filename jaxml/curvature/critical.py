@@ -88,8 +88,16 @@ def classify_eigenvalues(lam_min: float, lam_max: float, tolerance: float) -> st
     """The kind decided by the extreme eigenvalues.
 
     λ_min > tol → minimum; λ_max < −tol → maximum; λ_min < −tol and λ_max > tol → saddle; otherwise (a
-    deciding eigenvalue within ±tol) degenerate.
+    deciding eigenvalue within ±tol) degenerate. A NaN or inf argument is a ``ValueError`` (NaN compares false
+    everywhere and would read as "degenerate").
+
+    Example:
+        >>> classify_eigenvalues(-2.0, 2.0, 1e-6)
+        'saddle_point'
     """
+    _checks.real(lam_min, "lam_min")
+    _checks.real(lam_max, "lam_max")
+    _checks.real(tolerance, "tolerance", low=0.0)
     if lam_min > tolerance:
         return "local_minimum"
     if lam_max < -tolerance:
@@ -100,7 +108,16 @@ def classify_eigenvalues(lam_min: float, lam_max: float, tolerance: float) -> st
 
 
 def minimum_ratio(eigenvalues: Any, tolerance: float = 0.0) -> float:
-    """The lecture's minimum ratio: (number of eigenvalues > ``tolerance``) / (number of eigenvalues)."""
+    """The lecture's minimum ratio: (number of eigenvalues > ``tolerance``) / (number of eigenvalues).
+
+    The eigenvalues must be finite (a NaN is not > tolerance and would silently lower the ratio).
+
+    Example:
+        >>> minimum_ratio([-1.0, 0.5, 2.0, 3.0])
+        0.75
+    """
+    _checks.real_array(eigenvalues, "eigenvalues", allow_bool=False)
+    _checks.real(tolerance, "tolerance")
     lam = np.asarray(eigenvalues, np.float64).reshape(-1)
     if lam.size == 0:
         raise ValueError("eigenvalues must be non-empty")
@@ -203,6 +220,7 @@ def classify_critical_point(
     loss, g = _value_and_grad_jit(f, params, None if data is None else tuple(data))
     gnorm = float(jnp.linalg.norm(_core.flatten(g)))
     loss = float(loss)
+    _core.check_point(np.array([math.isfinite(loss), math.isfinite(gnorm)]))
 
     num_hvps = 0
     if p <= dense_threshold:
@@ -232,11 +250,7 @@ def classify_critical_point(
         exact = False
 
     lam_np = np.asarray(lam, np.float64)
-    if not (np.all(np.isfinite(lam_np)) and math.isfinite(loss) and math.isfinite(gnorm)):
-        raise ValueError(
-            f"the objective is not finite at params (loss {loss}, ‖g‖ {gnorm}, eigenvalues finite: "
-            f"{bool(np.all(np.isfinite(lam_np)))}): no second-order test is possible"
-        )
+    _core.check_finite(lam_np, "an eigenvalue of the Hessian")  # hessian / run_eigsh have raised already
     scale = float(np.max(np.abs(lam_np)))
     tol = max(rtol * scale, gnorm)
     lam_min, lam_max = float(lam_np[0]), float(lam_np[-1])
@@ -273,6 +287,9 @@ def dense_spectrum(h: Any) -> tuple[np.ndarray, np.ndarray]:
         >>> lam, np.round(np.abs(u), 4)
         (array([1., 3.]), array([0.7071, 0.7071]))
     """
+    _checks.real_array(h, "h", ndim=2)
+    if np.shape(h)[0] != np.shape(h)[1]:
+        raise ValueError(f"h must be a square matrix, got shape {np.shape(h)}")
     a = np.array(h, order="F")  # a copy: sytrd overwrites it
     n = a.shape[0]
     sytrd, sytrd_lwork = scipy.linalg.lapack.get_lapack_funcs(("sytrd", "sytrd_lwork"), (a,))
@@ -429,7 +446,8 @@ def find_critical_point(
     ``method="dense"`` eigendecomposes H each step (exact; P ≤ a few thousand); ``"cg"`` is matrix-free (CG on
     (H² + μI)p = −Hg, 2·``cg_steps`` H·v products at most per trial); ``"auto"`` picks dense when
     P ≤ ``dense_threshold``. The search is one compiled program (``lax.while_loop``) and can be vmapped over
-    start points. Use float64 (``with jax.enable_x64(True)``) for tolerances below ~1e-5.
+    start points. Use float64 (``with jax.enable_x64(True)``) for tolerances below ~1e-5. A start where ∇f (or,
+    when no step was taken, f) is not finite raises ``ValueError`` naming params (not checked under ``vmap``).
 
     Example:
         >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2
@@ -449,7 +467,7 @@ def find_critical_point(
     p = lay.size
     if method == "auto":
         method = "dense" if p <= dense_threshold else "cg"
-    return _find_jit(
+    result = _find_jit(
         f,
         params,
         None if data is None else tuple(data),
@@ -461,3 +479,8 @@ def find_critical_point(
         method=method,
         cg_steps=cg_steps,
     )
+    # ‖g‖ at the start is the history's first entry: a NaN there would stall the search at params silently.
+    _core.check_finite(result.grad_norm_history[:1], "the gradient ∇f(params)")
+    if _checks.is_concrete(result.loss) and int(result.num_steps) == 0:
+        _core.check_finite(result.loss, "the loss f(params)")
+    return result

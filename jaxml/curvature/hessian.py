@@ -12,8 +12,10 @@ Objectives come in two shapes:
   batches and the product is the example-weighted mean of the batch products, H·v = Σ_b (n_b/N) H_b·v, which equals
   the full-data product when ``f`` is a mean over its batch, while memory holds one batch at a time.
 
-Inputs are checked (finite parameters and data, a scalar objective); inside ``jax.jit`` these functions are
-not meant to be called (they compile their own programs and read values to check them).
+Inputs are checked (finite parameters and data, a scalar objective), and so is the point: where f, ∇f or H·v is
+not finite (√θ at θ < 0) they raise ``ValueError`` naming ``params`` instead of returning NaN. Inside
+``jax.jit`` these functions are not meant to be called (they compile their own programs and read values to
+check them).
 
 Example:
     >>> import jax.numpy as jnp
@@ -66,10 +68,13 @@ def num_params(params: Params) -> int:
     return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params)))
 
 
-def _hvp_once(f: Objective, lay: _core.Layout, params: Params, batch: Any, v: jax.Array) -> jax.Array:
+def _hvp_once(f: Objective, lay: _core.Layout, params: Params, batch: Any, v: jax.Array) -> tuple[jax.Array, jax.Array]:
     # One product: forward-over-reverse in one program and one pass. The VJP operator of _core would first
     # compile and run a pass that saves the pullback's residuals, which pays off only over many products.
-    return jax.jvp(jax.grad(_core.flat_objective(f, lay, batch)), (_core.flatten(params),), (v,))[1]
+    # The primal pass computes f(θ) and ∇f(θ) anyway: their finiteness comes with the product.
+    value_and_grad = jax.value_and_grad(_core.flat_objective(f, lay, batch))
+    (loss, grad), (_, hv) = jax.jvp(value_and_grad, (_core.flatten(params),), (v,))
+    return hv, jnp.stack([jnp.isfinite(loss), jnp.all(jnp.isfinite(grad))])
 
 
 _hvp_once_jit = jax.jit(_hvp_once, static_argnames=("f", "lay"))
@@ -97,9 +102,13 @@ def hvp(f: Objective, params: Params, v: Params, *, data: Data = None, batch_siz
     lay, n = _core.check_inputs(f, params, data, batch_size)
     if _core.batched(data, batch_size, n):
         op, theta, _ = _core.checked_operator(f, params, lay, n, data=data, batch_size=batch_size)
-        return _core.unflatten(lay, _core.product(op, flat_v.astype(theta.dtype)))
-    batch = None if data is None else tuple(data)
-    return _core.unflatten(lay, _hvp_once_jit(f, lay, params, batch, flat_v.astype(lay.dtype)))
+        hv = _core.product(op, flat_v.astype(theta.dtype))
+    else:
+        batch = None if data is None else tuple(data)
+        hv, finite = _hvp_once_jit(f, lay, params, batch, flat_v.astype(lay.dtype))
+        _core.check_point(finite)
+    _core.check_finite(hv, "the Hessian-vector product H·v")
+    return _core.unflatten(lay, hv)
 
 
 def _dense(op: Any, p: int, dtype: Any, chunk: int) -> jax.Array:
@@ -133,7 +142,8 @@ def hessian(
     over a chunk, ``lax.map`` over chunks; default min(P, 256)): each chunk is one batched second-order pass,
     and the working memory is about ``chunk_size`` tangent copies of the model's intermediates. With
     ``data``/``batch_size`` the products are averaged over batches (see :func:`hvp`). The result is
-    symmetrized, ½(H + Hᵀ). ``f`` must return a real scalar (``ValueError`` otherwise).
+    symmetrized, ½(H + Hᵀ). ``f`` must return a real scalar (``ValueError`` otherwise), and f, its gradient
+    and H must be finite at ``params`` (``ValueError`` naming params: no NaN matrix is returned).
 
     Args:
         f: ``f(params)`` -> scalar, or ``f(params, batch)`` with ``data``.
@@ -150,4 +160,6 @@ def hessian(
     op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
     p = int(theta.shape[0])
     chunk = min(p, 256) if chunk_size is None else min(_checks.positive_int(chunk_size, "chunk_size"), p)
-    return _dense_jit(op, p=p, dtype=theta.dtype, chunk=chunk)
+    h = _dense_jit(op, p=p, dtype=theta.dtype, chunk=chunk)
+    _core.check_finite(h, "the Hessian ∇²f(params)")
+    return h

@@ -16,7 +16,8 @@ so they compile once per objective and parameter shapes.
   until the standard error falls below ``tol``·|estimate|.
 
 With ``data`` the objective is ``f(params, batch)`` and, with ``batch_size``, every product is averaged over
-the batches (see :func:`jaxml.curvature.hvp`).
+the batches (see :func:`jaxml.curvature.hvp`). Where f, ∇f or H·v is not finite at ``params`` each raises
+``ValueError`` naming params: no NaN eigenvalue, density or trace is returned.
 
 Example:
     >>> f = lambda w: 0.5 * jnp.sum(jnp.linspace(-1.0, 4.0, 50) * w**2)     # H = diag(−1 … 4)
@@ -29,10 +30,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -112,6 +114,17 @@ def _unflatten_rows(lay: _core.Layout, rows: np.ndarray) -> Params:
     return jax.tree_util.tree_unflatten(lay.treedef, leaves)
 
 
+@contextlib.contextmanager
+def _finite_products(op: Any, v: Any) -> Iterator[None]:
+    """Turn the host eigensolver's ``LinAlgError`` on a NaN tridiagonal T into the error naming params, when a
+    product H·v is indeed not finite (NaN products are what makes T NaN; anything else is re-raised)."""
+    try:
+        yield
+    except np.linalg.LinAlgError:
+        _core.check_finite(_core.product(op, v), "the Hessian-vector product H·v")
+        raise
+
+
 def run_eigsh(
     f: Objective,
     params: Params,
@@ -149,10 +162,13 @@ def run_eigsh(
         )
     tol = _default_tol(theta.dtype) if tol is None else tol
     v0 = rng.standard_normal(p).astype(np.dtype(theta.dtype))
-    result = _lanczos.eigsh(
-        op, jax.device_put(v0, theta.sharding), k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size,
-        rng=rng, check_every=check_every,
-    )  # fmt: skip
+    v0 = jax.device_put(v0, theta.sharding)
+    with _finite_products(op, v0):
+        result = _lanczos.eigsh(
+            op, v0, k, which=which, tol=tol, max_hvps=max_steps, basis_size=basis_size, rng=rng,
+            check_every=check_every,
+        )  # fmt: skip
+    _core.check_finite(result.values, "a Ritz value of the Hessian (from H·v products)")
     if not result.converged:
         warnings.warn(
             f"Lanczos did not converge: after {result.num_hvps} H·v products (max_steps={max_steps}, "
@@ -301,6 +317,10 @@ def density_on_grid(nodes: Any, weights: Any, grid: Any, sigma: float) -> np.nda
         1.0
     """
     _checks.real(sigma, "sigma", low=0.0, low_open=True)
+    for value, name in ((nodes, "nodes"), (weights, "weights"), (grid, "grid")):
+        _checks.real_array(value, name, allow_bool=False)  # a NaN would make the density NaN everywhere
+    if np.shape(nodes) != np.shape(weights):
+        raise ValueError(f"nodes and weights must have the same shape, got {np.shape(nodes)} and {np.shape(weights)}")
     nodes = np.asarray(nodes, np.float64).reshape(-1)
     weights = np.asarray(weights, np.float64).reshape(-1)
     grid = np.asarray(grid, np.float64)
@@ -368,9 +388,11 @@ def spectral_density(
     rng = _rng(key)
     op, theta, _ = _core.operator(f, params, data=data, batch_size=batch_size)
     p = theta.shape[0]
-    nodes, weights, steps = _slq(
-        op, p, np.dtype(theta.dtype), rng, num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
-    )
+    with _finite_products(op, jnp.ones_like(theta)):
+        nodes, weights, steps = _slq(
+            op, p, np.dtype(theta.dtype), rng, num_vectors=num_vectors, num_steps=int(min(num_steps, p)), tol=tol
+        )
+    _core.check_finite(nodes, "a quadrature node of the Hessian (from H·v products)")
     live = weights > 0
     lo, hi = float(nodes[live].min()), float(nodes[live].max())
     span = max(hi - lo, 1e-12 * max(abs(lo), abs(hi), 1.0))
@@ -378,6 +400,7 @@ def spectral_density(
         sigma = span / 200 if hi > lo else max(abs(hi), 1.0) * 1e-3
     if grid is None:
         grid = np.linspace(lo - 8 * sigma, hi + 8 * sigma, num_points)
+    _checks.real_array(grid, "grid", ndim=1, allow_bool=False)
     grid = np.asarray(grid, np.float64)
     trace, trace_se = _mean_stderr(p * np.sum(weights * nodes, axis=1))
     m2, m2_se = _mean_stderr(np.sum(weights * nodes**2, axis=1))
@@ -483,5 +506,6 @@ def hutchinson_trace(
     samples, n = _hutchinson(op, theta, _core.key(key), tol=tol, max_samples=max_samples, chunk_size=chunk_size)
     n = int(n)
     s = np.asarray(samples[:n], np.float64)
+    _core.check_finite(s, "a sample zᵀHz (from H·v products)")
     trace, stderr = _mean_stderr(s)
     return TraceEstimate(trace, stderr, s, n)

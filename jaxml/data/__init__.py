@@ -195,14 +195,24 @@ class Standardizer(NamedTuple):
 def fit_standardizer(x: Any) -> Standardizer:
     """Per-column mean and std of ``x`` (columns of zero spread get std 1, so they map to 0, not NaN).
 
+    Each column is divided by the power of two within a factor 2 of its largest |value| before the moments are taken and
+    the moments multiplied back: exact scalings (the same bits as NumPy's mean and std wherever those do not
+    overflow), but the squares of values like 1e200 no longer overflow to an infinite std that would map
+    the column to zeros.
+
     Example:
         >>> scaler = fit_standardizer([[1.0, 5.0], [3.0, 5.0]])
         >>> scaler.mean.tolist(), scaler.std.tolist(), scaler.transform([[3.0, 5.0]]).tolist()
         ([2.0, 5.0], [1.0, 1.0], [[1.0, 0.0]])
+        >>> fit_standardizer([[1e200], [-1e200]]).transform([[1e200]]).tolist()     # std 1e200, not inf
+        [[1.0]]
     """
     x = as_float_matrix(x)
-    std = x.std(axis=0)
-    return Standardizer(x.mean(axis=0), np.where(std > 0, std, 1.0))
+    _, exponent = np.frexp(np.max(np.abs(x), axis=0))  # max|x| = m·2^e, ½ ≤ m < 1 (0 for a zero column)
+    scale = np.ldexp(1.0, exponent - 1)  # 2^(e−1) ≤ max|x|: finite even for max|x| near the largest float
+    scaled = x / scale
+    mean, std = scaled.mean(axis=0) * scale, scaled.std(axis=0) * scale
+    return Standardizer(mean, np.where(std > 0, std, 1.0))
 
 
 def split_standardized(
@@ -262,6 +272,8 @@ def noisy_regression_1d(
 ) -> tuple[np.ndarray, np.ndarray]:
     """x ~ U(low, high), y = fn(x) + noise·ε with ε ~ N(0, 1); ``fn`` defaults to sin(x) + 0.3x.
 
+    ``fn`` must be finite at every drawn x (``ValueError`` naming it and the first x where it is not).
+
     Example:
         >>> x, y = noisy_regression_1d(0, n=5, noise=0.0)
         >>> x.shape, bool(np.allclose(y, np.sin(x) + 0.3 * x))
@@ -277,9 +289,17 @@ def noisy_regression_1d(
     kx, ke = jax.random.split(key)
     x = np.asarray(jax.random.uniform(kx, (n,), minval=low, maxval=high), dtype=np.float64)
     fn = fn or (lambda t: np.sin(t) + 0.3 * t)
-    y = np.asarray(fn(x), dtype=np.float64)
+    with np.errstate(all="ignore"):  # a domain error is reported below, naming fn and x, not as a warning
+        y = np.asarray(fn(x), dtype=np.float64)
     if y.shape != x.shape:
         raise ValueError(f"fn must return one value per x, shape {x.shape}, got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        bad = np.flatnonzero(~np.isfinite(y))
+        name = getattr(fn, "__name__", repr(fn))
+        raise ValueError(
+            f"fn ({name}) is not finite at {bad.size} of the {n} x in [{low}, {high}): fn(x) = {y[bad[0]]} at "
+            f"x = {x[bad[0]]:.6g}; choose low/high inside fn's domain"
+        )
     y = y + noise * np.asarray(jax.random.normal(ke, (n,)), dtype=np.float64)
     return x, y
 
