@@ -1,14 +1,26 @@
 """``python -m experiments list | all | <name> [--quick] [--out DIR] [--seed N] [--set field=value ...]``.
 
 Every argument is checked before anything runs, so a run that cannot start writes nothing: a bad ``--out``,
-``--seed`` or ``--set`` is an argparse error (exit status 2, one line, no traceback).
+``--seed`` or ``--set`` (a value outside the field's declared domain, :meth:`ExperimentConfig.validate`) is an
+argparse error (exit status 2, no traceback). ``--set seed=N`` is ``--seed N``: one path, one range check.
+
+Then, before any experiment runs, the compilation cache folder is made, ``--out`` is locked against a second
+writer (:func:`jaxml.io.exclusive`) and a probe file is written and removed there. An expected failure of the
+environment — at that point or later (a full disk, a read-only file system, a name too long, a missing data
+file of the installed package) — is one line on stderr, ``error: …`` naming the path, and exit status 2.
+
+A run whose numbers are not finite (training diverged: a learning rate far too large) is reported as its
+result: every claim *not reproduced*, saying where it diverged; ``results.json`` never holds a bare NaN.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
+import os
 import sys
+import tempfile
 import time
 import types
 import typing
@@ -17,13 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import experiments
-from jaxml.io import enable_compilation_cache
+import jaxml
+from jaxml.io import CACHE_ENV, DirectoryInUse, compilation_cache_dir, enable_compilation_cache, exclusive
 from jaxml.report import (
+    MAX_SEED,
     MIN_REPLICATES,
     ExperimentConfig,
     Result,
     Verdict,
     bar,
+    nonfinite,
     provenance,
     to_markdown,
     write_report,
@@ -43,23 +58,32 @@ Produced by jaxml {jaxml} (commit {commit}) with JAX {jax}, jaxlib {jaxlib}, Opt
 {device} ({platform}); every `results.json` holds its whole config and this provenance.
 """
 
-MAX_SEED = 2**32 - 1
+DEFAULT_OUT = Path("results")
 
 
 def _seed(text: str) -> int:
+    """``--seed`` (and ``--set seed=``): an integer in the domain every ``Config.seed`` declares."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be in [0, {MAX_SEED}], got {value}")
+    try:
+        ExperimentConfig.domains()["seed"].validate(value, "the seed")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return value
 
 
 def _out(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty string")
     path = Path(text)
     for parent in (path, *path.parents):
-        if parent.exists():
+        try:
+            exists = parent.exists()
+        except OSError as err:  # a component longer than the file system allows (ENAMETOOLONG), ELOOP …
+            raise argparse.ArgumentTypeError(f"{str(parent)!r}: {err.strerror}") from None
+        if exists:
             if not parent.is_dir():
                 raise argparse.ArgumentTypeError(f"{str(parent)!r} exists and is not a folder")
             break
@@ -112,7 +136,11 @@ def apply_overrides(config: ExperimentConfig, overrides: Sequence[tuple[str, str
             changes[name] = parse_value(hints[name], text)
         except ValueError as err:
             raise ValueError(f"--set {name}={text}: {err}") from None
-    return dataclasses.replace(config, **changes)
+    try:
+        return dataclasses.replace(config, **changes)  # validates every field against its declared domain
+    except (TypeError, ValueError) as err:
+        experiment = type(config).__module__.rpartition(".")[2]
+        raise ValueError(f"--set ({experiment}): {err}") from None
 
 
 def _overrides(items: Sequence[str]) -> list[tuple[str, str]]:
@@ -125,14 +153,30 @@ def _overrides(items: Sequence[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _the_seed(args: argparse.Namespace, overrides: list[tuple[str, str]]) -> tuple[int, list[tuple[str, str]]]:
+    """The seed of the run and the other overrides: ``--set seed=N`` is ``--seed N`` (the same check; given
+    once). ``NAME.seed=N`` with ``all`` stays an override of that experiment's config (checked by its domain)."""
+    given = [value for field, value in overrides if field == "seed"]
+    rest = [(field, value) for field, value in overrides if field != "seed"]
+    if len(given) + (args.seed is not None) > 1:
+        raise ValueError("the seed is given more than once: use one --seed N or one --set seed=N")
+    if given:
+        try:
+            return _seed(given[0]), rest
+        except argparse.ArgumentTypeError as err:
+            raise ValueError(f"--set seed={given[0]}: {err}") from None
+    return (0 if args.seed is None else args.seed), rest
+
+
 def _configs(todo: Sequence[str], args: argparse.Namespace) -> dict[str, ExperimentConfig]:
-    """Every experiment's config, overrides applied; with several experiments ``NAME.field`` targets one."""
-    overrides = _overrides(args.set or [])
+    """Every experiment's config, overrides applied and validated; with several experiments ``NAME.field``
+    targets one."""
+    seed, overrides = _the_seed(args, _overrides(args.set or []))
     configs = {}
     used = set()
     for name in todo:
         module = experiments.load(name)
-        config = module.Config(seed=args.seed, out=str(args.out))
+        config = module.Config(seed=seed, out=str(args.out))
         config = config.quick() if args.quick else config
         mine = []
         for i, (field, value) in enumerate(overrides):
@@ -150,11 +194,46 @@ def _configs(todo: Sequence[str], args: argparse.Namespace) -> dict[str, Experim
     return configs
 
 
+def diverged_result(name: str, config: ExperimentConfig, reason: str) -> Result:
+    """The result of a run whose numbers are not finite: no claim is judged on them, each is *not reproduced*
+    and says why (``reason``: where the run diverged)."""
+    module = experiments.load(name)
+    expected = lambda c: c.expected and (c.quick or not config.is_quick)
+    detail = f"Not reproduced: {reason}."
+    claims = [Verdict(c.id, c.section, c.statement, False, {}, expected(c), detail) for c in module.CLAIMS]
+    return Result(
+        title=f"{module.DESCRIPTION} — the run diverged",
+        summary=(
+            f"This run's numbers are not finite: {reason}. No lecture claim is judged on them; each is reported "
+            "*not reproduced*. A smaller learning rate (the defaults: drop the `--set`) gives a finite run."
+        ),
+        claims=claims,
+    )
+
+
+def _diverged_reason(err: FloatingPointError) -> str:
+    epoch = getattr(err, "epoch", None)
+    if epoch is not None:  # jaxml.train.DivergenceError
+        return f"training diverged at epoch {epoch} (a non-finite loss or gradient at step {err.step})"
+    return f"the run diverged ({err})"
+
+
 def _run_one(name: str, config: ExperimentConfig, prov: dict[str, Any]) -> tuple[str, Result, float]:
     module = experiments.load(name)
     print(f"== {name}: {module.DESCRIPTION}", flush=True)
     start = time.perf_counter()
-    result = experiments.run(name, config)
+    reason = None
+    try:
+        result = experiments.run(name, config)
+    except FloatingPointError as err:  # DivergenceError, NonFiniteEffects: the numbers are not numbers
+        reason = _diverged_reason(err)
+    else:
+        where = nonfinite({"metrics": result.metrics, "lecture": result.lecture, "replicates": result.replicates})
+        if where is not None:  # a run that diverged without raising: its verdicts would read NaN
+            reason = f"the run diverged ({where})"
+    if reason is not None:
+        result = diverged_result(name, config, reason)
+        print(f"   {reason}: no claim is judged on this run", flush=True)
     seconds = time.perf_counter() - start
     out = Path(config.out)
     write_results_json(out / name / "results.json", name, result, seconds, config, prov)
@@ -190,6 +269,77 @@ def _header(configs: dict[str, ExperimentConfig], prov: dict[str, Any], *, quick
     )
 
 
+def _inside(path: str | os.PathLike, folder: Path) -> bool:
+    try:
+        return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(folder))
+    except (TypeError, ValueError):
+        return False
+
+
+def describe_os_error(err: OSError, out: Path, *, setting_up: bool = False) -> str:
+    """One line for an expected OS error: the path it names, the system's reason, and what the path is
+    (``--out``, a data file of the installed package). ``setting_up``: it happened while making, locking or
+    probing ``out``, before any experiment ran."""
+    reason = (err.strerror or str(err)) + (f" [{errno.errorcode[err.errno]}]" if err.errno in errno.errorcode else "")
+    path = os.fsdecode(err.filename) if err.filename is not None else None
+    if setting_up:
+        where = "" if path is None or os.path.abspath(path) == os.path.abspath(out) else f"{path}: "
+        return f"--out {out} cannot be written: {where}{reason}"
+    if path is None:
+        return f"{reason} (while writing under --out {out})"
+    hint = ""
+    if _inside(path, Path(jaxml.__file__).parent):
+        hint = " (a file of the installed jaxml package is missing or unreadable: reinstall jaxml)"
+    elif _inside(path, out):
+        hint = f" (under --out {out})"
+    return f"{path}: {reason}{hint}"
+
+
+def _probe(out: Path) -> None:
+    """Write and remove a file in ``out``: a folder that cannot be written fails here, before hours of work."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".jaxml-probe.", dir=out)
+        try:
+            os.write(fd, b"jaxml")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(out)) from err
+
+
+def _enable_cache(parser: argparse.ArgumentParser) -> None:
+    try:
+        enable_compilation_cache()
+    except OSError as err:
+        where = os.fsdecode(err.filename) if err.filename is not None else compilation_cache_dir()
+        _fail(
+            parser,
+            f"{CACHE_ENV}: the compilation cache folder {where} cannot be made ({err.strerror or err}); point "
+            f"{CACHE_ENV} at a folder, or set it to 0 to turn the cache off",
+        )
+
+
+def _fail(parser: argparse.ArgumentParser, message: str) -> None:
+    """Exit with status 2 and one line on stderr (``error: …``), as an argument error does."""
+    parser.exit(2, f"error: {' '.join(message.split())}\n")
+
+
+def _tour(todo: Sequence[str], configs: dict[str, ExperimentConfig], out: Path, *, quick: bool) -> None:
+    prov = provenance()
+    sections, verdicts, total = [], {}, 0.0
+    for name in todo:
+        section, result, seconds = _run_one(name, configs[name], prov)
+        sections.append(section)
+        verdicts[name] = result.claims
+        total += seconds
+    header = _header(configs, prov, quick=quick)
+    report = write_report(out / "report.md", sections, header + f"\nTotal experiment time: {total:.0f} s.\n", verdicts)
+    flat: list[Verdict] = [v for vs in verdicts.values() for v in vs]
+    held = sum(v.holds for v in flat)
+    print(f"claims: {held} of {len(flat)} reproduced; report: {report}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m experiments",
@@ -199,42 +349,45 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("name", help="'list', 'all', or an experiment name")
     parser.add_argument("--quick", action="store_true", help="the smaller smoke-test variant of each experiment")
-    parser.add_argument("--out", type=_out, default=Path("results"), help="output folder (default: results)")
-    parser.add_argument("--seed", type=_seed, default=0, help=f"PRNG seed in [0, {MAX_SEED}] (default: 0)")
+    parser.add_argument("--out", type=_out, default=None, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--seed", type=_seed, default=None, help=f"PRNG seed in [0, {MAX_SEED}] (default: 0)")
     parser.add_argument(
         "--set",
         action="append",
         metavar="FIELD=VALUE",
-        help="override a Config field (repeatable; tuples comma-separated; NAME.FIELD with 'all')",
+        help="override a Config field (repeatable; tuples comma-separated; NAME.FIELD with 'all'; seed=N is --seed N)",
     )
     args = parser.parse_args(argv)
 
     if args.name == "list":
+        options = {"--set": args.set, "--seed": args.seed is not None, "--out": args.out is not None}
+        given = [option for option, present in {**options, "--quick": args.quick}.items() if present]
+        if given:  # silently ignored options would look applied
+            parser.error(f"'list' runs nothing, so {', '.join(given)} would be ignored: leave them out")
         for name in experiments.names():
             module = experiments.load(name)
             print(f"{name:<32} §{module.SECTION:<5} {module.DESCRIPTION}")
         return 0
 
+    out = args.out = DEFAULT_OUT if args.out is None else args.out
     try:
         todo = experiments.names() if args.name == "all" else [experiments.load(args.name) and args.name]
         configs = _configs(todo, args)
-    except (ValueError, argparse.ArgumentTypeError) as err:
+    except (ValueError, TypeError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
-    enable_compilation_cache()
-    prov = provenance()
-    sections, verdicts, total = [], {}, 0.0
-    for name in todo:
-        section, result, seconds = _run_one(name, configs[name], prov)
-        sections.append(section)
-        verdicts[name] = result.claims
-        total += seconds
-    header = _header(configs, prov, quick=args.quick)
-    report = write_report(
-        args.out / "report.md", sections, header + f"\nTotal experiment time: {total:.0f} s.\n", verdicts
-    )
-    flat: list[Verdict] = [v for vs in verdicts.values() for v in vs]
-    held = sum(v.holds for v in flat)
-    print(f"claims: {held} of {len(flat)} reproduced; report: {report}")
+    except OSError as err:  # a Config's domain reads a data file of the package (e.g. COVID's feature names)
+        _fail(parser, describe_os_error(err, out))
+    _enable_cache(parser)
+    setting_up = True
+    try:
+        with exclusive(out, "--out"):  # a second run writing this folder stops here, before it writes anything
+            _probe(out)
+            setting_up = False
+            _tour(todo, configs, out, quick=args.quick)
+    except DirectoryInUse as err:
+        _fail(parser, str(err))
+    except OSError as err:
+        _fail(parser, describe_os_error(err, out, setting_up=setting_up))
     return 0
 
 

@@ -18,7 +18,7 @@ import optax
 
 from jaxml import optim, plot, surfaces
 from jaxml.optim import schedules
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table, tuple_of
 
 DESCRIPTION = "Adam without decay bursts as σ shrinks; learning-rate decay or warm-up + decay remove the bursts"
 SECTION = "4.7"
@@ -42,6 +42,17 @@ class Config(ExperimentConfig):
     start_theta2: tuple[float, float] = (0.5, 1.0)
 
     QUICK = {"steps": 1500}
+
+    DOMAINS = {
+        "steps": integer(),
+        "eta": number(0, low_open=True),
+        "b2": number(0, 1, high_open=True),
+        "eps": number(0),
+        "half_life": integer(),
+        "warmup_steps": integer(0),
+        "start_theta1": tuple_of(number(), length=2, ordered=True),
+        "start_theta2": tuple_of(number(), length=2, ordered=True),
+    }
 
 
 CONTROL = {"eps": 1.0}  # no division by a vanishing σ: the mechanism of the bursts is gone

@@ -16,7 +16,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from jaxml import data, losses, models, optim, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import Claim, ExperimentConfig, Requirement, Result, flag, integer, number, progress, table, tuple_of
 
 DESCRIPTION = "Batch size: time per update/epoch on this hardware, noisy vs full-batch paths, small vs large batch"
 SECTION = "4.1"
@@ -56,6 +56,30 @@ class Config(ExperimentConfig):
     path_eta: float = 0.02
 
     QUICK = {"timing_repeats": 10, "hidden": (128, 128), "epochs_small": 12, "epochs_large": 40}
+
+    DOMAINS = {
+        "timing_batch_sizes": tuple_of(integer(0, 10**6)),  # 0 (or more than the training rows): the full batch
+        "timing_repeats": integer(2, 10**4),
+        "serial_batch": flag(),
+        "hidden": tuple_of(integer(1, 10**4)),
+        "small_batch": integer(1, 1000),
+        "large_fraction": number(0, 1, low_open=True),
+        "epochs_small": integer(),
+        "epochs_large": integer(),
+        "learning_rate": number(0, low_open=True),
+        "shuffle_labels": flag(),
+        "path_examples": integer(2, 10**6),
+        "path_batch": integer(1, 10**6),
+        "path_epochs": integer(),
+        "path_eta": number(0, low_open=True),
+    }
+    REQUIRES = (
+        Requirement(
+            ("path_batch", "path_examples"),
+            "path_batch must be at most path_examples",
+            lambda c: c.path_batch <= c.path_examples,
+        ),
+    )
 
 
 SERIAL = {"serial_batch": True}  # no parallel hardware: a batch of B costs B examples' time

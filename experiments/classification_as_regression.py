@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from jaxml import classification, losses, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table, tuple_of
 
 DESCRIPTION = "Targets ±1 with squared error punish far, correct points; logistic regression does not"
 SECTION = "2.1"
@@ -37,6 +37,15 @@ class Config(ExperimentConfig):
     replicates: int = 20  # draws: the paired count difference is 6 ± 2 points, 10 draws leave z near 6 at worst
 
     QUICK = {"epochs": 500, "slice_points": 181}
+
+    DOMAINS = {
+        "n_per_class": integer(1, 10**6),
+        "n_far": integer(1, 10**6),
+        "far_center": tuple_of(number(), length=2),
+        "epochs": integer(),
+        "learning_rate": number(0, low_open=True),
+        "slice_points": integer(2, 10**6),
+    }
 
 
 CONTROL = {"far_center": (1.5, 0.0)}  # the extra class-1 group sits at its class's centre: nothing is far

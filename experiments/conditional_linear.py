@@ -12,7 +12,7 @@ import numpy as np
 import optax
 
 from jaxml import data, losses, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, choice, flag, integer, number, table
 
 DESCRIPTION = "y = Σₛ δ(state = s)(bₛ + wₛx) on COVID HW1 against one shared line; trained vs per-state lstsq"
 SECTION = "1.8"
@@ -36,6 +36,17 @@ class Config(ExperimentConfig):
     condition: bool = True
 
     QUICK = {"epochs": 100}
+
+    DOMAINS = {
+        "feature": choice(  # a daily feature: the 37 one-hot states come first
+            lambda: data.load("covid").feature_names[37:],
+            "a daily COVID feature name, e.g. 'cli_d5' (data.load('covid').feature_names[37:])",
+        ),
+        "epochs": integer(),
+        "batch_size": integer(1, 2000),  # at most the training rows of a split
+        "learning_rate": number(0),  # 0: the negative control (no training)
+        "condition": flag(),
+    }
 
 
 CONTROL = {"condition": False}  # no category information: the conditional model is the shared line itself

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from jaxml import data, losses, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import Claim, ExperimentConfig, Result, choice, integer, number, progress, table, tuple_of
 
 DESCRIPTION = "Train vs held-out MSE against MLP depth and width on COVID HW1 (overfitting)"
 SECTION = "1.7"
@@ -43,6 +43,18 @@ class Config(ExperimentConfig):
     #: 200 epochs pay for the 20 splits (the networks reach their held-out minimum by epoch ~60 and overfit well
     #: before the end: the quick verdicts are the full run's)
     QUICK = {"epochs": 200, "widths": (4, 16), "depths": (0, 1, 4)}
+
+    DOMAINS = {
+        "n_train": integer(2, 2159),  # at most the training part (80%) of COVID's 2,699 rows
+        "depths": tuple_of(integer(0, 64), min_length=2, includes=0),  # 0: the linear model, and a network depth
+        "width": integer(1, 10**4),
+        "widths": tuple_of(integer(1, 10**4)),
+        "width_depth": integer(1, 64),
+        "width_learning_rate": number(0, low_open=True),
+        "epochs": integer(),
+        "learning_rate": number(0),  # 0: the negative control (no training)
+        "activation": choice(("relu", "identity")),
+    }
 
 
 ACTIVATIONS = {"relu": jax.nn.relu, "identity": lambda z: z}

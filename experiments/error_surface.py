@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from jaxml import optim, plot, surfaces
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, flag, integer, number, table, tuple_of
 
 DESCRIPTION = "Elongated surface: no fixed η works (large bounces, small stalls); Adagrad, RMSProp, Adam do"
 SECTION = "4.3"
@@ -53,6 +53,25 @@ class Config(ExperimentConfig):
     reach_loss: float = 1e-5  # … and L(θᵀ) below this fraction of L⁰ (settled, not hovering)
 
     QUICK = {"sweep_size": 20}  # the 2-D paths cost little: the same 500 updates
+
+    DOMAINS = {
+        "steps": integer(),
+        "start_theta1": tuple_of(number(), length=2, ordered=True),
+        "start_theta2": tuple_of(number(), length=2, ordered=True),
+        "floor_curvature": number(0, low_open=True),
+        "eta_large": number(0, low_open=True),
+        "eta_small": number(0, low_open=True),
+        "eta_momentum": number(0, low_open=True),
+        "lam": number(0, 1, high_open=True),
+        "eta_adagrad": number(0, low_open=True),
+        "eta_rmsprop": number(0, low_open=True),
+        "alpha": number(0, 1, high_open=True),
+        "eta_adam": number(0, low_open=True),
+        "sigma_division": flag(),
+        "sweep_size": integer(1, 10**5),
+        "tolerance": number(0, low_open=True),
+        "reach_loss": number(0, low_open=True),
+    }
 
 
 CLAIMS = (

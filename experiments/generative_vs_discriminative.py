@@ -16,7 +16,19 @@ import numpy as np
 import optax
 
 from jaxml import classification, data, generative, models, plot
-from jaxml.report import Claim, ExperimentConfig, Result, bar, progress, table
+from jaxml.report import (
+    Claim,
+    ExperimentConfig,
+    Requirement,
+    Result,
+    bar,
+    flag,
+    integer,
+    number,
+    progress,
+    table,
+    tuple_of,
+)
 
 DESCRIPTION = "Naive Bayes / shared-Σ Gaussian vs logistic regression against training-set size: synthetic and real"
 SECTION = "2.9"
@@ -58,6 +70,35 @@ class Config(ExperimentConfig):
         "epochs": 500,
         "learning_rate": 0.1,
     }
+
+    DOMAINS = {
+        "synthetic_sizes": tuple_of(integer(2, 10**6)),
+        "real_sizes": tuple_of(integer(2, 10**6)),
+        "test_fraction": number(0, 1, low_open=True, high_open=True),
+        "synthetic_rows": integer(10, 10**6),
+        "synthetic_features": integer(1, 10**4),
+        "synthetic_distance": number(0),
+        "epochs": integer(),
+        "learning_rate": number(0, low_open=True),
+        "l2": number(0),
+        "reg_naive": number(0),
+        "reg_shared": number(0),
+        "real_small_n": integer(2, 10**6),
+        "real_small_replicates": integer(2, 10**6),
+        "shuffle_labels": flag(),
+    }
+    REQUIRES = (
+        Requirement(
+            ("synthetic_sizes", "synthetic_rows", "test_fraction"),
+            "synthetic_sizes must be at most the synthetic training rows (synthetic_rows less the test fraction)",
+            lambda c: max(c.synthetic_sizes) <= c.synthetic_rows - round(c.test_fraction * c.synthetic_rows),
+        ),
+        Requirement(
+            ("real_sizes", "real_small_n", "test_fraction"),
+            "real_sizes and real_small_n must be at most the training rows of the 569 breast-cancer rows",
+            lambda c: max(*c.real_sizes, c.real_small_n) <= 569 - round(c.test_fraction * 569),
+        ),
+    )
 
 
 def bayes_accuracy(distance: float) -> float:

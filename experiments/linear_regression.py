@@ -18,7 +18,19 @@ import numpy as np
 import optax
 
 from jaxml import data, losses, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import (
+    Claim,
+    ExperimentConfig,
+    Requirement,
+    Result,
+    flag,
+    integer,
+    number,
+    optional,
+    progress,
+    table,
+    tuple_of,
+)
 
 DESCRIPTION = "GD vs closed-form least squares on COVID HW1; MAE/MSE/Huber with outliers; batch size × η"
 SECTION = "1.3"
@@ -52,6 +64,29 @@ class Config(ExperimentConfig):
     one_update_per_epoch: bool = False  # the control: every batch size takes one update per epoch
 
     QUICK = {"gd_epochs": 5000, "robust_epochs": 1000, "sweep_epochs": 10}
+
+    DOMAINS = {
+        "gd_epochs": integer(),
+        "gd_eta_scale": number(0),
+        "outlier_fraction": number(0, 1, high_open=True),
+        "outlier_size": number(),
+        "huber_delta": number(0, low_open=True),
+        "robust_epochs": integer(),
+        "robust_batch_size": integer(1, 2000),
+        "batch_sizes": tuple_of(optional(integer(1, 2000))),  # None: the full batch
+        "eta_factors": tuple_of(number(0, low_open=True)),
+        "edge_margin": number(0, 1, high_open=True),
+        "curve_factor": number(0, low_open=True),
+        "sweep_epochs": integer(),
+        "one_update_per_epoch": flag(),
+    }
+    REQUIRES = (
+        Requirement(
+            ("curve_factor", "eta_factors"),
+            "curve_factor must be one of eta_factors",
+            lambda c: c.curve_factor in c.eta_factors,
+        ),
+    )
 
 
 CLAIMS = (

@@ -13,7 +13,7 @@ import optax
 
 from jaxml import data, losses, models, optim, plot, train
 from jaxml.optim import schedules
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, progress, table, tuple_of
 
 DESCRIPTION = "All learning-rate schedules; Adam on digits with constant η, decay, warm-up + decay, over η, paired"
 SECTION = "4.7"
@@ -30,6 +30,15 @@ class Config(ExperimentConfig):
     replicates: int = 20  # decay's gain is a few standard errors of one replicate: 10 left z near 5 at some seeds
 
     QUICK = {"etas": (1e-2, 1e-1), "hidden": (128, 128), "epochs": 6}
+
+    DOMAINS = {
+        "etas": tuple_of(number(0, low_open=True)),
+        "hidden": tuple_of(integer(1, 10**4)),
+        "epochs": integer(),
+        "batch_size": integer(1, 1000),  # at most the digits training rows
+        "warmup_fraction": number(0, 1, high_open=True),
+        "decay_end": number(0, 1),
+    }
 
 
 CONSTANT, DECAY, WARMUP = "constant η", "cosine decay", "warm-up + cosine decay"

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml import curvature, data, losses, models, optim, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import Claim, ExperimentConfig, Result, flag, integer, number, progress, table, tuple_of
 
 DESCRIPTION = "Small digit classifiers driven to ‖g‖ ≈ 0: training loss vs minimum ratio, and how many are minima"
 SECTION = "3.3"
@@ -67,6 +67,18 @@ class Config(ExperimentConfig):
 
     # replicates: networks per width (each its own init and η)
     QUICK = {"widths": (4,), "replicates": 12, "epochs": 300, "newton_steps": 60}
+
+    DOMAINS = {
+        "widths": tuple_of(integer(1, 10**3)),
+        "n_examples": integer(10, 1797),  # digits has 1,797 images
+        "epochs": integer(),
+        "learning_rates": tuple_of(number(0, low_open=True), length=2, ordered=True),  # η log-uniform in this range
+        "newton_steps": integer(),
+        "grad_tol": number(0, low_open=True),
+        "weight_decay": number(0),
+        "hidden_layer": flag(),
+        "merge_duplicates": flag(),
+    }
 
 
 def _f(v: float | None, spec: str = ".3g") -> str:

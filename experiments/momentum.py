@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml import optim, plot, surfaces
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table, tuple_of
 
 DESCRIPTION = "Momentum vs GD at the same η and at the effective step η/(1−λ): tilted double well and a saddle"
 SECTION = "4.2"
@@ -36,6 +36,14 @@ class Config(ExperimentConfig):
     saddle_spread: float = 0.05  # saddle starts: SADDLE.start + N(0, spread²) per coordinate
 
     QUICK = {"steps": 400}
+
+    DOMAINS = {
+        "steps": integer(),
+        "eta": number(0, low_open=True),
+        "lam": number(0, 1, high_open=True),
+        "double_well_box": tuple_of(tuple_of(number(), length=2, ordered=True), length=2),
+        "saddle_spread": number(0),
+    }
 
 
 CONTROL = {"lam": 0.0}  # no momentum: the "momentum" run is gradient descent at η
@@ -83,8 +91,8 @@ CLAIMS = (
         control=CONTROL,
         expected=False,
         explain=lambda m: (
-            f"Gradient descent at η/(1−λ) gets to L < {LEVEL:g} in {m['saddle_updates_gd_effective_eta_median']:.0f} "
-            f"updates (median over the starts), momentum in {m['saddle_updates_momentum_median']:.0f}: on this "
+            f"Gradient descent at η/(1−λ) gets to L < {LEVEL:g} in {_fmt(m['saddle_updates_gd_effective_eta_median'])} "
+            f"updates (median over the starts), momentum in {_fmt(m['saddle_updates_momentum_median'])}: on this "
             "saddle momentum's advantage over GD is its larger effective step (near the saddle the unstable "
             "direction grows by 1 + 2η/(1−λ) per GD step, faster than momentum's heavy ball)."
         ),
@@ -122,6 +130,10 @@ def compute(config: Config) -> Result:
         )
 
     dw, sd = jax.tree.map(np.asarray, run_all(dw_starts, sd_starts))
+    for surface, paths in (("double well", dw), ("saddle", sd)):
+        for k, p in paths.items():
+            if not np.all(np.isfinite(p.theta)):  # η too large: the claims cannot be judged on NaN positions
+                raise FloatingPointError(f"{k} on the {surface} left the finite numbers (η too large)")
     low, barrier, local = surfaces.double_well_critical_points()
     is_global = {k: (p.theta[:, -1, 0] < barrier).astype(np.int64) for k, p in dw.items()}
     hit = {k: _first_below(p.loss, LEVEL) for k, p in sd.items()}

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml import classification, models, plot
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table, tuple_of
 
 DESCRIPTION = "σ + square error has a flat surface far from the target and stalls; cross-entropy does not"
 SECTION = "2.8"
@@ -39,6 +39,15 @@ class Config(ExperimentConfig):
     replicates: int = 20  # starts: the gradient ratio falls fast off the diagonal; 10 starts leave z near 6
 
     QUICK = {"epochs": 200}
+
+    DOMAINS = {
+        "n": integer(2, 10**6),
+        "start_radius": tuple_of(number(0), length=2, ordered=True),
+        "start_spread_degrees": number(0, 180),
+        "learning_rate": number(0, low_open=True),
+        "epochs": integer(),
+        "limit": number(0, low_open=True),
+    }
 
 
 CONTROL = {"start_radius": (0.3, 0.6)}  # starts near the origin: σ is not saturated, nothing is flat

@@ -15,7 +15,7 @@ import numpy as np
 import optax
 
 from jaxml import classification, generative, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table
 
 DESCRIPTION = "One (1,1) in C₁, twelve points in C₂: naive Bayes gives P(C₁|(1,1)) = 3/7, logistic regression > ½"
 SECTION = "2.9"
@@ -28,6 +28,12 @@ class Config(ExperimentConfig):
     learning_rate: float = 0.1
 
     QUICK = {"epochs": 500}
+
+    DOMAINS = {
+        "alpha": number(0),
+        "epochs": integer(),
+        "learning_rate": number(0, low_open=True),
+    }
 
 
 CLAIMS = (

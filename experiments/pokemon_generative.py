@@ -17,7 +17,7 @@ import optax
 from jaxml import classification, generative, losses, models, plot, train
 from jaxml.data import fit_standardizer
 from jaxml.data.pokemon import STATS, PokemonSplit, load_pokemon, water_vs_normal
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, flag, integer, number, table
 
 DESCRIPTION = "Water vs normal: 2/6 features × separate/shared Σ, μ¹ and Σ¹, logistic regression; lecture vs ours"
 SECTION = "2.4"
@@ -57,6 +57,15 @@ class Config(ExperimentConfig):
     share_sigma: bool = True  # negative control (False): the "shared-Σ" model keeps one Σ per class
 
     QUICK = {"bootstrap": 1000, "epochs": 500}
+
+    DOMAINS = {
+        "bootstrap": integer(2, 10**6),
+        "reg_seven": number(0),
+        "epochs": integer(),
+        "learning_rate": number(0, low_open=True),
+        "shuffle_labels": flag(),
+        "share_sigma": flag(),
+    }
 
 
 #: negative controls: permuted training labels remove what the features say about the type; an unshared Σ

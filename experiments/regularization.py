@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml import data, models, plot
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Requirement, Result, choice, integer, number, table, tuple_of
 
 DESCRIPTION = "Polynomial degree 1–5 (10 train / 10 test) and the λ sweep 0…1e5 on COVID HW1, beside the lecture"
 SECTION = "1.9"
@@ -39,6 +39,28 @@ class Config(ExperimentConfig):
 
     # Everything is closed form and takes a second: the quick run is the full run.
     QUICK = {}
+
+    DOMAINS = {
+        "feature_1d": choice(
+            lambda: data.load("covid").feature_names,
+            "a COVID feature name, e.g. 'cli_d5' (data.load('covid').feature_names)",
+        ),
+        "n_small": integer(1, 1349),  # training and test rows: 2·n_small of COVID's 2,699
+        "degrees": tuple_of(integer(1, 20), increasing=True),
+        "lambdas": tuple_of(number(0)),
+        "n_train": integer(1, 2159),  # the rows left after the 20% held out
+        "lambda_draws": integer(1, 10**6),
+        "smooth_degree": integer(1, 20),
+        "smooth_lambdas": tuple_of(number(0)),
+        "penalty_scale": number(0),
+    }
+    REQUIRES = (
+        Requirement(
+            ("lambda_draws", "replicates"),
+            "lambda_draws must be at most replicates",
+            lambda c: c.lambda_draws <= c.replicates,
+        ),
+    )
 
 
 def _steps(values: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 
 from jaxml import optim, plot, surfaces
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table, tuple_of
 
 DESCRIPTION = "Crescent (Rosenbrock) valley: Adagrad's all-history σ crawls, RMSProp's α-average adapts"
 SECTION = "4.5"
@@ -37,6 +37,15 @@ class Config(ExperimentConfig):
     start_theta2: tuple[float, float] = (0.5, 1.5)
 
     QUICK = {"steps": 1500}
+
+    DOMAINS = {
+        "steps": integer(),
+        "eta": number(0, low_open=True),
+        "alpha": number(0, 1, high_open=True),
+        "radius": number(0, low_open=True),
+        "start_theta1": tuple_of(number(), length=2, ordered=True),
+        "start_theta2": tuple_of(number(), length=2, ordered=True),
+    }
 
 
 CLAIMS = (

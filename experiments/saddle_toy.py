@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml import curvature, losses, optim, plot, surfaces, train
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, choice, integer, number, table
 
 DESCRIPTION = "The toy saddle L = (1 − w₁w₂)²: g, H = [[0, −2], [−2, 0]], eigenvalues ±2 and the escape step"
 SECTION = "3.2"
@@ -34,10 +34,13 @@ class Config(ExperimentConfig):
     # a few thousand scalar steps: the full run is already a smoke test
     QUICK = {}
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.nudge_direction not in ("random", "u_plus"):
-            raise ValueError(f"nudge_direction must be 'random' or 'u_plus', got {self.nudge_direction!r}")
+    DOMAINS = {
+        "learning_rate": number(0, low_open=True),
+        "steps": integer(),
+        "nudge": number(0, low_open=True),
+        "quadratic_radius": number(0, low_open=True),
+        "nudge_direction": choice(("random", "u_plus")),
+    }
 
 
 # L below this many decades under L(θ′) counts as having reached the valley w₁w₂ = 1

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from jaxml import data, losses, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import Claim, ExperimentConfig, Requirement, Result, flag, integer, number, progress, table, tuple_of
 
 DESCRIPTION = "Exact hard-sigmoid construction, 2 ReLU = 1 hard sigmoid, error of sigmoid/ReLU sums vs units"
 SECTION = "1.5"
@@ -48,6 +48,24 @@ class Config(ExperimentConfig):
     grow: bool = True
 
     QUICK = {"epochs": 400}
+
+    DOMAINS = {
+        "units": tuple_of(integer(1, 10**4), min_length=2, increasing=True),
+        "n_train": integer(2, 10**6),
+        "epochs": integer(),
+        "learning_rate": number(0, low_open=True),
+        "final_learning_rate": number(0, low_open=True),
+        "sigmoid_slope": number(0, low_open=True),
+        "starts": integer(1, 10**3),
+        "grow": flag(),
+    }
+    REQUIRES = (
+        Requirement(
+            ("final_learning_rate", "learning_rate"),
+            "final_learning_rate must be at most learning_rate (η decays)",
+            lambda c: c.final_learning_rate <= c.learning_rate,
+        ),
+    )
 
 
 CONTROL = {"grow": False}  # the units do not grow: the error cannot fall with the count

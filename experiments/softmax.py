@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from jaxml import classification, data, generative, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, table
+from jaxml.report import Claim, ExperimentConfig, Result, flag, integer, number, table
 
 DESCRIPTION = "Softmax regression (one-hot targets, cross-entropy) on 8×8 digits vs the shared-Σ generative model"
 SECTION = "2.10"
@@ -31,6 +31,16 @@ class Config(ExperimentConfig):
     shuffle_labels: bool = False  # the negative control: softmax regression trained on permuted labels
 
     QUICK = {"epochs": 30}
+
+    DOMAINS = {
+        "epochs": integer(),
+        "batch_size": integer(1, 1000),  # at most the digits training rows
+        "learning_rate": number(0, low_open=True),
+        "l2": number(0),
+        "reg": number(0),
+        "test_fraction": number(0, 1, low_open=True, high_open=True),
+        "shuffle_labels": flag(),
+    }
 
 
 CONTROL = {"shuffle_labels": True}  # the discriminative model learns nothing: neither claim can hold

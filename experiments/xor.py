@@ -21,7 +21,7 @@ import optax
 from matplotlib.patches import Rectangle
 
 from jaxml import classification, data, models, plot, train
-from jaxml.report import Claim, ExperimentConfig, Result, progress, table
+from jaxml.report import Claim, ExperimentConfig, Result, choice, flag, integer, number, progress, table
 
 DESCRIPTION = "Logistic regression fails on XOR; distances to (0,0), (1,1) fix it; a cascade learns the transformation"
 SECTION = "2.11"
@@ -46,10 +46,16 @@ class Config(ExperimentConfig):
 
     QUICK = {"epochs": 1000}
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.hidden_activation not in ACTIVATIONS:
-            raise ValueError(f"hidden_activation must be one of {sorted(ACTIVATIONS)}, got {self.hidden_activation!r}")
+    DOMAINS = {
+        "n_per_corner": integer(1, 10**6),
+        "noise": number(0),
+        "epochs": integer(),
+        "learning_rate": number(0, low_open=True),
+        "starts": integer(1, 10**4),
+        "hand_made_features": flag(),
+        "hidden_activation": choice(("sigmoid", "identity")),
+        "separable_labels": flag(),
+    }
 
 
 CLAIMS = (

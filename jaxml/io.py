@@ -2,7 +2,9 @@
 
 Every writer goes through :func:`atomic_write_bytes`: the bytes land in a temporary file in the destination's
 own directory, are flushed and fsynced, and only then renamed over the destination (``os.replace`` is atomic on
-POSIX and Windows). A crash leaves either the old file or the new one, never a torn one.
+POSIX and Windows). A crash leaves either the old file or the new one, never a torn one. The file gets the mode
+an ordinary ``open(path, "w")`` would give it (0o666 less the umask), not the temporary file's private 0o600,
+and an ``OSError`` names the destination (a full disk's ``write`` error names no file by itself).
 
 Example:
     >>> from jaxml.io import atomic_write_text
@@ -32,6 +34,10 @@ class _Terminated(BaseException):
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (write to a temporary sibling, fsync, rename).
 
+    The file's mode is 0o666 & ~umask, as for any file the process creates (:func:`_umask`). An ``OSError``
+    (``ENOSPC``, ``EROFS``, ``EACCES`` …) propagates with its ``filename`` set to the destination, so the
+    message names the file that could not be written rather than its temporary sibling or nothing.
+
     A SIGTERM that arrives during the write (a scheduler stopping the job) would, with the default handler,
     kill the process without any cleanup and leave the temporary file behind. In the main thread, while
     SIGTERM has its default action, the write turns it into an exception for its duration: the temporary
@@ -50,6 +56,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
+            _chmod(f.fileno(), tmp, 0o666 & ~_umask())  # mkstemp's 0o600 is for the temporary name, not the result
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -58,6 +65,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         terminated = isinstance(err, _Terminated)
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename in (None, tmp):
+            err.filename = str(path)  # the same exception (type, traceback), naming the file meant to be written
         if not terminated:
             raise
     finally:
@@ -66,6 +75,38 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     if terminated:
         signal.raise_signal(signal.SIGTERM)  # the default action: the process ends here
     return path
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (``Umask:`` in /proc/self/status,
+    kernel ≥ 4.7).
+
+    Elsewhere ``os.umask`` is the only way to read it, and it writes as it reads: it is set to 0o077 and put back
+    at once, under a lock so that jaxml's own writers never see each other's interim value. Another thread of the
+    program creating a file in that instant would get 0o077 (more private, never more open). It is read at every
+    write, not once at import, so a umask the program sets later is honoured.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def _chmod(fd: int, path: str, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # pragma: no cover - Windows has no fchmod (and no umask bits beyond read-only)
+        os.chmod(path, mode)
 
 
 def _catch_sigterm() -> bool:

@@ -4,7 +4,8 @@ An experiment (a module of the ``experiments`` package) declares
 
 * ``DESCRIPTION`` (one line) and ``SECTION`` (the syllabus section, ``"1.3"``);
 * ``Config``, a frozen dataclass deriving from :class:`ExperimentConfig`, whose :meth:`~ExperimentConfig.quick`
-  gives the smaller smoke-test run (the one place that decides quick mode);
+  gives the smaller smoke-test run (the one place that decides quick mode) and whose ``DOMAINS`` declare, once,
+  the values every field may take (:class:`Domain`; checked whenever a config is made, ``--set`` included);
 * ``CLAIMS``, the lecture statements it tests, each a :class:`Claim`;
 * ``compute(config) -> Result`` (numbers, tables, per-replicate effects; writes no file) and
   ``figures(result, out) -> list[path]`` (draws from the result through :mod:`jaxml.plot`).
@@ -61,25 +62,39 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from jaxml import _checks
 from jaxml.io import atomic_write_text
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_SEED",
     "MIN_REPLICATES",
     "Claim",
+    "Domain",
     "Evidence",
     "ExperimentConfig",
+    "NonFiniteEffects",
+    "Requirement",
     "Result",
     "Verdict",
     "bar",
+    "choice",
+    "flag",
+    "integer",
+    "number",
+    "optional",
     "progress",
     "provenance",
     "replicated",
     "claims_table",
     "evaluate",
     "metrics_table",
+    "nonfinite",
     "table",
     "tally",
+    "text",
     "to_markdown",
+    "tuple_of",
     "write_report",
     "write_results_json",
 ]
@@ -87,6 +102,191 @@ __all__ = [
 
 MIN_REPLICATES = 10
 """The fewest replicates an empirical claim is judged on; fewer and it is *not reproduced*."""
+
+MAX_SEED = 2**32 - 1
+"""The largest seed (``--seed`` and every ``Config.seed`` take [0, MAX_SEED])."""
+
+MAX_COUNT = 10**7
+"""The default upper bound of a count field (epochs, steps, sizes): far above any run, below overflow."""
+
+
+class Domain(NamedTuple):
+    """The values one :class:`ExperimentConfig` field may take.
+
+    ``text`` says it in words (the error's "must be …") and ``check(value, name)``, built from
+    :mod:`jaxml._checks`, raises ``TypeError`` (wrong kind) or ``ValueError`` (right kind, outside the domain).
+    Build domains with :func:`integer`, :func:`number`, :func:`flag`, :func:`choice`, :func:`text`,
+    :func:`tuple_of` and :func:`optional`.
+
+    Example:
+        >>> number(0, low_open=True).validate(-0.1, "learning_rate")
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate must be a finite number > 0, got -0.1
+    """
+
+    text: str
+    check: Callable[[Any, str], Any]
+
+    def validate(self, value: Any, name: str) -> None:
+        """Raise ``TypeError``/``ValueError`` naming ``name``, this domain and ``value`` when it lies outside."""
+        try:
+            self.check(value, name)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name} must be {self.text}, got {_shown(value)}") from None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def integer(low: int = 1, high: int = MAX_COUNT) -> Domain:
+    """An ``int`` (not a ``bool``) in [low, high]; the default is a count: 1 … :data:`MAX_COUNT`.
+
+    Example:
+        >>> integer().validate(99999999999999999999, "epochs")
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be an integer in [1, 10000000], got 99999999999999999999
+    """
+    return Domain(f"an integer in [{low}, {high}]", lambda v, n: _checks.integer(v, n, low=low, high=high))
+
+
+def number(
+    low: float | None = None, high: float | None = None, *, low_open: bool = False, high_open: bool = False
+) -> Domain:
+    """A finite real number (``int`` or ``float``, not ``bool``) in the interval given (open where asked).
+
+    Example:
+        >>> number(0, 1, high_open=True).text, number(0).text, number(0, low_open=True).text
+        ('a finite number in [0, 1)', 'a finite number ≥ 0', 'a finite number > 0')
+    """
+    if low is not None and high is not None:
+        where = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        where = f" {'>' if low_open else '≥'} {low:g}"
+    elif high is not None:
+        where = f" {'<' if high_open else '≤'} {high:g}"
+    else:
+        where = ""
+
+    def check(v: Any, n: str) -> None:
+        if not isinstance(v, (int, float, np.integer, np.floating)):  # no arrays: a field holds one number
+            raise TypeError(n)
+        _checks.real(v, n, low=low, high=high, low_open=low_open, high_open=high_open, allow_array=False)
+
+    return Domain(f"a finite number{where}", check)
+
+
+def flag() -> Domain:
+    """``True`` or ``False`` (a ``bool``; 0 and 1 are refused)."""
+
+    def check(v: Any, n: str) -> None:
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(n)
+
+    return Domain("true or false", check)
+
+
+def choice(options: Sequence[str] | Callable[[], Sequence[str]], describe: str | None = None) -> Domain:
+    """One of ``options``. A zero-argument callable is called once, on the first check (names read from a data
+    file, which then costs nothing until a config is made); ``describe`` then says what they are in the message.
+
+    Example:
+        >>> choice(("relu", "identity")).validate("tanh", "activation")
+        Traceback (most recent call last):
+        ...
+        ValueError: activation must be one of 'relu', 'identity', got 'tanh'
+    """
+    known: list[tuple[str, ...]] = []
+
+    def values() -> tuple[str, ...]:
+        if not known:
+            known.append(tuple(options() if callable(options) else options))
+        return known[0]
+
+    if describe is None:
+        if callable(options):
+            raise TypeError("choice() with options read lazily needs describe= to say what they are")
+        describe = "one of " + ", ".join(repr(o) for o in options)
+    return Domain(describe, lambda v, n: _checks.one_of(v, n, values()))
+
+
+def text() -> Domain:
+    """A non-empty ``str``."""
+
+    def check(v: Any, n: str) -> None:
+        if not isinstance(v, str):
+            raise TypeError(n)
+        if not v.strip():
+            raise ValueError(n)
+
+    return Domain("a non-empty string", check)
+
+
+def optional(item: Domain) -> Domain:
+    """``None`` or a value of ``item``."""
+    return Domain(f"None or {item.text}", lambda v, n: None if v is None else item.check(v, n))
+
+
+def tuple_of(
+    item: Domain,
+    *,
+    length: int | None = None,
+    min_length: int = 1,
+    increasing: bool = False,
+    ordered: bool = False,
+    includes: Any = None,
+) -> Domain:
+    """A tuple (or list) of values of ``item``: exactly ``length`` of them, or at least ``min_length``.
+
+    ``increasing``: strictly increasing; ``ordered``: a (low, high) pair with low ≤ high; ``includes``: a value
+    that must be among them.
+
+    Example:
+        >>> tuple_of(integer()).validate((), "units")
+        Traceback (most recent call last):
+        ...
+        ValueError: units must be a non-empty tuple, each entry an integer in [1, 10000000], got ()
+        >>> tuple_of(number(), length=2, ordered=True).text
+        'a pair (low, high) with low ≤ high, each entry a finite number'
+    """
+    if length == 2 and ordered:
+        size = "a pair (low, high) with low ≤ high"
+    elif length is not None:
+        size = f"a tuple of {length} entries"
+    elif min_length <= 1:
+        size = "a non-empty tuple"
+    else:
+        size = f"a tuple of at least {min_length} entries"
+    extra = ", strictly increasing" if increasing else ""
+    extra += f", including {includes!r}" if includes is not None else ""
+
+    def check(v: Any, n: str) -> None:
+        if not isinstance(v, (tuple, list)):
+            raise TypeError(n)
+        if (length is not None and len(v) != length) or len(v) < min_length:
+            raise ValueError(n)
+        for i, entry in enumerate(v):
+            item.check(entry, f"{n}[{i}]")
+        if increasing and any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(n)
+        if ordered and v[0] > v[1]:
+            raise ValueError(n)
+        if includes is not None and includes not in v:
+            raise ValueError(n)
+
+    return Domain(f"{size}{extra}, each entry {item.text}", check)
+
+
+class Requirement(NamedTuple):
+    """A constraint between fields of a config (``holds(config) -> bool``), stated in ``text``."""
+
+    fields: tuple[str, ...]
+    text: str
+    holds: Callable[[Any], bool]
+
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
@@ -98,13 +298,26 @@ class ExperimentConfig:
     variant changes; :meth:`quick` applies them. Code never branches on the variant: the quick run is just other
     values.
 
+    **Every field declares its domain once**, in the class variable ``DOMAINS`` (field name → :class:`Domain`;
+    a subclass's entries add to its bases'), and constraints between fields in ``REQUIRES`` (a tuple of
+    :class:`Requirement`). :meth:`validate` checks them all when a config is made — by a Python caller,
+    :meth:`quick`, ``dataclasses.replace`` or the command line's ``--set`` alike — so a value outside its domain
+    is a ``ValueError`` (``TypeError`` for the wrong kind) naming the field before anything runs. A field without
+    a domain is a ``TypeError``: no field goes unchecked.
+
     Example:
         >>> @dataclasses.dataclass(frozen=True)
         ... class Config(ExperimentConfig):
         ...     epochs: int = 1000
+        ...     learning_rate: float = 0.1
         ...     QUICK = {"epochs": 100}
+        ...     DOMAINS = {"epochs": integer(), "learning_rate": number(0, low_open=True)}
         >>> Config().quick()
-        Config(seed=0, replicates=10, out='results', variant='quick', epochs=100)
+        Config(seed=0, replicates=10, out='results', variant='quick', epochs=100, learning_rate=0.1)
+        >>> Config(learning_rate=-0.1)
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate must be a finite number > 0, got -0.1
     """
 
     seed: int = 0
@@ -112,11 +325,50 @@ class ExperimentConfig:
     out: str = "results"
     variant: str = "full"
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.replicates, int) or isinstance(self.replicates, bool) or self.replicates < 2:
-            raise ValueError(f"replicates must be an int ≥ 2, got {self.replicates!r}")
-
     QUICK: ClassVar[Mapping[str, Any]] = {}
+    DOMAINS: ClassVar[Mapping[str, Domain]] = {
+        "seed": integer(0, MAX_SEED),
+        "replicates": integer(2, 10**6),
+        "out": text(),
+        "variant": choice(("full", "quick")),
+    }
+    REQUIRES: ClassVar[tuple[Requirement, ...]] = ()
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @classmethod
+    def domains(cls) -> dict[str, Domain]:
+        """Every field's domain: the ``DOMAINS`` of this class and its bases (a subclass's entry wins)."""
+        out: dict[str, Domain] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(vars(klass).get("DOMAINS", {}))
+        return out
+
+    def validate(self) -> None:
+        """Check every field against its domain and every ``REQUIRES`` constraint.
+
+        Raises:
+            ValueError: a field outside its domain, or a constraint between fields broken; the message names
+                the field(s), the domain and the value.
+            TypeError: a field of the wrong kind, or a field that declares no domain.
+        """
+        cls = type(self)
+        domains = cls.domains()
+        names = [f.name for f in dataclasses.fields(self)]
+        missing = [n for n in names if n not in domains]
+        unknown = sorted(set(domains) - set(names))
+        if missing or unknown:
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__}.DOMAINS must declare a domain for every field: "
+                f"missing {missing}, not fields {unknown}"
+            )
+        for name in names:
+            domains[name].validate(getattr(self, name), name)
+        for req in cls.REQUIRES:
+            if not req.holds(self):
+                got = ", ".join(f"{f}={getattr(self, f)!r}" for f in req.fields)
+                raise ValueError(f"{req.text}, got {got}")
 
     def quick(self) -> ExperimentConfig:
         """This config with the ``QUICK`` overrides applied (``variant="quick"``)."""
@@ -179,6 +431,12 @@ class Evidence(NamedTuple):
         )
 
 
+class NonFiniteEffects(ValueError, FloatingPointError):
+    """A run's per-replicate effects hold NaN or ±∞ (a diverged run): a ``ValueError`` and, like
+    :class:`jaxml.train.DivergenceError`, a ``FloatingPointError``, so the command line reports the divergence
+    as the run's result instead of judging claims on numbers that are not numbers."""
+
+
 def replicated(effects: Sequence[float] | np.ndarray, *, tests: int = 1) -> Evidence:
     """The project's one rule of evidence for an empirical claim.
 
@@ -194,13 +452,17 @@ def replicated(effects: Sequence[float] | np.ndarray, *, tests: int = 1) -> Evid
         An :class:`Evidence`.
 
     Raises:
-        ValueError: ``effects`` is not a 1-D array of finite numbers.
+        ValueError: ``effects`` is not a non-empty 1-D array; :class:`NonFiniteEffects` (a ``ValueError``) when
+            one is NaN or ±∞.
     """
     e = np.asarray(effects, dtype=np.float64)
     if e.ndim != 1 or e.size == 0:
         raise ValueError(f"effects must be a non-empty 1-D array (one value per replicate), got shape {e.shape}")
     if not np.all(np.isfinite(e)):
-        raise ValueError(f"effects must be finite, got {e.tolist()}")
+        bad = [i for i, v in enumerate(e.tolist()) if not math.isfinite(v)]
+        raise NonFiniteEffects(
+            f"effects must be finite, got {len(bad)} non-finite of {e.size} (first at replicate {bad[0]}: {e[bad[0]]})"
+        )
     n = int(e.size)
     mean = float(e.mean())
     se = float(e.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
@@ -458,6 +720,27 @@ def provenance() -> dict[str, Any]:
     }
 
 
+def nonfinite(value: Any, where: str = "") -> str | None:
+    """Where the first NaN or ±∞ in ``value`` (nested mappings, sequences, arrays, numbers) is, as
+    ``"results.metrics.loss = nan"``, or ``None`` when every number is finite.
+
+    Example:
+        >>> nonfinite({"metrics": {"a": 1.0, "loss": float("nan")}})
+        'results.metrics.loss = nan'
+        >>> nonfinite({"a": [1, 2.5, None]}) is None
+        True
+    """
+    try:
+        _strict(value, where)
+    except _NonFiniteValue as err:
+        return err.args[0]
+    return None
+
+
+class _NonFiniteValue(ValueError):
+    pass
+
+
 def _strict(value: Any, where: str = "") -> Any:
     """``value`` as strict JSON: arrays to lists; a NaN or ±∞ anywhere is a ``ValueError`` naming where."""
     if isinstance(value, Mapping):
@@ -468,11 +751,13 @@ def _strict(value: Any, where: str = "") -> Any:
         return _strict(np.asarray(value).tolist(), where)
     if isinstance(value, (bool, str)) or value is None:
         return value
+    if isinstance(value, np.bool_):  # not a bool: json.dumps would fail on it (str() would write "True")
+        return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(value):
-            raise ValueError(f"results{where} is {value}: keep None for 'not reached', never NaN or ∞")
+            raise _NonFiniteValue(f"results{where} = {float(value)}")
         return float(value)
     if isinstance(value, Path):
         return str(value)
@@ -506,7 +791,11 @@ def write_results_json(
         "replicates": result.replicates,
         "figures": [str(f) for f in result.figures],
     }
-    atomic_write_text(path, json.dumps(_strict(payload), indent=2, allow_nan=False))
+    try:
+        strict = _strict(payload)
+    except _NonFiniteValue as err:
+        raise ValueError(f"{err}: keep None for 'not reached', never NaN or ∞ (bare NaN is not JSON)") from None
+    atomic_write_text(path, json.dumps(strict, indent=2, allow_nan=False))
 
 
 def _numbers(numbers: Mapping[str, float]) -> str:
