@@ -14,7 +14,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from jaxml import optim, plot, surfaces
 from jaxml.optim import schedules
@@ -124,8 +123,9 @@ def compute(config: Config) -> Result:
         for k, e in etas.items()
     })  # fmt: skip
     paths = jax.tree.map(np.asarray, run_all(starts))
-    # σ of Adam's denominator, √v̂, read from the optimizer state (by name: its layout is the optimizer's business)
-    sigma2 = {k: np.sqrt(np.asarray(optax.tree_utils.tree_get(p.state, "sigma_sq"))[..., 1]) for k, p in paths.items()}
+    # σ of Adam's denominator, √v̂, read from the optimizer state by optim.sigma (the state keeps the raw ν)
+    adam = {k: optim.adam(e, b2=config.b2, eps=config.eps) for k, e in etas.items()}
+    sigma2 = {k: np.asarray(optim.sigma(adam[k], p.state))[..., 1] for k, p in paths.items()}
     eta_t = {k: np.asarray(jax.jit(jax.vmap(e))(jnp.arange(steps))) for k, e in etas.items()}
     bursts = {k: [_bursts(row) for row in p.loss] for k, p in paths.items()}  # per start
     const, dec, warm = etas

@@ -15,7 +15,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from jaxml import optim, plot, surfaces
 from jaxml.report import Claim, ExperimentConfig, Result, integer, number, table, tuple_of
@@ -106,8 +105,8 @@ def compute(config: Config) -> Result:
                                   for k, o in runs.items()})  # fmt: skip
     paths = jax.tree.map(np.asarray, run_all(starts))
     dist = {k: np.linalg.norm(p.theta - np.asarray(s.minimum), axis=2) for k, p in paths.items()}  # (n, T+1)
-    # σ of each coordinate over time (read by name: the state's layout is the optimizer's business)
-    sigma = {k: np.sqrt(np.asarray(optax.tree_utils.tree_get(p.state, "sigma_sq"))) for k, p in paths.items()}
+    # σ of each coordinate over time (optim.sigma: the state's layout is the optimizer's business)
+    sigma = {k: np.asarray(optim.sigma(runs[k], p.state)) for k, p in paths.items()}
     rms, ada = runs
     near = {k: _first_within(dist[k], config.radius) for k in runs}
     censored = {k: np.where(v < 0, steps + 1, v).astype(np.int64) for k, v in near.items()}

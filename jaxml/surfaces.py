@@ -189,7 +189,8 @@ class Trajectory(NamedTuple):
         loss: (steps+1,) L(θᵗ).
         grad: (steps+1, 2) ∇L(θᵗ).
         state: the optimizer state after each update, every leaf stacked on a leading axis of length ``steps``
-            (e.g. Adam's σ² is in ``state[0].inner_states[1].sigma_sq`` for :func:`jaxml.optim.adam`).
+            (e.g. Adam's σ = √ν̂ over the steps is ``jaxml.optim.sigma(opt, traj.state)``; its raw ν is
+            ``optax.tree_utils.tree_get(traj.state, "nu")``).
     """
 
     theta: jax.Array

@@ -1,11 +1,29 @@
-"""Shared by the experiment tests: run one experiment's quick variant and check its figures and claims."""
+"""Shared by the tests: run one experiment's quick variant and check its figures and claims; count XLA compiles."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+
+from jax import monitoring
 
 import experiments
 from jaxml.report import Result
+
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@contextlib.contextmanager
+def xla_compiles() -> Iterator[list[str]]:
+    """The XLA compilations that happen inside the block (one entry per compiled program)."""
+    seen: list[str] = []
+    listener = lambda event, duration, **kw: seen.append(kw.get("fun_name", "?")) if event == COMPILE_EVENT else None
+    monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield seen
+    finally:
+        monitoring.unregister_event_duration_listener(listener)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

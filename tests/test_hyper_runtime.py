@@ -10,9 +10,8 @@ own optimizer (sgd, heavy ball, Adam), or with the same jaxml optimizer held as 
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import chex
@@ -21,13 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from jax import monitoring
+from helpers import xla_compiles
 
 from jaxml import losses, models, optim, surfaces, train
 from jaxml.optim.combine import pytree_fn
 
 N, D = 48, 3
-COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
 @functools.cache  # one objective object for the module: runners are cached by it
@@ -38,16 +36,6 @@ def problem() -> tuple[Callable, Any, tuple[jax.Array, jax.Array]]:
     return train.supervised(model.apply, losses.mse), model.init(jax.random.PRNGKey(1)), (x, y)
 
 
-@contextlib.contextmanager
-def xla_compiles() -> Iterator[list[str]]:
-    """The XLA compilations that happen inside the block (one entry per compiled program)."""
-    seen: list[str] = []
-    listener = lambda event, duration, **kw: seen.append(kw.get("fun_name", "?")) if event == COMPILE_EVENT else None
-    monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield seen
-    finally:
-        monitoring.unregister_event_duration_listener(listener)
 
 
 def counted_link(max_traces: int) -> optax.GradientTransformationExtraArgs:

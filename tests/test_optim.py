@@ -151,12 +151,12 @@ def test_adagrad_matches_lecture_loop(x64):
     g = _grads(4, 50)
     steps, sigmas = _lecture_adagrad(g, 0.2, 1e-8)
     np.testing.assert_allclose(_feed(optim.adagrad(0.2, eps=1e-8), g), steps, rtol=1e-12)
-    # the state holds σ²
+    # the state holds ν = σ², the running mean of g² (the block is given t as ``count``)
     rms = optim.rms_mean()
     state = rms.init(jnp.zeros(5))
     for t in range(50):
-        sigma_plus_eps, state = rms.update(jnp.asarray(g[t]), state)
-        np.testing.assert_allclose(np.sqrt(state.sigma_sq), sigmas[t], rtol=1e-12)
+        sigma_plus_eps, state = rms.update(jnp.asarray(g[t]), state, count=t)
+        np.testing.assert_allclose(np.sqrt(state.nu), sigmas[t], rtol=1e-12)
         np.testing.assert_allclose(sigma_plus_eps, sigmas[t], rtol=1e-12)
 
 
@@ -233,7 +233,7 @@ def test_adam_equals_optax_adam_float64_200_steps(x64, lr):
     params = _params(jnp.float64)
     ours = _optimise(optim.adam(lr, b1=0.9, b2=0.999, eps=1e-8), params, 200)
     theirs = _optimise(optax.adam(lr, b1=0.9, b2=0.999, eps=1e-8), params, 200)
-    assert _max_rel(ours, theirs) < 1e-7
+    assert _max_rel(ours, theirs) < 1e-10  # the same raw μ, ν and bias corrections: equal to rounding
 
 
 def test_adam_equals_optax_adam_float32_within_float32_noise():
@@ -269,12 +269,12 @@ def test_trajectories_equal_optax_builtins(x64, ours, theirs):
 
 def test_serial_chain_of_momentum_and_rms_is_not_adam(x64):
     g = _grads(9, 100)
-    serial = optax.chain(
+    serial = optim.chain(  # jaxml's chain hands the learning-rate block's count t to the blocks that need it
         optim.scale_by_momentum(0.9, ema=True, bias_correction=True),
         optim.scale_by_rms(0.999, 1e-8, bias_correction=True),  # sees m̂, not g
         optim.scale_by_learning_rate(1e-3),
     )
-    parallel = optax.chain(
+    parallel = optim.chain(
         optim.divide(
             optim.scale_by_momentum(0.9, ema=True, bias_correction=True),
             optim.rms_ema(0.999, 1e-8, bias_correction=True),
@@ -303,8 +303,8 @@ def test_fan_out_feeds_the_same_input_and_keeps_separate_states():
     )
     state = opt.init(jnp.zeros(2))
     g0, g1 = jnp.array([1.0, -2.0]), jnp.array([3.0, 4.0])
-    u0, state = opt.update(g0, state)
-    u1, state = opt.update(g1, state)
+    u0, state = opt.update(g0, state, count=0)  # rms_mean needs t; nothing in this fan_out counts
+    u1, state = opt.update(g1, state, count=1)
     np.testing.assert_allclose(u0, g0 + g0 + jnp.abs(g0))
     m1 = 0.5 * g0 + g1
     rms1 = jnp.sqrt((g0**2 + g1**2) / 2)
@@ -325,6 +325,8 @@ def test_fan_out_rejects_bad_arguments():
 def test_bias_correction_needs_ema():
     with pytest.raises(ValueError, match="ema"):
         optim.scale_by_momentum(0.9, bias_correction=True)
+    with pytest.raises(ValueError, match="ema"):
+        optim.scale_by_momentum(0.9, nesterov=True)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -486,18 +488,31 @@ def test_schedule_learning_rate_is_evaluated_at_the_update_count(x64):
     np.testing.assert_allclose(_feed(optim.sgd(lambda t: 1.0 / (t + 1.0)), g)[:, 0], -1.0 / np.arange(1, 6))
 
 
-def test_blocks_states_are_namedtuples_with_the_lecture_quantities():
-    opt = optim.adam(0.1)
+def test_blocks_states_are_namedtuples_in_optaxs_conventions(x64):
+    opt = optim.adam(0.1, b1=0.8, b2=0.9)
     state = opt.init({"a": jnp.zeros(3)})
     fan = state[0]
     assert isinstance(fan, optim.FanOutState)
-    assert isinstance(fan.inner_states[0], T.MomentumState)
+    assert isinstance(fan.inner_states[0], T.FirstMomentState)
     assert isinstance(fan.inner_states[1], T.RmsState)
-    assert isinstance(state[1], T.LearningRateState)
-    _, state = opt.update({"a": jnp.array([1.0, -2.0, 3.0])}, state)
-    np.testing.assert_allclose(state[0].inner_states[1].sigma_sq["a"], [1.0, 4.0, 9.0], rtol=1e-5)  # σ² = v̂
-    # the same leaves by name, wherever a chain puts them
+    assert isinstance(state[1], optim.LearningRateState)
+    g0, g1 = np.array([1.0, -2.0, 3.0]), np.array([0.5, 4.0, -1.0])
+    _, state = opt.update({"a": jnp.asarray(g0)}, state)
+    _, state = opt.update({"a": jnp.asarray(g1)}, state)
+    # the raw moving averages, as optax.ScaleByAdamState holds them (not m̂, v̂)
+    mu, nu = 0.8 * 0.2 * g0 + 0.2 * g1, 0.9 * 0.1 * g0**2 + 0.1 * g1**2
+    np.testing.assert_allclose(state[0].inner_states[0].mu["a"], mu, rtol=1e-14)
+    np.testing.assert_allclose(state[0].inner_states[1].nu["a"], nu, rtol=1e-14)
+    theirs = optax.adam(0.1, b1=0.8, b2=0.9)
+    s = theirs.init({"a": jnp.zeros(3)})
+    for g in (g0, g1):
+        _, s = theirs.update({"a": jnp.asarray(g)}, s)
+    # the same leaves by name, wherever a chain puts them, with optax's names; one count
     get = optax.tree_utils.tree_get
-    assert get(state, "sigma_sq") is state[0].inner_states[1].sigma_sq
-    assert get(state, "m") is state[0].inner_states[0].m
+    for name in ("mu", "nu", "count"):
+        assert jax.tree.structure(get(state, name)) == jax.tree.structure(get(s, name))
+        np.testing.assert_allclose(jax.tree.leaves(get(state, name)), jax.tree.leaves(get(s, name)), rtol=1e-14)
+    assert get(state, "mu") is state[0].inner_states[0].mu
     assert get(state, "LearningRateState") is state[1]
+    # the lecture's σ = √v̂ is read with optim.sigma
+    np.testing.assert_allclose(optim.sigma(opt, state)["a"], np.sqrt(nu / (1 - 0.9**2)), rtol=1e-14)

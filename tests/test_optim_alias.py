@@ -1,10 +1,11 @@
 """Every jaxml optimizer held to the properties optax's own ``_src/alias_test.py`` asks of every optax optimizer.
 
-Parametrized over sgd, momentum, adagrad, rmsprop and adam: convergence on a parabola and on Rosenbrock's
-function in float32 and complex64 (complex gradients conjugated, as optax does); extra keyword arguments to
-``update``; ``optax.inject_hyperparams`` equality; no retrace on the second update (``chex.assert_max_traces``);
-updates in the gradients' dtype (bf16, f32); ``optax.MultiSteps``; state shape/dtype stability from float16
-to complex128; explicit first-moment dtypes. Oracles are optax's own optimizers and NumPy recurrences.
+Parametrized over sgd, momentum, adagrad, rmsprop, adam, nadam, amsgrad and adabelief: convergence on a
+parabola and on Rosenbrock's function in float32 and complex64 (complex gradients conjugated, as optax does);
+extra keyword arguments to ``update``; ``optax.inject_hyperparams`` equality; no retrace on the second update
+(``chex.assert_max_traces``); updates in the gradients' dtype (bf16, f32); ``optax.MultiSteps``; state
+shape/dtype stability from float16 to complex128; explicit first-moment dtypes; states read by optax's names
+with one ``count``, and σ read back by ``optim.sigma``. Oracles are optax's own optimizers and NumPy recurrences.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
     "adagrad": functools.partial(optim.adagrad, 3e-3),  # the lecture's mean form: its step does not shrink as √t
     "rmsprop": functools.partial(optim.rmsprop, 5e-3),
     "adam": functools.partial(optim.adam, 1e-2),
+    "nadam": functools.partial(optim.nadam, 1e-2),
+    "amsgrad": functools.partial(optim.amsgrad, 1e-2),
+    "adabelief": functools.partial(optim.adabelief, 1e-2),
 }
 FACTORIES = {  # the same optimizers as functions of their hyper-parameters, for inject_hyperparams
     "sgd": (optim.sgd, {"learning_rate": 1e-3}),
@@ -35,6 +39,9 @@ FACTORIES = {  # the same optimizers as functions of their hyper-parameters, for
     "adagrad": (optim.adagrad, {"learning_rate": 3e-3, "eps": 1e-8}),
     "rmsprop": (optim.rmsprop, {"learning_rate": 5e-3, "alpha": 0.9, "eps": 1e-8}),
     "adam": (optim.adam, {"learning_rate": 1e-2, "b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+    "nadam": (optim.nadam, {"learning_rate": 1e-2, "b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+    "amsgrad": (optim.amsgrad, {"learning_rate": 1e-2, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "eps_root": 0.0}),
+    "adabelief": (optim.adabelief, {"learning_rate": 1e-2, "b1": 0.9, "b2": 0.999, "eps": 1e-16, "eps_root": 1e-16}),
 }
 NAMES = list(OPTIMIZERS)
 
@@ -135,6 +142,10 @@ BLOCKS = {
     "scale_by_rms": lambda: optim.scale_by_rms(),
     "fan_out": lambda: optim.fan_out(optax.identity(), optim.rms_mean(), combine=jnp.add),
     "divide": lambda: optim.divide(optim.scale_by_momentum(0.5), optim.rms_ema()),
+    "first_moment_nesterov": lambda: optim.first_moment(0.9, nesterov=True),
+    "rms_belief": lambda: optim.divide(optim.first_moment(0.9), optim.rms_belief()),
+    "running_max": lambda: optim.running_max(),
+    "add_eps": lambda: optim.add_eps(1e-3),
 }
 
 
@@ -144,7 +155,8 @@ def test_blocks_and_combinators_accept_extra_args(name):
     assert isinstance(block, optax.GradientTransformationExtraArgs)
     params = {"a": jnp.ones(2), "b": jnp.zeros(())}
     grads = jax.tree.map(lambda p: p + 0.5, params)
-    updates, state = jax.eval_shape(lambda: block.update(grads, block.init(params), params, some_arg=1))
+    count = jnp.zeros([], jnp.int32)  # t, which a jaxml chain would pass; blocks that do not need it ignore it
+    updates, state = jax.eval_shape(lambda: block.update(grads, block.init(params), params, some_arg=1, count=count))
     chex.assert_trees_all_equal_structs(updates, params)
 
 
@@ -241,15 +253,14 @@ def test_state_shape_and_dtype_are_stable(name, dtype):
 
 @pytest.mark.parametrize("state_dtype", ["bfloat16", "float32", "complex64", None])
 @pytest.mark.parametrize("params_dtype", ["bfloat16", "float32", "complex64"])
-@pytest.mark.parametrize("name", ["momentum", "adam"])
+@pytest.mark.parametrize("name", ["momentum", "adam", "nadam", "amsgrad"])
 def test_explicit_first_moment_dtype(name, params_dtype, state_dtype):
-    opt = (
-        optim.momentum(0.1, accumulator_dtype=state_dtype)
-        if name == "momentum"
-        else optim.adam(0.1, mu_dtype=state_dtype)
-    )
+    if name == "momentum":
+        opt, field = optim.momentum(0.1, accumulator_dtype=state_dtype), "m"
+    else:
+        opt, field = getattr(optim, name)(0.1, mu_dtype=state_dtype), "mu"
     state = opt.init(jnp.zeros(2, params_dtype))
-    assert optax.tree_utils.tree_get(state, "m").dtype == jnp.dtype(state_dtype or params_dtype)
+    assert optax.tree_utils.tree_get(state, field).dtype == jnp.dtype(state_dtype or params_dtype)
 
 
 @pytest.mark.parametrize(
@@ -275,8 +286,9 @@ def test_bfloat16_first_moment_with_float32_params_tracks_optax(ours, theirs):
 
         return jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), None, length=2000)[0])(initial)
 
-    (params, state), (params_optax, _) = run(ours()), run(theirs())
-    assert optax.tree_utils.tree_get(state, "m").dtype == jnp.bfloat16
+    (params, state), (params_optax, state_optax) = run(ours()), run(theirs())
+    field = "mu" if optax.tree_utils.tree_get(state_optax, "mu") is not None else "m"
+    assert optax.tree_utils.tree_get(state, field).dtype == jnp.bfloat16
     assert params.dtype == jnp.float32
     chex.assert_trees_all_close(params, params_optax, atol=2e-2)
     chex.assert_trees_all_close(params, final, atol=5e-2)
@@ -309,7 +321,7 @@ def test_complex_sigma_squared_is_the_mean_of_abs_g_squared():
         # Adagrad (lecture, mean form): σ²ᵗ = mean of |gᵏ|², k ≤ t; step −η gᵗ/√(σ²ᵗ + ε)
         updates, state = _feed(optim.adagrad(0.1, eps=0.0), g)
         mean = np.cumsum(abs_sq, axis=0) / np.arange(1, 31)[:, None]
-        sigma_sq = optax.tree_utils.tree_get(state, "sigma_sq")
+        sigma_sq = optax.tree_utils.tree_get(state, "nu")  # Adagrad's ν is σ², the running mean of |g|²
         assert sigma_sq.dtype == np.float64
         np.testing.assert_allclose(sigma_sq, mean, rtol=1e-12)
         np.testing.assert_allclose(updates, -0.1 * g / np.sqrt(mean), rtol=1e-12)
@@ -318,7 +330,7 @@ def test_complex_sigma_squared_is_the_mean_of_abs_g_squared():
         ema = [abs_sq[0]]
         for t in range(1, 30):
             ema.append(0.8 * ema[-1] + 0.2 * abs_sq[t])
-        np.testing.assert_allclose(optax.tree_utils.tree_get(state, "sigma_sq"), np.array(ema), rtol=1e-12)
+        np.testing.assert_allclose(optax.tree_utils.tree_get(state, "nu"), np.array(ema), rtol=1e-12)
         np.testing.assert_allclose(updates, -0.1 * g / np.sqrt(np.array(ema)), rtol=1e-12)
 
 
@@ -350,33 +362,72 @@ def test_adam_equals_optax_adam_for_complex_parameters(dtype):
 # ----------------------------------------------------------------------------------------------------------
 
 
+OPTAX_TWINS = {  # optax's optimizer with the same state fields (adagrad and rmsprop: optax keeps other moments)
+    "sgd": lambda: optax.sgd(1e-3),
+    "adam": lambda: optax.adam(1e-2),
+    "nadam": lambda: optax.nadam(1e-2),
+    "amsgrad": lambda: optax.amsgrad(1e-2),
+    "adabelief": lambda: optax.adabelief(1e-2),
+}
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_state_is_read_by_name(name):
+def test_state_is_read_by_name_with_one_count(name):
     params = {"w": jnp.zeros(3), "b": jnp.zeros(())}
     opt = OPTIMIZERS[name]()
     grads = {"w": jnp.array([1.0, -2.0, 3.0]), "b": jnp.array(4.0)}
     _, state = opt.update(grads, opt.init(params), params)
+    _, state = opt.update(grads, state, params)
     get = optax.tree_utils.tree_get
-    assert int(get(state, "LearningRateState").count) == 1
-    if name in ("adagrad", "rmsprop", "adam"):  # the first σ² is |g⁰|² in all three (bias-corrected for adam)
-        chex.assert_trees_all_close(get(state, "sigma_sq"), jax.tree.map(jnp.square, grads), rtol=1e-5)
-    else:
-        assert get(state, "sigma_sq") is None
-    if name in ("momentum", "adam"):
-        m = get(state, "m")
-        expected = grads if name == "adam" else jax.tree.map(lambda g: -1e-3 * g, grads)
-        chex.assert_trees_all_close(m, expected, rtol=1e-5)
-    else:
-        assert get(state, "m") is None
-    if name == "sgd":
-        assert int(get(state, "count")) == 1
+    assert int(get(state, "count")) == 2  # exactly one count (several would raise "Found multiple values")
+    assert get(state, "count").dtype == jnp.int32
+    if name in OPTAX_TWINS:  # every field optax has, by optax's name, with optax's value
+        theirs = OPTAX_TWINS[name]()
+        _, s = theirs.update(grads, theirs.init(params), params)
+        _, s = theirs.update(grads, s, params)
+        for field in ("mu", "nu", "count"):
+            if get(s, field) is not None:
+                chex.assert_trees_all_close(get(state, field), get(s, field), rtol=1e-5)
+    if name in ("adagrad", "rmsprop"):  # ν = σ² = g² after two equal gradients (mean; σ⁰ = |g⁰|)
+        chex.assert_trees_all_close(get(state, "nu"), jax.tree.map(jnp.square, grads), rtol=1e-5)
+    if name == "momentum":
+        chex.assert_trees_all_close(get(state, "m"), jax.tree.map(lambda g: -1.9e-3 * g, grads), rtol=1e-5)
+    if name in ("sgd", "momentum"):
+        assert get(state, "nu") is None and get(state, "mu") is None
 
 
-def test_the_experiments_reads_by_position_and_by_name_agree():
-    opt = optim.adam(0.1)
-    _, state = opt.update(jnp.array([1.0, -2.0]), opt.init(jnp.zeros(2)))
-    by_position = state[0].inner_states[1].sigma_sq
-    chex.assert_trees_all_equal(optax.tree_utils.tree_get(state, "sigma_sq"), by_position)
+@pytest.mark.parametrize("name", ["adagrad", "rmsprop", "adam", "nadam", "amsgrad", "adabelief"])
+def test_sigma_reads_the_lectures_sigma_from_a_state(name):
+    with jax.enable_x64(True):
+        g = _complex_grads(2, 6).real
+        opt = OPTIMIZERS[name]()
+        _, states = _feed(opt, g)  # the state after every update, stacked (as surfaces.trajectory returns it)
+        sigma = np.asarray(optim.sigma(opt, states))
+        assert sigma.shape == g.shape
+        t = np.arange(1, 7)[:, None]
+        if name == "adagrad":
+            want = np.sqrt(np.cumsum(g**2, axis=0) / t)
+        elif name == "rmsprop":
+            nu = [g[0] ** 2]
+            for x in g[1:]:
+                nu.append(0.9 * nu[-1] + 0.1 * x**2)
+            want = np.sqrt(np.array(nu))
+        else:
+            b1, b2 = 0.9, 0.999
+            mu, nu, out = 0.0, 0.0, []
+            for x in g:
+                mu = b1 * mu + (1 - b1) * x
+                belief = name == "adabelief"  # s: the average of (g − μ)², ε_root added every step
+                nu = b2 * nu + (1 - b2) * ((x - mu) ** 2 + 1e-16 / (1 - b2) if belief else x**2)
+                out.append(nu)
+            want = np.sqrt(np.array(out) / (1 - b2**t))
+        np.testing.assert_allclose(sigma, want, rtol=1e-10)
+        np.testing.assert_array_equal(optim.sigma(opt, opt.init(jnp.zeros(4))), np.zeros(4))  # before any update
+
+
+def test_sigma_rejects_an_optimizer_without_one_rms_block():
+    with pytest.raises(ValueError, match="one RMS block"):
+        optim.sigma(optim.sgd(0.1), optim.sgd(0.1).init(jnp.zeros(2)))
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_trajectory_equals_a_python_loop(x64):
     np.testing.assert_allclose(traj.theta, np.array(thetas), rtol=1e-12)
     np.testing.assert_allclose(traj.loss, np.array(losses), rtol=1e-12)
     np.testing.assert_allclose(traj.grad[3], jax.grad(S.crescent)(traj.theta[3]), rtol=1e-12)
-    assert traj.state[0].inner_states[1].sigma_sq.shape == (25, 2)
+    assert traj.state[0].inner_states[1].nu.shape == (25, 2)
 
 
 def test_trajectory_of_gradient_descent_on_the_quadratic_is_geometric(x64):

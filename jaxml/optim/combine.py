@@ -15,19 +15,29 @@ arguments and everything that shapes the program (flags, dtypes, ``combine``) bo
 can take the optimizer as an *argument* (:func:`jaxml.train.fit` does) and another η reuses the program.
 :func:`chain` is ``optax.chain`` built the same way (optax's own closes over its links).
 
+**The step count.** An optimizer keeps exactly one step count t (int32, the number of updates made so far, as
+optax's ``count``): the state of its :func:`~jaxml.optim.transforms.scale_by_learning_rate` block,
+:class:`LearningRateState` (the t of a schedule). Blocks whose math needs t (bias correction, Nesterov's
+look-ahead, RMSProp's σ⁰ = |g⁰|, Adagrad's mean) keep no counter of their own: :func:`chain` and
+:func:`fan_out` read t from the :class:`LearningRateState` among their links' states *before* running them and
+pass it to every link as the keyword argument ``count`` (t = 0 on the first update); a combinator without one
+passes on the ``count`` it was given. So ``optax.tree_utils.tree_get(state, "count")`` is unambiguous.
+:func:`fan_out` also passes branch k the new states of branches 0 … k−1 (keyword ``earlier_states``), so a
+block can use a statistic another block keeps (AdaBelief's s needs the first moment μ) without a duplicate.
+
 This module depends on optax and JAX only; :mod:`jaxml.optim.transforms` builds on it.
 
 Example:
     >>> import jax.numpy as jnp, optax
-    >>> from jaxml.optim.combine import divide
-    >>> from jaxml.optim.transforms import rms_ema, scale_by_momentum, scale_by_learning_rate
-    >>> adam = optax.chain(
-    ...     divide(scale_by_momentum(0.9, ema=True, bias_correction=True), rms_ema(0.999, 1e-8, bias_correction=True)),
-    ...     scale_by_learning_rate(1e-3),
-    ... )
-    >>> u, _ = adam.update(jnp.array([3.0]), adam.init(jnp.zeros(1)))
-    >>> u  # the first Adam step is −η·sign(g)
-    Array([-0.001], dtype=float32)
+    >>> from jaxml.optim.combine import chain, divide
+    >>> from jaxml.optim.transforms import first_moment, rms_ema, scale_by_learning_rate
+    >>> direction = divide(first_moment(0.9), rms_ema(0.999, 1e-8, bias_correction=True))   # m̂ / (σ + ε)
+    >>> adam = chain(direction, scale_by_learning_rate(1e-3))
+    >>> u, state = adam.update(jnp.array([3.0]), adam.init(jnp.zeros(1)))
+    >>> round(float(u[0]), 8)  # the first Adam step is −η·sign(g)
+    -0.001
+    >>> optax.tree_utils.tree_get(state, "count"), optax.tree_utils.tree_get(state, "mu")   # one count; raw μ
+    (Array(1, dtype=int32), Array([0.3], dtype=float32))
 """
 
 from __future__ import annotations
@@ -40,7 +50,54 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["FanOutState", "chain", "divide", "fan_out", "identity", "numeric_pytree", "pytree_fn"]
+__all__ = [
+    "FanOutState",
+    "LearningRateState",
+    "chain",
+    "divide",
+    "fan_out",
+    "identity",
+    "numeric_pytree",
+    "pytree_fn",
+    "step_count",
+]
+
+
+class LearningRateState(NamedTuple):
+    """State of :func:`~jaxml.optim.transforms.scale_by_learning_rate`, and the optimizer's one step count.
+
+    Attributes:
+        count: t, the number of updates made so far (int32 scalar, as optax's ``count``); the schedule's
+            argument, and what :func:`chain` and :func:`fan_out` pass to their links as ``count``.
+    """
+
+    count: jax.Array  # int32 scalar
+
+
+def step_count(state: optax.OptState) -> jax.Array | None:
+    """t: the ``count`` of the first :class:`LearningRateState` in ``state`` (depth first), or ``None``.
+
+    Works on the state of any optimizer built from jaxml blocks, also inside optax's wrappers (``chain``,
+    ``inject_hyperparams``, ``MultiSteps``, …), and on states stacked over steps (then an array of counts).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxml import optim
+        >>> opt = optim.adam(0.1)
+        >>> _, s = opt.update(jnp.ones(2), opt.init(jnp.zeros(2)))
+        >>> step_count(s)
+        Array(1, dtype=int32)
+    """
+    for node in jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, LearningRateState)):
+        if isinstance(node, LearningRateState):
+            return node.count
+    return None
+
+
+def _with_count(states: Any, extra_args: dict[str, Any]) -> dict[str, Any]:
+    """``extra_args`` with ``count`` = t of the links' own counter when they have one, else as given."""
+    count = step_count(states)
+    return extra_args if count is None else {**extra_args, "count": count}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +188,7 @@ def _chain_update(
             f"chain of {len(updates_fns)} transforms needs the tuple of states its init made, got "
             f"{type(state).__name__}"
         )
+    extra_args = _with_count(state, extra_args)
     new_state = []
     for fn, s in zip(updates_fns, state, strict=True):
         updates, s = fn(updates, s, params, **extra_args)
@@ -142,6 +200,11 @@ def chain(*transforms: optax.GradientTransformation) -> optax.GradientTransforma
     r"""``optax.chain``: uᵗ = Tₖ(…T₂(T₁(gᵗ))), the state a tuple of the links' states — as a pytree whose
     leaves are the links' (their hyper-parameters when the links are jaxml blocks; a link that is not a pytree,
     such as an optax transformation, is one leaf).
+
+    Unlike ``optax.chain`` it passes every link the step count t as the keyword argument ``count``: the count
+    of the :class:`LearningRateState` among the links' states (read before any link runs), else the ``count``
+    this chain was given. Blocks that need t (bias correction, …) therefore work in any order, before or after
+    the learning-rate block that counts.
 
     Raises:
         TypeError: something that is not a GradientTransformation.
@@ -187,7 +250,11 @@ def fan_out(
 
     ``combine`` takes one array per transform (the same leaf of each output) and returns the merged leaf.
     Each inner transform keeps its own state; ``params`` and any extra keyword arguments of ``update`` are
-    passed to all of them (transforms that take none ignore them, as in ``optax.chain``).
+    passed to all of them (transforms that take none ignore them, as in ``optax.chain``), with the step count
+    ``count`` as in :func:`chain`. The transforms run in order, and transform k also receives
+    ``earlier_states``: the tuple of the *new* states of transforms 0 … k−1, so a block can use a statistic an
+    earlier one keeps (e.g. AdaBelief's s needs the first moment μ: :func:`~jaxml.optim.transforms.rms_belief`
+    reads it as ``tree_get(earlier_states, "mu")``).
 
     Raises:
         TypeError: no transforms, something that is not a GradientTransformation, or ``combine`` not callable.
@@ -225,9 +292,10 @@ def _fan_out_update(
         raise ValueError(
             f"fan_out of {len(update_fns)} transforms needs the FanOutState its init made, got {type(state).__name__}"
         )
+    extra_args = _with_count(state.inner_states, extra_args)
     outs, states = [], []
     for fn, s in zip(update_fns, state.inner_states, strict=True):
-        out, new_s = fn(updates, s, params, **extra_args)
+        out, new_s = fn(updates, s, params, **{**extra_args, "earlier_states": tuple(states)})
         outs.append(out)
         states.append(new_s)
     return jax.tree.map(combine, *outs), FanOutState(inner_states=tuple(states))
@@ -251,7 +319,7 @@ def divide(
         >>> import jax.numpy as jnp, optax
         >>> from jaxml.optim.transforms import rms_mean
         >>> adagrad_direction = divide(optax.identity(), rms_mean())   # g / σ
-        >>> adagrad_direction.update(jnp.array([-4.0, 0.0]), adagrad_direction.init(jnp.zeros(2)))[0]
+        >>> adagrad_direction.update(jnp.array([-4.0, 0.0]), adagrad_direction.init(jnp.zeros(2)), count=0)[0]
         Array([-1.,  0.], dtype=float32)
     """
     return fan_out(numerator, denominator, combine=_zero_over_anything_is_zero)

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxml.optim.transforms import check_hyperparameter
+from jaxml._checks import check_hyperparameter
 
 __all__ = [
     "constant",

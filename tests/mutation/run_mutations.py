@@ -324,7 +324,7 @@ MUTATIONS = [
     M(
         "O6 Adagrad mean over t+1 → t+2",
         "jaxml/optim/transforms.py",
-        [("    return 1.0 / count\n", "    return 1.0 / (count + 1)\n")],
+        [("    take = 1.0 / count\n", "    take = 1.0 / (count + 1)\n")],
         ["tests/test_optim.py"],
     ),
     M(
