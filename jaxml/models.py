@@ -2,13 +2,7 @@
 
 A :class:`Model` is just the two functions; parameters are plain pytrees (dicts of arrays), so ``jax.grad``,
 ``jax.flatten_util.ravel_pytree`` (the lecture's "all unknowns in one vector θ") and the optimizers see them
-directly. A ``flax.linen.Module`` plugs in the same way::
-
-    module = flax.linen.Dense(1)
-    model = Model(init=lambda key: module.init(key, jnp.zeros((1, d))), apply=module.apply)
-
-Inputs are (N, d) arrays (1-D inputs may be given as (N,)). ``out_features=None`` means one scalar output per
-example, shape (N,); an integer gives (N, out_features).
+directly.
 
 The lecture's models (SCOPE §1):
 
@@ -20,19 +14,81 @@ The lecture's models (SCOPE §1):
 * MLP               stacked layers a = act(Wx + b), any depth and width
 * conditional       y = Σₛ δ(category = s)(bₛ + wₛᵀx)
 
+One example or a batch
+----------------------
+Every ``apply`` takes one example or a batch of N, told apart by the shape of x (d = ``in_features``):
+
+* one example, x of shape (d,): its output, a scalar () for a scalar-output model, (out_features,) otherwise;
+* a batch, x of shape (N, d): the outputs (N,) or (N, out_features), row n from example n.
+
+So ``jax.vmap(lambda x: model.apply(params, x))(X)`` equals ``model.apply(params, X)``, and per-example
+gradients gₙ = ∇θ L(θ; xₙ, yₙ) are the usual JAX idiom (each leaf gets a leading axis N; their mean is the
+gradient of the mean loss)::
+
+    loss = lambda p, x, y: losses.mse(model.apply(p, x), y)          # x (d,), y (): one example
+    per_example = jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))(params, X, Y)
+
+A 1-feature model (d = 1: ``linear(1)``, :func:`polynomial`, ``mlp(1, …)``) keeps reading a 1-D x as a batch:
+x of shape (N,) is N examples, like (N, 1), and one example is a scalar x of shape (). A 1-D x of shape (1,) is
+therefore a batch of one (output (1,)), never one example: that keeps mini-batches of B = 1 the shape of their
+targets. Vmap a 1-feature model over x of shape (N,) (each example then is ()); over (N, 1) each example is a
+(1,) batch and the outputs stack to (N, 1). :func:`conditional_linear` has no such ambiguity: its category,
+() or (N,), says which it is. Any other shape of x is a ``ValueError`` naming the shapes expected and got.
+
+Output width: ``out_features=None`` (the default of :func:`linear` and :func:`mlp`) is a scalar-output model,
+y of shape (N,) for a batch and () for one example — the shape of the targets y that ``losses.mse(pred, y)``
+compares with. ``out_features=1`` keeps the axis: (N, 1) and (1,). The parameters are the same either way.
+
+Models from other libraries: flax, equinox
+------------------------------------------
+:func:`jaxml.train.fit` and :mod:`jaxml.curvature` take any parameter pytree θ and an objective
+``objective(θ, batch) -> scalar``; they never need a :class:`Model`. A ``flax.linen`` module's params dict goes in
+as it is::
+
+    module = flax.linen.Dense(1)
+    model = Model(init=lambda key: module.init(key, jnp.zeros((1, d))), apply=module.apply)
+    objective = train.supervised(lambda p, x: model.apply(p, x)[..., 0], losses.mse)
+    result = train.fit(objective, model.init(key), optax.sgd(0.1), (x, y), key=0, epochs=100)
+
+An equinox module is one pytree holding both its float arrays (θ) and everything else (the activation
+function, sizes), and the trainer differentiates every leaf it is given. Split the module with
+``eqx.partition`` and put it back together inside the objective with ``eqx.combine``; an equinox module maps one
+example, so vmap it over the batch::
+
+    import equinox as eqx
+    net = eqx.nn.MLP(in_size=d, out_size="scalar", width_size=16, depth=1, key=jax.random.PRNGKey(0))
+    params, static = eqx.partition(net, eqx.is_inexact_array)   # θ, and the rest (None where θ has arrays)
+    apply = lambda p, x: jax.vmap(eqx.combine(p, static))(x)    # (N, d) -> (N,)
+    objective = train.supervised(apply, losses.mse)
+    result = train.fit(objective, params, optax.sgd(0.1), (x, y), key=0, epochs=100)
+    net = eqx.combine(result.params, static)                    # the trained module
+    H = curvature.hessian(objective, result.params, data=(x, y))  # rows in ravel_pytree(params) order
+
+``params`` is the module with ``None`` in place of its non-array fields, a pytree that ``fit``, the optimizers
+and ``curvature`` take as any other; ``Model(init=..., apply=apply)`` makes it a :class:`Model`.
+``tests/test_ecosystem.py`` runs both recipes against hand-written optax loops and ``jax.hessian``.
+
 Validation: every constructor checks its sizes (positive integers, naming the argument); ``init`` takes a
 PRNG key or an int seed alike; ``apply`` checks that the parameters have this model's structure and shapes
-(static, so free under ``jit``) and that x has shape (N, d) and, when concrete, finite values. Under ``jit``
-the values of x cannot be inspected; :func:`conditional_linear` then gives NaN for a category outside
-0…S−1 instead of a plausible 0.
+(static, so free under ``jit``) and that x has one of the shapes above and, when concrete, finite values.
+Under ``jit`` the values of x cannot be inspected; :func:`conditional_linear` then gives NaN for a category
+outside 0…S−1 instead of a plausible 0.
 
 Example:
     >>> import jax
     >>> from jaxml import models
     >>> model = models.mlp(3, hidden=[16, 16], activation=jax.nn.relu)
     >>> params = model.init(0)                      # an int seed or a key: jax.random.PRNGKey(0) is the same
-    >>> model.apply(params, jax.numpy.ones((5, 3))).shape
+    >>> model.apply(params, jax.numpy.ones((5, 3))).shape         # a batch of 5
     (5,)
+    >>> model.apply(params, jax.numpy.ones(3)).shape              # one example
+    ()
+    >>> jax.vmap(lambda x: model.apply(params, x))(jax.numpy.ones((5, 3))).shape
+    (5,)
+    >>> model.apply(params, jax.numpy.ones((5, 2)))
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have shape (3,) for one example or (N, 3) for a batch of N, got (5, 2)
     >>> models.mlp(3, hidden=[8, 16]).apply(params, jax.numpy.ones((5, 3)))
     Traceback (most recent call last):
     ...
@@ -78,20 +134,46 @@ HARD_SIGMOID_SLOPE = 0.2
 
 
 class Model(NamedTuple):
-    """A model: ``init(key) -> params`` and the pure ``apply(params, x) -> y``."""
+    """A model: ``init(key) -> params`` and the pure ``apply(params, x) -> y``, x one example or a batch.
+
+    One example x (in_features,) gives its output y, () or (out_features,); a batch (N, in_features) gives
+    (N,) or (N, out_features). A 1-feature model reads a 1-D x as N examples and a scalar () as one example.
+    """
 
     init: Callable[[Array], PyTree]
     apply: Callable[[PyTree, Array], Array]
 
 
-def _as_2d(x: Array, in_features: int, name: str = "x") -> Array:
+def _shape_error(name: str, in_features: int, shape: tuple[int, ...]) -> ValueError:
+    if in_features == 1:
+        want = "() for one example or (N,) or (N, 1) for a batch of N (a 1-D x is N examples of one feature)"
+    else:
+        want = f"({in_features},) for one example or (N, {in_features}) for a batch of N"
+    return ValueError(f"{name} must have shape {want}, got {tuple(shape)}")
+
+
+def _examples(x: Array, in_features: int, name: str = "x") -> tuple[Array, bool]:
+    """x as a batch (N, in_features), and whether it was one example (then N = 1; the caller drops the axis).
+
+    One example is (in_features,), a batch (N, in_features). For in_features = 1 a 1-D x stays what it always
+    was, a batch (N,) of N scalars (so (1,) is a batch of one), and one example is a scalar ().
+    """
     _checks.real_array(x, name)
     x = jnp.asarray(x)
-    if x.ndim == 1 and in_features == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[1] != in_features:
-        raise ValueError(f"{name} must have shape (N, {in_features}), got {x.shape}")
-    return x
+    if in_features == 1 and x.ndim <= 1:
+        return x.reshape(-1, 1), x.ndim == 0
+    if x.ndim == 1 and x.shape[0] == in_features:
+        return x[None], True
+    if x.ndim == 2 and x.shape[1] == in_features:
+        return x, False
+    raise _shape_error(name, in_features, x.shape)
+
+
+def _outputs(y: Array, one: bool, out_features: int | None) -> Array:
+    """The (N, width) outputs as the model returns them: (N,) for a scalar-output model (out_features=None),
+    and without the batch axis for one example."""
+    y = y[:, 0] if out_features is None else y
+    return y[0] if one else y
 
 
 def _checked(init: Callable[[Array], PyTree], apply: Callable[[PyTree, Any], Array]) -> Model:
@@ -119,12 +201,32 @@ def _dense_init(key: Array, fan_in: int, fan_out: int) -> dict[str, Array]:
     return {"w": w, "b": jnp.zeros((fan_out,))}
 
 
-def _squeeze_out(y: Array, out_features: int | None) -> Array:
-    return y[:, 0] if out_features is None else y
-
-
 def linear(in_features: int, out_features: int | None = None) -> Model:
-    """y = b + Σⱼ wⱼxⱼ (SCOPE §1.3). Zero-initialized: the loss is convex, any start works."""
+    """y = b + Σⱼ wⱼxⱼ (SCOPE §1.3). Zero-initialized: the loss is convex, any start works.
+
+    Args:
+        in_features: d, the number of features of one example.
+        out_features: ``None`` for a scalar-output model, y of shape (N,) for x (N, d) and () for one example
+            x (d,); an integer k gives (N, k) and (k,) (so ``out_features=1`` keeps a width-1 axis, (N, 1)).
+            Params: {"w": (d, k), "b": (k,)}, k = 1 for ``None``.
+
+    Returns:
+        The :class:`Model`; its ``apply`` takes one example or a batch (see the module docstring; for d = 1 a
+        1-D x is a batch of N scalars and one example is a scalar ()).
+
+    Raises:
+        ValueError: a size that is not a positive integer; from ``apply``, x of another shape or not finite.
+
+    Example:
+        >>> model = linear(2)
+        >>> params = {"w": jnp.array([[1.0], [2.0]]), "b": jnp.array([0.5])}
+        >>> model.apply(params, jnp.array([[1.0, 1.0], [0.0, 1.0]])).tolist()   # a batch: (N,)
+        [3.5, 2.5]
+        >>> model.apply(params, jnp.array([1.0, 1.0])).tolist()                 # one example: ()
+        3.5
+        >>> linear(2, out_features=1).apply(params, jnp.array([1.0, 1.0])).tolist()
+        [3.5]
+    """
     in_features = _checks.positive_int(in_features, "in_features")
     width = 1 if out_features is None else _checks.positive_int(out_features, "out_features")
 
@@ -133,28 +235,53 @@ def linear(in_features: int, out_features: int | None = None) -> Model:
         return {"w": jnp.zeros((in_features, width)), "b": jnp.zeros((width,))}
 
     def apply(params: dict[str, Array], x: Array) -> Array:
-        return _squeeze_out(_as_2d(x, in_features) @ params["w"] + params["b"], out_features)
+        x, one = _examples(x, in_features)
+        return _outputs(x @ params["w"] + params["b"], one, out_features)
 
     return _checked(init, apply)
 
 
 def polynomial_features(x: Array, degree: int) -> Array:
-    """[x, x², …, x^degree] for 1-D inputs (N,) or (N, 1) → (N, degree); the bias stays in the linear model."""
+    """[x, x², …, x^degree]: scalar inputs (N,) or (N, 1) → (N, degree), one scalar () → (degree,).
+
+    The bias stays in the linear model.
+
+    Example:
+        >>> polynomial_features(jnp.array([1.0, 2.0]), 3).tolist()
+        [[1.0, 1.0, 1.0], [2.0, 4.0, 8.0]]
+        >>> polynomial_features(jnp.array(2.0), 3).tolist()
+        [2.0, 4.0, 8.0]
+    """
     degree = _checks.positive_int(degree, "degree")
     _checks.real_array(x, "x")
     x = jnp.asarray(x)
     if x.ndim == 2 and x.shape[1] == 1:
         x = x[:, 0]
-    if x.ndim != 1:
-        raise ValueError(f"x must have shape (N,) or (N, 1), got {x.shape}")
-    return jnp.stack([x**k for k in range(1, degree + 1)], axis=1)
+    if x.ndim > 1:
+        raise ValueError(f"x must have shape () for one input or (N,) or (N, 1) for N inputs, got {x.shape}")
+    return jnp.stack([x**k for k in range(1, degree + 1)], axis=-1)
 
 
 def polynomial(degree: int) -> Model:
-    """y = b + Σₖ wₖxᵏ for scalar x: a linear model on :func:`polynomial_features`."""
+    """y = b + Σₖ wₖxᵏ for scalar x: a linear model on :func:`polynomial_features`.
+
+    A 1-feature model: ``apply`` takes N inputs as (N,) or (N, 1) → (N,), and one input as a scalar () → ().
+
+    Example:
+        >>> model = polynomial(2)
+        >>> params = {"w": jnp.array([[0.0], [1.0]]), "b": jnp.array([1.0])}     # y = 1 + x²
+        >>> model.apply(params, jnp.array([1.0, 3.0])).tolist(), model.apply(params, jnp.array(2.0)).tolist()
+        ([2.0, 10.0], 5.0)
+    """
     degree = _checks.positive_int(degree, "degree")
     base = linear(degree)
-    return Model(base.init, lambda params, x: base.apply(params, polynomial_features(x, degree)))
+
+    def apply(params: dict[str, Array], x: Array) -> Array:
+        x, one = _examples(x, 1)
+        # Features of the (N, 1) batch are (N, degree), a batch for the base model even when degree = 1.
+        return _outputs(base.apply(params, polynomial_features(x, degree))[:, None], one, None)
+
+    return Model(base.init, apply)
 
 
 def hard_sigmoid(x: Array) -> Array:
@@ -204,7 +331,8 @@ def piecewise_linear(breakpoints_x: Array, breakpoints_y: Array) -> PiecewiseLin
 
 
 def piecewise_linear_apply(params: PiecewiseLinear, x: Array) -> Array:
-    """Evaluate c₀ + Σᵢ cᵢ·hard_sigmoid(aᵢx + bᵢ) at scalar inputs x of shape (N,).
+    """Evaluate c₀ + Σᵢ cᵢ·hard_sigmoid(aᵢx + bᵢ) at scalar inputs x, element-wise: one input () → (), a batch
+    (N,) → (N,) (any shape works, so ``jax.vmap`` over x gives the batch's values).
 
     Example:
         >>> params = piecewise_linear([0.0, 1.0, 3.0], [0.0, 2.0, 1.0])
@@ -236,19 +364,26 @@ def _hidden_sum(in_features: int, units: int, activation: Activation) -> Model:
         }
 
     def apply(params: dict[str, Any], x: Array) -> Array:
-        r = _as_2d(x, in_features) @ params["hidden"]["w"] + params["hidden"]["b"]
-        return params["b"] + activation(r) @ params["c"]
+        x, one = _examples(x, in_features)
+        r = x @ params["hidden"]["w"] + params["hidden"]["b"]
+        return _outputs((params["b"] + activation(r) @ params["c"])[:, None], one, None)
 
     return _checked(init, apply)
 
 
 def sigmoid_sum(in_features: int, units: int) -> Model:
-    """y = b + cᵀσ(Wx + **b**): r = Wx + **b**, a = σ(r), y = b + cᵀa (SCOPE §1.5)."""
+    """y = b + cᵀσ(Wx + **b**): r = Wx + **b**, a = σ(r), y = b + cᵀa (SCOPE §1.5).
+
+    Scalar output: x (N, in_features) → (N,), one example (in_features,) → ().
+    """
     return _hidden_sum(in_features, units, jax.nn.sigmoid)
 
 
 def relu_sum(in_features: int, units: int) -> Model:
-    """y = b + Σᵢ cᵢ max(0, bᵢ + Σⱼ wᵢⱼxⱼ) (SCOPE §1.6)."""
+    """y = b + Σᵢ cᵢ max(0, bᵢ + Σⱼ wᵢⱼxⱼ) (SCOPE §1.6).
+
+    Scalar output: x (N, in_features) → (N,), one example (in_features,) → ().
+    """
     return _hidden_sum(in_features, units, jax.nn.relu)
 
 
@@ -260,7 +395,29 @@ def mlp(
 ) -> Model:
     """A multilayer perceptron: ``len(hidden)`` layers a = act(Wx + b), then a linear output layer.
 
-    ``hidden=[]`` is a linear model. Params: a list of {"w": (fan_in, fan_out), "b": (fan_out,)}.
+    Args:
+        in_features: d, the number of features of one example.
+        hidden: the widths of the hidden layers; ``[]`` is a linear model.
+        out_features: ``None`` for a scalar-output model: y of shape (N,) for x (N, d) and () for one example x
+            (d,) — the output layer has width 1 and its axis is dropped. An integer k gives (N, k) and (k,); so
+            ``out_features=1`` keeps the width-1 axis, (N, 1), with the same parameters as ``None``.
+        activation: act, applied after every hidden layer (not after the output layer).
+
+    Returns:
+        The :class:`Model`; params are a list of {"w": (fan_in, fan_out), "b": (fan_out,)}, LeCun-normal
+        weights and zero biases. ``apply`` takes one example or a batch (see the module docstring).
+
+    Raises:
+        ValueError, TypeError: a size that is not a positive integer or an activation that is not callable;
+            from ``apply``, parameters of another architecture or x of another shape.
+
+    Example:
+        >>> params = mlp(2, [3]).init(0)
+        >>> x = jnp.ones((4, 2))
+        >>> mlp(2, [3]).apply(params, x).shape, mlp(2, [3], out_features=1).apply(params, x).shape
+        ((4,), (4, 1))
+        >>> mlp(2, [3]).apply(params, x[0]).shape, mlp(2, [3], out_features=1).apply(params, x[0]).shape
+        ((), (1,))
     """
     in_features = _checks.positive_int(in_features, "in_features")
     hidden = _checks.positive_ints(hidden, "hidden")
@@ -273,10 +430,10 @@ def mlp(
         return [_dense_init(k, fi, fo) for k, fi, fo in zip(keys, sizes[:-1], sizes[1:])]
 
     def apply(params: list[dict[str, Array]], x: Array) -> Array:
-        h = _as_2d(x, in_features)
+        h, one = _examples(x, in_features)
         for layer in params[:-1]:
             h = activation(h @ layer["w"] + layer["b"])
-        return _squeeze_out(h @ params[-1]["w"] + params[-1]["b"], out_features)
+        return _outputs(h @ params[-1]["w"] + params[-1]["b"], one, out_features)
 
     return _checked(init, apply)
 
@@ -284,14 +441,19 @@ def mlp(
 def conditional_linear(num_categories: int, in_features: int) -> Model:
     """y = Σₛ δ(category = s)(bₛ + wₛᵀx): one linear model per category (SCOPE §1.8).
 
-    ``apply(params, (category, x))`` takes integer categories 0…S−1 (N,) and features (N, in_features). A
-    category outside 0…S−1 raises ``ValueError``; under ``jit`` its output is NaN (never a silent 0).
+    ``apply(params, (category, x))`` takes a batch, integer categories 0…S−1 of shape (N,) and features
+    (N, in_features) → (N,), or one example, a category of shape () and features (in_features,) → (). The
+    category's shape says which, so for in_features = 1 one example's x may be () or (1,), and a batch's x (N,)
+    or (N, 1); ``jax.vmap`` over ``(category, x)`` gives the batch's outputs. A category outside 0…S−1 raises
+    ``ValueError``; under ``jit`` its output is NaN (never a silent 0).
 
     Example:
         >>> model = conditional_linear(2, 1)
         >>> params = {"w": jnp.array([[1.0], [-1.0]]), "b": jnp.array([0.0, 10.0])}
         >>> model.apply(params, (jnp.array([0, 1]), jnp.array([[2.0], [2.0]]))).tolist()
         [2.0, 8.0]
+        >>> model.apply(params, (jnp.array(1), jnp.array([2.0]))).tolist()
+        8.0
     """
     num_categories = _checks.positive_int(num_categories, "num_categories")
     in_features = _checks.positive_int(in_features, "in_features")
@@ -309,13 +471,26 @@ def conditional_linear(num_categories: int, in_features: int) -> Model:
             raise TypeError(f"category must be an integer array, got {category_dtype}")
         _checks.labels(category, num_categories, "category")
         category = jnp.asarray(category)
-        x = _as_2d(x, in_features)
-        if category.shape != x.shape[:1]:
-            raise ValueError(f"category must have shape ({x.shape[0]},) like the rows of x, got {category.shape}")
+        _checks.real_array(x, "x")
+        if category.ndim == 0 and in_features == 1 and np.shape(x) == (1,):
+            x = jnp.reshape(x, ())  # one example's single feature: the scalar category disambiguates (1,)
+        given = np.shape(x)
+        x, one = _examples(x, in_features)
+        if one != (category.ndim == 0) or (not one and category.shape != x.shape[:1]):
+            if in_features == 1:
+                want = "() and () or (1,) for one example, or (N,) and (N,) or (N, 1) for a batch of N"
+            else:
+                want = f"() and ({in_features},) for one example, or (N,) and (N, {in_features}) for a batch of N"
+            raise ValueError(
+                f"category and x must have shapes {want} (category's length = x's rows), "
+                f"got category {tuple(category.shape)} and x {given}"
+            )
+        category = jnp.reshape(category, (x.shape[0],))
         # δ(category = s) as a one-hot row: a gather would do, but the sum keeps the lecture's form visible.
         delta = jax.nn.one_hot(category, num_categories, dtype=x.dtype)
         y = jnp.sum(delta * (x @ params["w"].T + params["b"]), axis=-1)
-        return _checks.nan_unless(y, _checks.labels_valid(category, num_categories))
+        y = _checks.nan_unless(y, _checks.labels_valid(category, num_categories))
+        return y[0] if one else y
 
     return _checked(init, apply)
 

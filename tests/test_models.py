@@ -1,4 +1,5 @@
-"""Models against NumPy forward passes, closed forms and scikit-learn; a flax module in the trainer."""
+"""Models against NumPy forward passes, closed forms, finite differences and scikit-learn; one example or a
+batch (vmap, per-example gradients); a flax module in the trainer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from jax.flatten_util import ravel_pytree
 from jax.test_util import check_grads
 from sklearn.linear_model import Ridge
 
@@ -141,3 +143,175 @@ def test_flax_module_plugs_into_the_trainer():
     # the L2 mask recognised flax's "bias" leaves
     flat = jax.tree_util.tree_leaves_with_path(losses.default_l2_mask(params))
     assert {jax.tree_util.keystr(k): v for k, v in flat}["['params']['Dense_0']['bias']"] is False
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One example or a batch: vmap over examples, per-example gradients, the scalar-output squeeze
+
+
+def _every_model():
+    """(name, model, params, X): every model with an apply, and a batch X of 5 examples in its input shape."""
+    key = jax.random.PRNGKey(4)
+    x3 = jax.random.normal(key, (5, 3))
+    x1 = jax.random.normal(jax.random.PRNGKey(5), (5,))
+    cases = [
+        ("linear", models.linear(3), x3),
+        ("linear_out2", models.linear(3, out_features=2), x3),
+        ("linear_1_feature", models.linear(1), x1),
+        ("polynomial", models.polynomial(3), x1),
+        ("polynomial_degree_1", models.polynomial(1), x1),
+        ("sigmoid_sum", models.sigmoid_sum(3, 4), x3),
+        ("relu_sum", models.relu_sum(3, 4), x3),
+        ("mlp", models.mlp(3, [4, 4]), x3),
+        ("mlp_out1", models.mlp(3, [4], out_features=1), x3),
+        ("mlp_out2", models.mlp(3, [4], out_features=2), x3),
+        ("mlp_1_feature", models.mlp(1, [4]), x1),
+        ("conditional_linear", models.conditional_linear(3, 3), (jnp.array([0, 2, 1, 1, 0]), x3)),
+        ("conditional_linear_1_feature", models.conditional_linear(2, 1), (jnp.array([0, 1, 1, 0, 1]), x1)),
+    ]
+    out = []
+    for name, model, x in cases:
+        # random (not the zero init of linear models), so that a wrong row or feature order shows
+        params = jax.tree_util.tree_map(lambda a: jax.random.normal(jax.random.PRNGKey(6), a.shape), model.init(0))
+        out.append((name, model, params, x))
+    return out
+
+
+@pytest.mark.parametrize("case", _every_model(), ids=lambda c: c[0])
+def test_vmap_over_examples_equals_the_batch_apply(case):
+    _, model, params, x = case
+    batch = model.apply(params, x)
+    np.testing.assert_allclose(jax.vmap(lambda e: model.apply(params, e))(x), batch, rtol=1e-6, atol=1e-6)
+    # one example at a time, eagerly (not traced): example n's output is row n of the batch's
+    for n in range(5):
+        one = jax.tree_util.tree_map(lambda a, n=n: a[n], x)
+        got = model.apply(params, one)
+        assert got.shape == batch.shape[1:]
+        np.testing.assert_allclose(got, batch[n], rtol=1e-6, atol=1e-6)
+
+
+def test_piecewise_linear_apply_on_one_input_and_under_vmap():
+    params = models.piecewise_linear([0.0, 1.0, 3.0], [0.0, 2.0, 1.0])
+    grid = jnp.array([-1.0, 0.5, 2.0, 5.0])
+    expected = np.interp(grid, [0.0, 1.0, 3.0], [0.0, 2.0, 1.0])
+    np.testing.assert_allclose(jax.vmap(lambda e: models.piecewise_linear_apply(params, e))(grid), expected)
+    assert models.piecewise_linear_apply(params, grid[1]).shape == ()
+    np.testing.assert_allclose(models.piecewise_linear_apply(params, grid[1]), 1.0)
+
+
+def test_one_example_output_shapes_and_values():
+    x = np.array([1.0, 2.0, 3.0])
+    p = {"w": jnp.array([[1.0], [2.0], [3.0]]), "b": jnp.array([0.5])}
+    assert models.linear(3).apply(p, x).shape == ()
+    np.testing.assert_allclose(models.linear(3).apply(p, x), 1 + 4 + 9 + 0.5)
+    assert models.linear(3, out_features=1).apply(p, x).shape == (1,)
+    assert models.mlp(3, [4], out_features=2).apply(models.mlp(3, [4], out_features=2).init(0), x).shape == (2,)
+    for factory in (models.sigmoid_sum, models.relu_sum):
+        model = factory(3, 4)
+        assert model.apply(model.init(0), x).shape == ()
+
+
+def test_mlp_out_features_none_is_the_squeezed_out_features_1():
+    x = jax.random.normal(jax.random.PRNGKey(7), (6, 3))
+    scalar, wide = models.mlp(3, [4]), models.mlp(3, [4], out_features=1)
+    params = scalar.init(0)  # the same parameter shapes: the output layer has width 1 either way
+    assert scalar.apply(params, x).shape == (6,) and scalar.apply(params, x[0]).shape == ()
+    assert wide.apply(params, x).shape == (6, 1) and wide.apply(params, x[0]).shape == (1,)
+    np.testing.assert_array_equal(wide.apply(params, x)[:, 0], scalar.apply(params, x))
+    # the NumPy forward pass of the ReLU MLP
+    expected = np.maximum(np.asarray(x) @ params[0]["w"] + params[0]["b"], 0) @ params[1]["w"] + params[1]["b"]
+    np.testing.assert_allclose(wide.apply(params, x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_one_feature_models_read_a_1d_x_as_a_batch_and_a_scalar_as_one_example():
+    p = {"w": jnp.array([[2.0]]), "b": jnp.array([1.0])}
+    model = models.linear(1)
+    x = np.array([0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(model.apply(p, x), 2 * x + 1)  # (N,): N examples, as before
+    np.testing.assert_array_equal(model.apply(p, x[:, None]), 2 * x + 1)  # (N, 1): the same batch
+    assert model.apply(p, x[2]).shape == () and float(model.apply(p, x[2])) == 5.0  # (): one example
+    assert model.apply(p, x[:1]).shape == (1,)  # (1,): a batch of one, the shape of its targets y[:1]
+    # vmap over (N, 1) hands each example over as a (1,) batch: the outputs stack to (N, 1) (documented)
+    np.testing.assert_array_equal(jax.vmap(lambda e: model.apply(p, e))(x[:, None]), (2 * x + 1)[:, None])
+    # polynomial of degree 1 is a 1-feature linear model on [x]: the same three readings
+    poly = models.polynomial(1)
+    assert poly.apply(p, x).shape == (3,) and poly.apply(p, x[2]).shape == () and poly.apply(p, x[:1]).shape == (1,)
+
+
+def test_conditional_linear_one_example_and_its_shape_errors():
+    model = models.conditional_linear(2, 1)
+    params = {"w": jnp.array([[1.0], [-1.0]]), "b": jnp.array([0.0, 10.0])}
+    for x in (jnp.array(2.0), jnp.array([2.0])):  # the scalar category makes (1,) one example
+        got = model.apply(params, (jnp.array(1), x))
+        assert got.shape == () and float(got) == 8.0
+    with pytest.raises(ValueError, match=r"category and x.*got category \(\) and x \(3,\)"):
+        model.apply(params, (jnp.array(1), jnp.ones(3)))
+    with pytest.raises(ValueError, match=r"category and x.*got category \(2,\) and x \(\)"):
+        model.apply(params, (jnp.array([0, 1]), jnp.array(2.0)))
+    wide = models.conditional_linear(2, 3)
+    with pytest.raises(ValueError, match=r"\(\) and \(3,\) for one example.*got category \(2,\) and x \(3,\)"):
+        wide.apply(wide.init(0), (jnp.array([0, 1]), jnp.ones(3)))
+
+
+@pytest.mark.parametrize("shape", [(), (2,), (4,), (4, 2), (2, 3, 3), (0, 3)])
+def test_apply_rejects_shapes_that_fit_neither_one_example_nor_a_batch(shape):
+    model = models.linear(3)
+    with pytest.raises(ValueError, match=r"^x (must|contains|is)") as err:
+        model.apply(model.init(0), np.ones(shape))
+    if shape != (0, 3):  # an empty x is refused as empty before its shape is read
+        assert "(3,) for one example or (N, 3) for a batch" in str(err.value)
+        assert f"got {shape}" in str(err.value)
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (2, 1, 1)])
+def test_one_feature_apply_rejects_other_shapes_naming_the_1_feature_forms(shape):
+    for model in (models.linear(1), models.polynomial(2), models.mlp(1, [3])):
+        with pytest.raises(ValueError, match=r"x must have shape \(\) for one example or \(N,\) or \(N, 1\)"):
+            model.apply(model.init(0), np.ones(shape))
+
+
+def test_polynomial_features_of_one_input():
+    np.testing.assert_allclose(models.polynomial_features(np.float32(-2.0), 3), [-2.0, 4.0, -8.0])
+    with pytest.raises(ValueError, match=r"x must have shape \(\) for one input"):
+        models.polynomial_features(np.ones((2, 2)), 3)
+
+
+def _per_example_grads(model, params, x, y):
+    loss = lambda p, xn, yn: losses.mse(model.apply(p, xn), yn)  # xn (d,), yn (): one example
+    return jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))(params, x, y)
+
+
+def _check_mean_is_the_batch_gradient(model, params, x, y, per_example):
+    batch = jax.grad(lambda p: losses.mse(model.apply(p, x), y))(params)
+    mean = jax.tree_util.tree_map(lambda g: g.mean(axis=0), per_example)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12), mean, batch)
+
+
+def test_per_example_gradients_of_linear_match_the_closed_form(x64):
+    rng = np.random.default_rng(8)
+    x, y = jnp.asarray(rng.normal(size=(6, 3))), jnp.asarray(rng.normal(size=6))
+    model = models.linear(3)
+    params = {"w": jnp.asarray(rng.normal(size=(3, 1))), "b": jnp.asarray(rng.normal(size=1))}
+    g = _per_example_grads(model, params, x, y)
+    # ∂/∂θ (wᵀxₙ + b − yₙ)² = 2(wᵀxₙ + b − yₙ)·[xₙ, 1]
+    r = np.asarray(x) @ np.asarray(params["w"])[:, 0] + float(params["b"][0]) - np.asarray(y)
+    np.testing.assert_allclose(g["w"][:, :, 0], 2 * r[:, None] * np.asarray(x), rtol=1e-12)
+    np.testing.assert_allclose(g["b"][:, 0], 2 * r, rtol=1e-12)
+    _check_mean_is_the_batch_gradient(model, params, x, y, g)
+
+
+def test_per_example_gradients_of_mlp_match_finite_differences(x64):
+    model = models.mlp(3, [4], activation=jnp.tanh)
+    params = model.init(9)
+    x = jax.random.normal(jax.random.PRNGKey(10), (5, 3), dtype=jnp.float64)
+    y = jnp.arange(5.0)
+    g = _per_example_grads(model, params, x, y)
+    theta, unravel = ravel_pytree(params)
+    # central differences of the N per-example losses (yₙ − ŷₙ)², from the batch forward pass: (N, P)
+    each = lambda t: np.asarray((model.apply(unravel(t), x) - y) ** 2)
+    eps = 1e-6
+    fd = np.stack([(each(theta + eps * e) - each(theta - eps * e)) / (2 * eps) for e in np.eye(theta.size)], axis=1)
+    flat = np.stack([ravel_pytree(jax.tree_util.tree_map(lambda a, n=n: a[n], g))[0]
+                     for n in range(5)])  # fmt: skip
+    np.testing.assert_allclose(flat, fd, rtol=1e-6, atol=1e-8)
+    _check_mean_is_the_batch_gradient(model, params, x, y, g)
