@@ -31,7 +31,7 @@ import optax
 import pytest
 from jax.sharding import Mesh
 
-from jaxml import losses, models, optim, train
+from jaxml import checkpoint, losses, models, optim, train
 
 PyTree = Any
 TOL = {"rtol": 1e-11, "atol": 1e-12}  # float64: the scan and the loop only differ by fusion/reassociation
@@ -79,7 +79,7 @@ def hand_loop(
             loss, grads = grad_fn(params, batch)
             updates, new_state = update(grads, state, params)
             new_params = optax.apply_updates(params, updates)
-            if not (np.isfinite(loss) and _square_norm_finite(grads) and _square_norm_finite(new_params)):
+            if not (np.isfinite(loss) and _all_finite(grads) and _all_finite(new_params)):
                 return {"params": params, "opt_state": state, "history": history, "diverged": (e, i)}
             batch_losses.append(float(loss))
             params, state = new_params, new_state
@@ -103,11 +103,9 @@ def _jitted_value_and_grad(objective: Callable) -> Callable:
     return _VALUE_AND_GRAD[objective]
 
 
-def _square_norm_finite(tree: PyTree) -> bool:
-    """Whether Σ x² over the tree's leaves, in their own float type, is finite (the documented guard)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = sum(np.sum(np.square(np.asarray(leaf))) for leaf in jax.tree_util.tree_leaves(tree))
-    return bool(np.isfinite(total))
+def _all_finite(tree: PyTree) -> bool:
+    """Whether every entry of every leaf is finite (the documented guard)."""
+    return all(bool(np.all(np.isfinite(np.asarray(leaf)))) for leaf in jax.tree_util.tree_leaves(tree))
 
 
 def assert_trees_close(got: PyTree, want: PyTree, **tol: float) -> None:
@@ -313,13 +311,13 @@ def _gradient_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTran
 
 
 def _parameters_overflow() -> tuple[Callable, tuple, dict, optax.GradientTransformation]:
-    # float32 θ pushed up by ~1.3e18 per step: every θ stays finite (< 3.4e38), but Σθ² overflows once
-    # ‖θ‖ > 1.8e19 — a diverged state the guard must not apply, though each entry (and loss and gradient) is
-    # finite: only the parameter check can stop this step.
+    # float32 θ pushed up by 1e37–5e37 per step until one step takes it past 3.4e38 to inf. The loss −mean(xθ)
+    # (x < 0.5, so xθ < θ) and the gradient −mean(x) stay finite at that step: only the parameter check can
+    # stop it.
     rng = np.random.default_rng(5)
-    x = jnp.asarray(rng.uniform(0.5, 1.5, size=(N_TRAIN, 2)), jnp.float32)
+    x = jnp.asarray(rng.uniform(0.1, 0.5, size=(N_TRAIN, 1)), jnp.float32)
     objective = lambda p, b: -jnp.mean(b[0] @ p["w"])  # gradient −mean(x) per weight: finite, varies per batch
-    return objective, (x, jnp.zeros(N_TRAIN, jnp.float32)), {"w": jnp.zeros(2, jnp.float32)}, optax.sgd(1.3e18)
+    return objective, (x, jnp.zeros(N_TRAIN, jnp.float32)), {"w": jnp.zeros(1, jnp.float32)}, optax.sgd(1e38)
 
 
 @pytest.mark.parametrize(
@@ -457,25 +455,26 @@ def _half_writing_open(real: Callable) -> Callable:
     return patched
 
 
-@pytest.mark.parametrize("fault", ["write", "fsync", "replace"])
+def _step_files(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fault", ["write", "rename"])
 def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monkeypatch, fault):
     model, objective, data, _ = regression_problem()
     params = model.init(jax.random.PRNGKey(0))
-    path = tmp_path / train.CHECKPOINT_FILE
-    saved: list[bytes] = []
+    saved: list[dict[str, bytes]] = []
 
     def arm(epoch: int, state: Any) -> None:
-        # After the first checkpoint (epoch 2) is on disk, make the next write fail.
+        # After the first checkpoint (epoch 2) is on disk, make the next save fail: a disk that fills up half-way
+        # through a file orbax writes, or the rename that commits the step folder.
         if epoch == 2:
-            saved.append(path.read_bytes())
+            saved.append(_step_files(tmp_path / "2"))
             if fault == "write":
-                monkeypatch.setattr(os, "fdopen", _half_writing_fdopen(os.fdopen))
                 monkeypatch.setattr(builtins, "open", _half_writing_open(builtins.open))
-            elif fault == "fsync":
-                monkeypatch.setattr(os, "fsync", _failing(DiskFull("fsync failed")))
-            else:
-                monkeypatch.setattr(os, "replace", _failing(DiskFull("rename failed")))
-                monkeypatch.setattr(os, "rename", _failing(DiskFull("rename failed")))
+                monkeypatch.setattr(os, "fdopen", _half_writing_fdopen(os.fdopen))
+            monkeypatch.setattr(os, "rename", _failing(DiskFull("rename failed")))
+            monkeypatch.setattr(os, "replace", _failing(DiskFull("rename failed")))
 
     run = lambda callback=None: train.fit(
         objective,
@@ -488,17 +487,19 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monk
         checkpoint_dir=tmp_path,
         checkpoint_every=2,
         callback=callback,
+        callback_every=1,
     )
     with pytest.raises(DiskFull):
         run(arm)
     monkeypatch.undo()
-    assert path.read_bytes() == saved[0]  # the epoch-2 checkpoint, bit for bit
-    assert sorted(p.name for p in tmp_path.iterdir()) == [train.CHECKPOINT_FILE]  # no temp file left
-    # And it is a usable checkpoint: resuming gives exactly the uninterrupted run.
+    assert checkpoint.steps(tmp_path) == [2]
+    assert _step_files(tmp_path / "2") == saved[0]  # the epoch-2 checkpoint, bit for bit
+    # And it is a usable checkpoint: resuming gives exactly the uninterrupted run, and cleans the torn folder.
     resumed = run()
     reference = train.fit(objective, params, optax.adam(0.02), data, key=1, epochs=6, batch_size=BATCH)
     for a, b in zip(jax.tree_util.tree_leaves(resumed.params), jax.tree_util.tree_leaves(reference.params)):
         np.testing.assert_array_equal(a, b)
+    assert not [p for p in tmp_path.iterdir() if "tmp" in p.name]
 
 
 def test_the_fault_injection_reaches_the_writer(tmp_path, monkeypatch):
