@@ -14,6 +14,7 @@ which test, or survived. A mutant that breaks import or collection counts as "er
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import shutil
 import subprocess
@@ -21,20 +22,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[2]
-TRAIN = ["tests/test_train_oracle.py"]
-NUMERICS = ["tests/test_numerics_oracle.py"]
-
-
-class Mutation(NamedTuple):
-    id: str
-    file: str
-    edits: list[tuple[str, str]]  # (exact old text, new text); one logical bug
-    stage1: list[str]
-    stage2: list[str] = []
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mutant import NUMERICS, ROOT, TRAIN, Mutation  # noqa: E402  (the one definition of a mutation)
 
 M = Mutation
 MUTATIONS = [
@@ -42,14 +32,24 @@ MUTATIONS = [
     M(
         "I1 guard applies the bad update",
         "jaxml/train.py",
-        [("                ok, lambda: (new_params", "                True, lambda: (new_params")],
+        [
+            (
+                "                ok,\n                lambda: (new_params",
+                "                True,\n                lambda: (new_params",
+            )
+        ],
         TRAIN,
         ["tests/test_train.py"],
     ),
     M(
         "I2 val metric on train data",
         "jaxml/train.py",
-        [('record[f"val_{name}"] = fn(params, metric_val)', 'record[f"val_{name}"] = fn(params, metric_data)')],
+        [
+            (
+                'record[f"val_{name}"] = m(params, model_state, metric_val)',
+                'record[f"val_{name}"] = m(params, model_state, metric_data)',
+            )
+        ],
         TRAIN,
         ["tests/test_train.py"],
     ),
@@ -63,7 +63,7 @@ MUTATIONS = [
     M(
         "I4 val_loss with pre-epoch params",
         "jaxml/train.py",
-        [("objective(params, metric_val)", "objective(state.params, metric_val)")],
+        [("fn(params, model_state, metric_val, None)[0]", "fn(state.params, model_state, metric_val, None)[0]")],
         TRAIN,
         ["tests/test_train.py"],
     ),
@@ -93,16 +93,10 @@ MUTATIONS = [
         ["tests/test_train.py"],
     ),
     M(
-        "I7 checkpoint written in place",
+        "I7 checkpoint checksum not verified",
         "jaxml/checkpoint.py",
-        [
-            (
-                "atomic_write_bytes(path, serialization.msgpack_serialize(payload))",
-                "path.write_bytes(serialization.msgpack_serialize(payload))",
-            )
-        ],
-        TRAIN,
-        ["tests/test_train.py"],
+        [('            if checksum(tree) != run["checksum"][name]:', "            if False:")],
+        ["tests/test_checkpoint.py"],
     ),
     M(
         "I8 critical: no ||g|| in zero tolerance",
@@ -154,27 +148,72 @@ MUTATIONS = [
     ),
     M("T7 guard ignores the loss", "jaxml/train.py", [("ok = jnp.isfinite(loss) & ", "ok = ")], TRAIN),
     M(
-        "T8 per-leaf isfinite instead of sum of squares",
+        "T8 guard by the sum of squares (overflows in float16)",
         "jaxml/train.py",
         [
             (
+                "jnp.isfinite(functools.reduce(jnp.maximum, (jnp.max(jnp.abs(leaf)) for leaf in leaves)))",
                 "jnp.isfinite(sum(jnp.sum(jnp.square(leaf)) for leaf in leaves))",
-                "jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))",
+            )
+        ],
+        TRAIN,
+        ["tests/test_train_contract.py"],
+    ),
+    M(
+        "T9 val_loss on train data",
+        "jaxml/train.py",
+        [
+            (
+                'record["val_loss"] = fn(params, model_state, metric_val, None)[0]',
+                'record["val_loss"] = fn(params, model_state, metric_data, None)[0]',
             )
         ],
         TRAIN,
     ),
     M(
-        "T9 val_loss on train data",
+        "T10 train metric with pre-epoch params",
         "jaxml/train.py",
-        [('record["val_loss"] = objective(params, metric_val)', 'record["val_loss"] = objective(params, metric_data)')],
+        [("m(params, model_state, metric_data)", "m(state.params, model_state, metric_data)")],
         TRAIN,
     ),
     M(
-        "T10 train metric with pre-epoch params",
+        "T13 one step key for the whole epoch",
         "jaxml/train.py",
-        [("fn(params, metric_data)", "fn(state.params, metric_data)")],
-        TRAIN,
+        [
+            (
+                "    return jax.random.split(jax.random.fold_in(epoch_key, 1), steps)",
+                "    return jnp.stack([jax.random.fold_in(epoch_key, 1)] * steps)",
+            )
+        ],
+        ["tests/test_train_contract.py"],
+    ),
+    M(
+        "T14 aux recorded from the last step",
+        "jaxml/train.py",
+        [
+            (
+                'record[f"train_{name}"] = jnp.where(diverged, jnp.nan, jnp.mean(values))',
+                'record[f"train_{name}"] = jnp.where(diverged, jnp.nan, values[-1])',
+            )
+        ],
+        ["tests/test_train_contract.py"],
+    ),
+    M(
+        "T15 fingerprint without the initial values",
+        "jaxml/checkpoint.py",
+        [('        "params_content": value_fingerprint(params),\n', "")],
+        ["tests/test_checkpoint.py"],
+    ),
+    M(
+        "T16 model state not carried to the next step",
+        "jaxml/train.py",
+        [
+            (
+                "                lambda: (new_params, new_model_state, new_opt_state),",
+                "                lambda: (new_params, model_state, new_opt_state),",
+            )
+        ],
+        ["tests/test_train_contract.py"],
     ),
     M(
         "T11 diverged epoch keeps its loss",
@@ -367,6 +406,18 @@ MUTATIONS = [
 ]
 
 
+def all_mutations() -> list[Mutation]:
+    """This file's mutations, then every ``mutants_*.py`` beside it (each defines ``MUTATIONS``); ids unique."""
+    found = list(MUTATIONS)
+    for path in sorted(Path(__file__).resolve().parent.glob("mutants_*.py")):
+        module = importlib.import_module(path.stem)
+        found += module.MUTATIONS
+    ids = [m.id.split()[0] for m in found]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert not repeated, f"mutation ids used twice: {repeated}"
+    return found
+
+
 def run_pytest(copy: Path, files: list[str], timeout: float) -> tuple[str, str]:
     """('caught', test) / ('survived', '') / ('error', reason) for one pytest run with -x."""
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf", *files]
@@ -389,7 +440,7 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per pytest run")
     args = parser.parse_args()
-    chosen = [m for m in MUTATIONS if not args.only or any(m.id.split()[0] == o for o in args.only)]
+    chosen = [m for m in all_mutations() if not args.only or any(m.id.split()[0] == o for o in args.only)]
     if args.list:
         for m in chosen:
             print(m.id)
