@@ -240,11 +240,18 @@ def _corrupt(directory: Path, how: str) -> None:
         for path in (step / "run").iterdir():
             if path.is_file() and path.name not in ("commit_success.txt",):
                 path.write_text('{"meta": 1}')
+    elif how == "swapped":  # readable arrays of the right shapes, other values: only the checksum can tell
+        import shutil
+
+        other = directory.parent / f"{directory.name}_other"
+        run(other, epochs=1, init=7)
+        shutil.rmtree(step / "params")
+        shutil.copytree(other / "1" / "params", step / "params")
     elif how == "legacy":  # jaxml's older single-file format
         (directory / checkpoint.LEGACY_FILE).write_bytes(b"\x80")
 
 
-@pytest.mark.parametrize("how", ["bitflip", "truncated", "garbage_run", "foreign_run", "legacy"])
+@pytest.mark.parametrize("how", ["bitflip", "swapped", "truncated", "garbage_run", "foreign_run", "legacy"])
 def test_a_damaged_or_foreign_checkpoint_is_named_with_a_way_out(tmp_path, how):
     run(tmp_path, epochs=1)
     _corrupt(tmp_path, how)
