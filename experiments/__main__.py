@@ -105,7 +105,16 @@ def _parse_scalar(kind: Any, text: str) -> Any:
 
 def parse_value(kind: Any, text: str) -> Any:
     """``text`` as a value of the annotated type ``kind``: int, float, bool, str, ``X | None`` or
-    ``tuple[X, ...]`` (comma-separated)."""
+    ``tuple[X, ...]`` (comma-separated).
+
+    A bool is ``true``/``false``, ``1``/``0`` or ``yes``/``no`` and ``None`` is ``none``, in any case; a str is
+    the text as given (``=`` and ``,`` included); formatting a value with ``str``/``repr`` (tuples joined by
+    commas) and parsing it gives the value back.
+
+    Raises:
+        ValueError: ``text`` is not a value of ``kind`` (a fixed-length tuple with another count, a bool spelt
+            otherwise), or ``kind`` cannot be set from the command line.
+    """
     origin = typing.get_origin(kind)
     args = typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
@@ -124,7 +133,13 @@ def parse_value(kind: Any, text: str) -> Any:
 
 
 def apply_overrides(config: ExperimentConfig, overrides: Sequence[tuple[str, str]]) -> ExperimentConfig:
-    """``config`` with each (field, text) override parsed to the field's type; unknown fields raise ValueError."""
+    """``config`` with each (field, text) override parsed to the field's type (:func:`parse_value`) and validated.
+
+    Raises:
+        ValueError: an unknown field (``out`` and ``variant`` are not settable), naming it and the settable ones;
+            a text that does not parse, as ``--set field=text: …``; a value outside the field's domain, as
+            ``--set (experiment): field must be …, got …``.
+    """
     hints = typing.get_type_hints(type(config))
     fields = {f.name for f in dataclasses.fields(config)}
     changes = {}
@@ -144,6 +159,11 @@ def apply_overrides(config: ExperimentConfig, overrides: Sequence[tuple[str, str
 
 
 def _overrides(items: Sequence[str]) -> list[tuple[str, str]]:
+    """``--set`` items as (field, value), split at the *first* ``=`` (a value may hold ``=``), both stripped.
+
+    Raises:
+        argparse.ArgumentTypeError: an item without ``=`` or with an empty field name.
+    """
     pairs = []
     for item in items:
         name, sep, value = item.partition("=")
@@ -169,8 +189,12 @@ def _the_seed(args: argparse.Namespace, overrides: list[tuple[str, str]]) -> tup
 
 
 def _configs(todo: Sequence[str], args: argparse.Namespace) -> dict[str, ExperimentConfig]:
-    """Every experiment's config, overrides applied and validated; with several experiments ``NAME.field``
-    targets one."""
+    """Every experiment's config, overrides applied and validated.
+
+    Every config gets the run's seed (``--seed``, 0 included; 0 when not given). With several experiments
+    (``all``) ``NAME.field`` changes NAME's config only and a bare ``field`` every config that has that field;
+    an override no experiment that runs takes is a ``ValueError``.
+    """
     seed, overrides = _the_seed(args, _overrides(args.set or []))
     configs = {}
     used = set()

@@ -350,7 +350,8 @@ def zero_one(scores: Array, labels: Array) -> Array:
 
     ``scores`` (N, K) are compared by argmax with integer labels 0…K−1 (N,); scores of shape (N,) are binary
     logits (class 1 when > 0) compared with labels in {0, 1}. Other labels raise ``ValueError`` (NaN under
-    ``jit``).
+    ``jit``). Boundaries: a binary score of exactly 0 is class 0 (σ(0) = ½ is not > ½), and tied scores in a
+    row are the lowest tied class (``argmax``).
 
     Example:
         >>> float(zero_one(jnp.array([[2.0, 0.0], [0.0, 2.0]]), jnp.array([0, 0])))

@@ -552,6 +552,10 @@ def evaluate(
     :func:`replicated` on their effect in ``replicates``; ``expected`` is the claim's (or its ``quick`` field in
     a quick run).
 
+    ``holds`` is always computed from this run's numbers, whatever the claim's ``expected`` says; a quick run
+    (``quick=True``) changes only ``expected``: ``c.expected and (c.quick or not quick)``, so a claim declared
+    ``quick=False`` (only the full-size run reproduces it) is expected in a full run and not in a quick one.
+
     A claim reading a metric (or an effect) the run did not produce raises ``KeyError`` naming it: a claim can
     never pass by accident. A claim with both or neither of ``predicate`` and ``effect`` is a ``TypeError``.
     """
@@ -579,7 +583,7 @@ def _number(v: Any) -> float | None:
 
 
 def tally(verdicts: Sequence[Verdict]) -> tuple[int, int]:
-    """(reproduced, not reproduced)."""
+    """(reproduced, not reproduced), counted from each verdict's computed ``holds``, never from ``expected``."""
     held = sum(v.holds for v in verdicts)
     return held, len(verdicts) - held
 
@@ -804,7 +808,11 @@ def _numbers(numbers: Mapping[str, float]) -> str:
 
 def claims_table(verdicts: Mapping[str, Sequence[Verdict]]) -> str:
     """The table that opens the report: experiment, §, lecture claim, verdict, the evidence (how many replicates
-    held, the effect ± its standard error and the bar; "exact" for an identity) and the numbers behind it."""
+    held, the effect ± its standard error and the bar; "exact" for an identity) and the numbers behind it.
+
+    The verdict column shows the computed ``holds`` (what this run's numbers say), never the claim's ``expected``
+    (what the project has established): a claim that stops (or starts) reproducing shows it here.
+    """
     rows = []
     for name, vs in verdicts.items():
         for v in vs:

@@ -76,8 +76,11 @@ class DivergenceError(FloatingPointError):
     Attributes:
         epoch: the epoch (0-based) in which the first non-finite step happened.
         step: that step's index within the epoch.
-        params, opt_state, model_state: the last finite state (the update that diverged was not applied).
-        history: the per-epoch history up to and including the diverged epoch.
+        params, opt_state, model_state: the last finite state (the update that diverged was not applied); θ₀
+            and ``optimizer.init(θ₀)`` themselves when the very first step (epoch 0, step 0) is not finite.
+        history: the per-epoch history up to and including the diverged epoch, whose "train_loss" and
+            "train_<aux>" are NaN (the epoch did not complete) and whose "val_loss" and metrics are those of
+            ``params``.
     """
 
     def __init__(  # fmt: skip

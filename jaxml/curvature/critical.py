@@ -58,7 +58,9 @@ class CriticalPoint(NamedTuple):
         eigenvalues: ascending; all P of them (``exact``) or the k smallest then the k largest (Lanczos).
         escape_direction: a step like ``params`` along the eigenvector of the most negative λ, scaled by a
             line search so that f(θ + step) < f(θ); None when no eigenvalue is below −``tolerance``, when θ is
-            not critical, or when no tried step lowered f.
+            not critical, or when no tried step lowered f. Sign convention: the step is t·u with u the unit
+            eigenvector whose largest-magnitude component is positive; t < 0 only where −u lowers f more, so
+            at a symmetric saddle (f(θ + tu) = f(θ − tu), e.g. L = θ₁² − θ₂² at 0: step +t·(0, 1)) t > 0.
         grad_norm: ‖g‖.
         loss: f(θ).
         escape_loss: f(θ + escape_direction), or None.
@@ -88,8 +90,8 @@ def classify_eigenvalues(lam_min: float, lam_max: float, tolerance: float) -> st
     """The kind decided by the extreme eigenvalues.
 
     λ_min > tol → minimum; λ_max < −tol → maximum; λ_min < −tol and λ_max > tol → saddle; otherwise (a
-    deciding eigenvalue within ±tol) degenerate. A NaN or inf argument is a ``ValueError`` (NaN compares false
-    everywhere and would read as "degenerate").
+    deciding eigenvalue with |λ| ≤ tol, equality included) degenerate. A NaN or inf argument is a
+    ``ValueError`` (NaN compares false everywhere and would read as "degenerate").
 
     Example:
         >>> classify_eigenvalues(-2.0, 2.0, 1e-6)
@@ -110,7 +112,9 @@ def classify_eigenvalues(lam_min: float, lam_max: float, tolerance: float) -> st
 def minimum_ratio(eigenvalues: Any, tolerance: float = 0.0) -> float:
     """The lecture's minimum ratio: (number of eigenvalues > ``tolerance``) / (number of eigenvalues).
 
-    The eigenvalues must be finite (a NaN is not > tolerance and would silently lower the ratio).
+    Strictly greater: an eigenvalue equal to ``tolerance`` counts as zero, not positive (as in
+    :func:`classify_critical_point`, where |λ| ≤ tol is zero). The eigenvalues must be finite (a NaN is not
+    > tolerance and would silently lower the ratio).
 
     Example:
         >>> minimum_ratio([-1.0, 0.5, 2.0, 3.0])

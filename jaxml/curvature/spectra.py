@@ -291,7 +291,7 @@ class SpectralDensity(NamedTuple):
         num_hvps: H·v products used (all runs).
         trace: the estimate of tr(H) = P·mean over runs of Σᵢ τᵢθᵢ (each run is Hutchinson's zᵀHz for its
             Rademacher start z, computed exactly by the quadrature).
-        trace_stderr: its standard error, std over runs / √n_v (inf for a single run).
+        trace_stderr: its standard error, std over runs (ddof = 1) / √n_v (inf for a single run).
         moment2: the estimate of tr(H²)/P, the second moment of the eigenvalue distribution.
         moment2_stderr: its standard error.
     """
@@ -435,7 +435,7 @@ class TraceEstimate(NamedTuple):
 
     Attributes:
         trace: the mean of the samples zᵀHz.
-        stderr: its standard error, std(samples)/√n.
+        stderr: its standard error, std(samples)/√n with the sample std (ddof = 1, as the stopping rule).
         samples: (n,) the samples zᵀHz used.
         num_hvps: n, the H·v products used.
     """

@@ -272,7 +272,9 @@ def noisy_regression_1d(
 ) -> tuple[np.ndarray, np.ndarray]:
     """x ~ U(low, high), y = fn(x) + noise·ε with ε ~ N(0, 1); ``fn`` defaults to sin(x) + 0.3x.
 
-    ``fn`` must be finite at every drawn x (``ValueError`` naming it and the first x where it is not).
+    x and ε are drawn from two independent streams split from ``key``: ε does not depend on x nor on ``fn``
+    (the same key gives the same x and the same ε for every ``fn``). ``fn`` must be finite at every drawn x
+    (``ValueError`` naming it and the first x where it is not).
 
     Example:
         >>> x, y = noisy_regression_1d(0, n=5, noise=0.0)

@@ -313,7 +313,7 @@ def divide(
 
     A zero numerator gives a zero update whatever the denominator, so 0/0 := 0. With ε = 0 a parameter whose
     gradients have all been zero has m̂ = 0 and σ = 0: it stays where it is instead of becoming NaN. Any
-    other quotient is plain IEEE division.
+    other quotient is plain IEEE division (n/0 = ±inf for n ≠ 0: the guard tests the numerator only).
 
     Example:
         >>> import jax.numpy as jnp, optax
