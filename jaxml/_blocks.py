@@ -83,11 +83,14 @@ def _first_aligned_row(x: np.ndarray) -> int:
 
 
 def host_blocks(n: int, block: int, head: int = 0) -> Iterator[tuple[int, int, int]]:
-    """(start, lo, hi) for blocks ``[start, start + block)`` covering rows 0…N−1 once each (N ≥ block).
+    """(start, lo, hi) for blocks ``[start, start + block)`` covering rows 0…N−1 once each (N ≥ block,
+    0 ≤ head < block: the head block ``[0, block)`` counts rows ``[0, head)``, so a longer head cannot fit).
 
     Full blocks start at ``head + i·block``; a block ``[0, block)`` counting rows ``[0, head)`` and a block
     ``[N − block, N)`` counting the rows after the last full block cover the rest.
     """
+    if not 0 <= head < block:  # callers pass the first 64-byte-aligned row (< 64 ≤ MIN_BLOCK rows)
+        raise ValueError(f"head must be in [0, block) = [0, {block}), got {head}")
     if head + block > n:
         head = 0
     count = (n - head) // block
