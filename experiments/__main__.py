@@ -179,7 +179,8 @@ def _the_seed(args: argparse.Namespace, overrides: list[tuple[str, str]]) -> tup
     given = [value for field, value in overrides if field == "seed"]
     rest = [(field, value) for field, value in overrides if field != "seed"]
     if len(given) + (args.seed is not None) > 1:
-        raise ValueError("the seed is given more than once: use one --seed N or one --set seed=N")
+        got = [f"--seed {args.seed}"] * (args.seed is not None) + [f"--set seed={v}" for v in given]
+        raise ValueError(f"the seed is given more than once ({', '.join(got)}): use one --seed N or one --set seed=N")
     if given:
         try:
             return _seed(given[0]), rest
@@ -212,9 +213,12 @@ def _configs(todo: Sequence[str], args: argparse.Namespace) -> dict[str, Experim
             mine.append((bare, value))
             used.add(i)
         configs[name] = apply_overrides(config, mine)
-    unused = [overrides[i][0] for i in range(len(overrides)) if i not in used]
+    unused = [f"{overrides[i][0]}={overrides[i][1]}" for i in range(len(overrides)) if i not in used]
     if unused:
-        raise ValueError(f"--set fields match no experiment that runs: {unused}")
+        raise ValueError(
+            f"--set {', '.join(unused)}: no experiment that runs has that field (NAME.FIELD targets one "
+            "experiment; an unknown field of one experiment lists its fields)"
+        )
     return configs
 
 
@@ -337,9 +341,10 @@ def _enable_cache(parser: argparse.ArgumentParser) -> None:
         enable_compilation_cache()
     except OSError as err:
         where = os.fsdecode(err.filename) if err.filename is not None else compilation_cache_dir()
+        why = "it is a file, not a folder" if os.path.isfile(where) else (err.strerror or str(err))
         _fail(
             parser,
-            f"{CACHE_ENV}: the compilation cache folder {where} cannot be made ({err.strerror or err}); point "
+            f"{CACHE_ENV}: the compilation cache folder {where} cannot be made ({why}); point "
             f"{CACHE_ENV} at a folder, or set it to 0 to turn the cache off",
         )
 
@@ -384,10 +389,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.name == "list":
-        options = {"--set": args.set, "--seed": args.seed is not None, "--out": args.out is not None}
-        given = [option for option, present in {**options, "--quick": args.quick}.items() if present]
+        options = {
+            **{f"--set {item}": True for item in args.set or []},
+            f"--seed {args.seed}": args.seed is not None,
+            f"--out {args.out}": args.out is not None,
+            "--quick": args.quick,
+        }
+        given = [option for option, present in options.items() if present]
         if given:  # silently ignored options would look applied
-            parser.error(f"'list' runs nothing, so {', '.join(given)} would be ignored: leave them out")
+            parser.error(f"'list' runs nothing, so {', '.join(given)} would be ignored: leave the options out")
         for name in experiments.names():
             module = experiments.load(name)
             print(f"{name:<32} §{module.SECTION:<5} {module.DESCRIPTION}")

@@ -123,6 +123,10 @@ def compute(config: Config) -> Result:
         for k, e in etas.items()
     })  # fmt: skip
     paths = jax.tree.map(np.asarray, run_all(starts))
+    for k, p in paths.items():  # a blow-up that stays finite (η far too large): no burst count means anything
+        growth = float(np.max(p.loss / p.loss[:, :1]))
+        if not np.isfinite(growth) or growth > 1e6:
+            raise FloatingPointError(f"the loss of {k} grew to {growth:.3g}× its start (η too large)")
     # σ of Adam's denominator, √v̂, read from the optimizer state by optim.sigma (the state keeps the raw ν)
     adam = {k: optim.adam(e, b2=config.b2, eps=config.eps) for k, e in etas.items()}
     sigma2 = {k: np.asarray(optim.sigma(adam[k], p.state))[..., 1] for k, p in paths.items()}

@@ -149,6 +149,13 @@ def _fit(
         progress=False,
         data_per_run=True,  # run r trains on split r
     )
+    # A blow-up that stays finite (η far too large): 1000× the loss of predicting 0 (MAE mean|y|, MSE mean y²,
+    # whichever is larger) is no fit.
+    y = np.asarray(s["y_tr"], np.float64)
+    final, zero_loss = np.asarray(res.history["train_loss"])[:, -1], np.maximum(np.mean(np.abs(y), 1), np.mean(y**2, 1))
+    if not np.all(final <= 1e3 * zero_loss):
+        worst = float(np.max(final / zero_loss))
+        raise FloatingPointError(f"training blew up: the training loss ends at {worst:.3g}× that of predicting 0")
     return res.params
 
 

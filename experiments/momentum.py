@@ -133,7 +133,7 @@ def compute(config: Config) -> Result:
     for surface, paths in (("double well", dw), ("saddle", sd)):
         for k, p in paths.items():
             if not np.all(np.isfinite(p.theta)):  # η too large: the claims cannot be judged on NaN positions
-                raise FloatingPointError(f"{k} on the {surface} left the finite numbers (η too large)")
+                raise FloatingPointError(f"{k} on the {surface} overflowed to inf/NaN (η too large)")
     low, barrier, local = surfaces.double_well_critical_points()
     is_global = {k: (p.theta[:, -1, 0] < barrier).astype(np.int64) for k, p in dw.items()}
     hit = {k: _first_below(p.loss, LEVEL) for k, p in sd.items()}

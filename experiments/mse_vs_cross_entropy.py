@@ -242,8 +242,8 @@ def _run(config: Config) -> Result:
     )
     return Result(
         title=(
-            "Square error vs cross-entropy for logistic regression: 90% of the best accuracy "
-            f"{_reach(metrics, 'cross_entropy')} vs {_reach(metrics, 'mse')}"
+            "Cross-entropy vs square error for logistic regression, 90% of the best accuracy: cross-entropy "
+            f"{_reach(metrics, 'cross_entropy')}; square error {_reach(metrics, 'mse')}"
         ),
         summary=summary,
         metrics=metrics,

@@ -180,7 +180,7 @@ def test_set_seed_is_the_seed_option(capsys, tmp_path):
 
 def test_list_refuses_run_options(capsys):
     code, out, err = run_cli(capsys, "list", "--set", "epochs=3")
-    assert code == 2 and "'list' runs nothing, so --set would be ignored" in one_error(err), "list with --set"
+    assert code == 2 and "'list' runs nothing, so --set epochs=3 would be ignored" in one_error(err), "list with --set"
     assert out == ""
     code, out, _ = run_cli(capsys, "list")
     assert code == 0 and FAST in out
