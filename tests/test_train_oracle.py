@@ -312,11 +312,11 @@ def _gradient_goes_infinite() -> tuple[Callable, tuple, dict, optax.GradientTran
 
 def _parameters_overflow() -> tuple[Callable, tuple, dict, optax.GradientTransformation]:
     # float32 θ pushed up by 1e37–5e37 per step until one step takes it past 3.4e38 to inf. The loss −mean(xθ)
-    # (x < 0.5, so xθ < θ) and the gradient −mean(x) stay finite at that step: only the parameter check can
-    # stop it.
+    # (x < 0.5, so each xθ < θ; averaged in float64, so the sum cannot overflow) and the gradient −mean(x) stay
+    # finite at that step: only the parameter check can stop it.
     rng = np.random.default_rng(5)
     x = jnp.asarray(rng.uniform(0.1, 0.5, size=(N_TRAIN, 1)), jnp.float32)
-    objective = lambda p, b: -jnp.mean(b[0] @ p["w"])  # gradient −mean(x) per weight: finite, varies per batch
+    objective = lambda p, b: -jnp.mean((b[0] @ p["w"]).astype(jnp.float64))  # gradient −mean(x): finite
     return objective, (x, jnp.zeros(N_TRAIN, jnp.float32)), {"w": jnp.zeros(1, jnp.float32)}, optax.sgd(1e38)
 
 

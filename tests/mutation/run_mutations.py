@@ -129,7 +129,12 @@ MUTATIONS = [
     M(
         "T2 int seed off by one",
         "jaxml/_checks.py",
-        [("        return jax.random.key(seed)\n", "        return jax.random.key(seed + 1)\n")],
+        [
+            (
+                "        return jax.random.wrap_key_data(_seed_data(seed))\n",
+                "        return jax.random.wrap_key_data(_seed_data(seed + 1))\n",
+            )
+        ],
         TRAIN,
     ),
     M("T3 train_loss = last batch loss", "jaxml/train.py", [("jnp.mean(batch_losses))}", "batch_losses[-1])}")], TRAIN),
