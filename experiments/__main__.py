@@ -233,7 +233,7 @@ def diverged_result(name: str, config: ExperimentConfig, reason: str) -> Result:
         title=f"{module.DESCRIPTION} — the run diverged",
         summary=(
             f"This run's numbers are not finite: {reason}. No lecture claim is judged on them; each is reported "
-            "*not reproduced*. A smaller learning rate (the defaults: drop the `--set`) gives a finite run."
+            "*not reproduced*. To rerun, try a smaller learning rate (the defaults: drop the `--set`)."
         ),
         claims=claims,
     )
