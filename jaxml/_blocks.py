@@ -11,7 +11,8 @@ block has the same shape, so the compiled program depends on (B, D, dtypes), nev
   shifted to lie inside the array, whose ``lo``/``hi`` count only the rows no other block counted. An input
   shorter than B is zero-padded to B rows.
 * :func:`map_blocks` / :func:`map_rows` do the same inside a traced program (``jax.jit``/``jax.vmap`` of the
-  cores): a ``fori_loop`` over ``dynamic_slice`` blocks, the last one shifted back to end at row N.
+  cores): ``dynamic_slice`` blocks, the last one shifted back to end at row N, walked by a ``lax.map``
+  (:func:`map_blocks`, one statistic per block) or a ``fori_loop`` (:func:`map_rows`, rows written in place).
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ Step = Callable[..., PyTree]
 
 #: XLA's CPU buffers are 64-byte aligned; an aligned host block is shared with XLA instead of copied.
 ALIGN = 64
-#: bytes of x per block: a block and its temporaries stay in the 32 MiB L3 of the 2-core CPU this was tuned on
-#: (4 MiB blocks, 8192 rows of 50 float64, measured fastest for fit + predict_proba; smaller ones pay per-block
-#: dispatch).
+#: bytes of x per block: small enough that a block and its temporaries stay in the CPU's last-level cache, large
+#: enough that the fixed cost of dispatching a block is small next to its work.
 BLOCK_BYTES = 1 << 22
 #: the smallest block, so that tiny inputs (padded up to it) share one program.
 MIN_BLOCK = 256

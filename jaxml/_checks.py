@@ -39,6 +39,7 @@ __all__ = [
     "all_concrete",
     "bounded",
     "callable_",
+    "check_hyperparameter",
     "class_labels",
     "class_model",
     "examples",
@@ -313,8 +314,8 @@ def _all_finite(arr: Any) -> bool:
     A sum is finite only if every term is (NaN and ±inf propagate), so a finite sum proves the array finite;
     only a non-finite sum (a NaN, an inf, or finite values overflowing) needs the element-wise test. A JAX
     array on an accelerator is reduced where it lives (one fused XLA reduction, no transfer to the host); on
-    the CPU NumPy reads its buffer in place, and NumPy's sum measured faster than XLA's reduction there
-    (``python -m benchmarks.validation``).
+    the CPU NumPy reads its buffer in place and sums it with no XLA dispatch, the cheaper path there
+    (``python -m benchmarks.validation`` compares the two).
     """
     if isinstance(arr, jax.Array) and (
         not arr.is_fully_addressable or not all(dev.platform == "cpu" for dev in arr.devices())
@@ -831,6 +832,18 @@ def check_hyperparameter(
     callable is accepted as an ``optax.Schedule`` t ↦ value and probed once at t = 0 (an int32 scalar, as the
     first update calls it); only that first value can be checked. An exception the schedule itself raises is the
     user's and propagates unchanged; a wrong *result* is jaxml's ``TypeError``/``ValueError``.
+
+    Args:
+        name: the hyper-parameter's name as the caller knows it (``"learning_rate"``, ``"b1"``), used in the
+            error messages.
+        value: the hyper-parameter: a Python or NumPy real number, a JAX or NumPy array (checked element-wise
+            when concrete), or, with ``schedule_ok``, an ``optax.Schedule``.
+        low: the inclusive lower bound of the domain: ``value`` ≥ ``low``.
+        high: the exclusive upper bound, ``value`` < ``high``; ``None`` for no upper bound.
+        schedule_ok: whether a callable t ↦ value (an ``optax.Schedule``) is accepted in place of a number.
+
+    Returns:
+        ``value`` unchanged (a schedule as the same callable).
 
     Raises:
         TypeError: not a real number (nor, with ``schedule_ok``, a callable of one argument t), or a schedule

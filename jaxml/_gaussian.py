@@ -27,6 +27,24 @@ from jax.scipy.special import logsumexp, xlogy
 
 Array = jax.Array
 
+__all__ = [
+    "BernoulliModel",
+    "BlockMoments",
+    "GaussianModel",
+    "Prepared",
+    "bernoulli_joint",
+    "block_moments",
+    "covariance_kind",
+    "finish_fit",
+    "from_joint",
+    "gaussian_block",
+    "inverse_cholesky",
+    "joint_fn",
+    "merge_moments",
+    "posterior_block",
+    "prepare",
+]
+
 
 class GaussianModel(NamedTuple):
     """Gaussian class-conditional model (a pytree: jit, vmap and tree-map over it).
@@ -46,7 +64,12 @@ class GaussianModel(NamedTuple):
 
 
 class BernoulliModel(NamedTuple):
-    """Bernoulli naive Bayes model: ``feature_probs[k, i]`` = P(xᵢ = 1 | Cₖ), ``priors[k]`` = Nₖ/N."""
+    """Bernoulli naive Bayes model (a pytree: jit, vmap and tree-map over it).
+
+    Attributes:
+        feature_probs: (K, D) ``feature_probs[k, i]`` = pₖᵢ = P(xᵢ = 1 | Cₖ).
+        priors: (K,) class priors ``priors[k]`` = P(Cₖ) = Nₖ/N.
+    """
 
     feature_probs: Array
     priors: Array
@@ -54,6 +77,16 @@ class BernoulliModel(NamedTuple):
 
 def covariance_kind(model: GaussianModel) -> str:
     """``"full"``, ``"shared"`` or ``"diagonal"``, read from the (static) shape of ``model.covariance``.
+
+    Args:
+        model: a :class:`GaussianModel`.
+
+    Returns:
+        ``"diagonal"`` for a (K, D) covariance, ``"shared"`` for (1, D, D), ``"full"`` for (K, D, D).
+
+    Raises:
+        TypeError: if ``model`` is not a :class:`GaussianModel`.
+        ValueError: if ``model.covariance`` has none of those shapes.
 
     Example:
         >>> covariance_kind(GaussianModel(jnp.zeros((3, 2)), jnp.ones((3, 2)), jnp.ones(3) / 3))
@@ -73,7 +106,14 @@ def covariance_kind(model: GaussianModel) -> str:
 
 class BlockMoments(NamedTuple):
     """Weighted class statistics of row blocks (a leading block axis when stacked): Nₖ, μᵏ and the scatter
-    Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ about the block's own class means, in its kind's shape."""
+    Σₙ vₙ (xⁿ − μᵏ)(xⁿ − μᵏ)ᵀ about the block's own class means, in its kind's shape.
+
+    Attributes:
+        counts: (K,) weighted class counts Nₖ.
+        means: (K, D) class means μᵏ of the block.
+        scatter: the scatter about those means: (D, D) pooled over classes for ``"shared"``, (K, D) per-feature
+            for ``"diagonal"``, (K, D, D) for ``"full"``.
+    """
 
     counts: Array
     means: Array
@@ -87,6 +127,18 @@ def block_moments(
     then residuals r = x − μ_{y}), so there is no cancellation between second moments and squared means.
 
     Only matrix products and elementwise arithmetic, no linear algebra: the program compiles quickly.
+
+    Args:
+        xb: (B, D) a block of features.
+        yb: (B,) its labels 0…K−1.
+        wb: (B,) its example weights vₙ, or None for weight 1.
+        lo: the first row of the block that counts.
+        hi: one past the last row that counts (rows outside [lo, hi) are padding).
+        num_classes: K.
+        covariance: ``"full"``, ``"shared"`` or ``"diagonal"``: the shape of the scatter.
+
+    Returns:
+        The block's :class:`BlockMoments`.
     """
     k, d = num_classes, xb.shape[1]
     dtype = xb.dtype
@@ -110,7 +162,16 @@ def block_moments(
 
 def merge_moments(blocks: BlockMoments, covariance: str, xp: Any) -> BlockMoments:
     """Pool stacked block statistics (``xp`` is numpy or jax.numpy): Nₖ = Σ_b Nₖᵇ, μᵏ = Σ_b Nₖᵇ μᵏᵇ / Nₖ and
-    S = Σ_b Sᵇ + Σ_b Nₖᵇ (μᵏᵇ − μᵏ)(μᵏᵇ − μᵏ)ᵀ (Chan, Golub & LeVeque), with δ = μᵏᵇ − μᵏ small."""
+    S = Σ_b Sᵇ + Σ_b Nₖᵇ (μᵏᵇ − μᵏ)(μᵏᵇ − μᵏ)ᵀ (Chan, Golub & LeVeque), with δ = μᵏᵇ − μᵏ small.
+
+    Args:
+        blocks: :class:`BlockMoments` stacked along a leading block axis.
+        covariance: ``"full"``, ``"shared"`` or ``"diagonal"``, the kind the blocks were computed for.
+        xp: the array module, ``numpy`` or ``jax.numpy``.
+
+    Returns:
+        The pooled :class:`BlockMoments` of all the rows (no block axis).
+    """
     c, mb, sb = blocks
     counts = c.sum(0)
     safe = xp.where(counts > 0, counts, 1)
@@ -126,6 +187,17 @@ def merge_moments(blocks: BlockMoments, covariance: str, xp: Any) -> BlockMoment
 
 
 def finish_fit(moments: BlockMoments, reg: Any, covariance: str, xp: Any) -> GaussianModel:
+    """The fitted model from pooled statistics: Σ = scatter / Nₖ (shared: / N) + ``reg``·I, priors Nₖ/N.
+
+    Args:
+        moments: the pooled :class:`BlockMoments` of the whole data set.
+        reg: the scalar added to every covariance's diagonal.
+        covariance: ``"full"``, ``"shared"`` or ``"diagonal"``.
+        xp: the array module, ``numpy`` or ``jax.numpy``.
+
+    Returns:
+        The :class:`GaussianModel` (a covariance of its kind's shape).
+    """
     counts, means, scatter = moments
     eye = xp.eye(means.shape[1], dtype=means.dtype)
     total = counts.sum()
@@ -140,7 +212,16 @@ def finish_fit(moments: BlockMoments, reg: Any, covariance: str, xp: Any) -> Gau
 
 class Prepared(NamedTuple):
     """What :func:`gaussian_block` needs of a model, computed once per call: with xc = x − ref, the joint is
-    offset + xc·lin + (xc ⊙ xc)·sq − ½ ‖xc·quad − shift‖² (terms a kind does not use are None)."""
+    offset + xc·lin + (xc ⊙ xc)·sq − ½ ‖xc·quad − shift‖² (terms a kind does not use are None).
+
+    Attributes:
+        ref: (D,) the centre subtracted from x (the mean of the class means).
+        offset: (K,) the constant term per class.
+        lin: (D, K) the linear term, or None.
+        sq: (D, K) the coefficients of the squared features (diagonal kind), or None.
+        quad: the (D, K·D) or (D, D) whitening map (full; shared when the common terms are kept), or None.
+        shift: (K, D) or (1, D) what is subtracted after ``quad``, or None.
+    """
 
     ref: Array
     offset: Array
@@ -151,7 +232,18 @@ class Prepared(NamedTuple):
 
 
 def inverse_cholesky(cov: Array, xp: Any) -> tuple[Array, Array]:
-    """(L⁻¹, log det Σ) for a stack of covariances Σ = LLᵀ, in NumPy/SciPy or JAX (same LAPACK routines)."""
+    """(L⁻¹, log det Σ) for a stack of covariances Σ = LLᵀ, in NumPy/SciPy or JAX (same LAPACK routines).
+
+    Args:
+        cov: (K′, D, D) symmetric positive definite matrices.
+        xp: the array module, ``numpy`` or ``jax.numpy``.
+
+    Returns:
+        A tuple: the (K′, D, D) inverse Cholesky factors L⁻¹ and the (K′,) log-determinants.
+
+    Raises:
+        numpy.linalg.LinAlgError: (NumPy only) if a matrix is not positive definite; JAX returns NaN instead.
+    """
     if xp is np:
         chol = np.linalg.cholesky(cov)
         inv = np.linalg.inv(chol)
@@ -167,6 +259,17 @@ def prepare(model: GaussianModel, drop_common: bool, xp: Any) -> Prepared:
     """The model-only part of log P(x|Cₖ) + log P(Cₖ); ``xp`` is numpy (host, nothing to compile) or jax.numpy.
 
     With ``drop_common`` terms equal for all classes are omitted (the posterior does not need them).
+
+    Args:
+        model: a :class:`GaussianModel` with positive definite covariances.
+        drop_common: whether to omit the terms equal for all classes.
+        xp: the array module, ``numpy`` or ``jax.numpy``.
+
+    Returns:
+        The :class:`Prepared` terms for :func:`gaussian_block`.
+
+    Raises:
+        numpy.linalg.LinAlgError: (NumPy only) if a full or shared covariance is not positive definite.
     """
     means, cov, priors = model
     k, d = means.shape
@@ -196,7 +299,15 @@ def prepare(model: GaussianModel, drop_common: bool, xp: Any) -> Prepared:
 
 
 def gaussian_block(prep: Prepared, xb: Array) -> Array:
-    """log P(x|Cₖ) + log P(Cₖ) (up to what :func:`prepare` dropped) for a row block: matrix products only."""
+    """log P(x|Cₖ) + log P(Cₖ) (up to what :func:`prepare` dropped) for a row block: matrix products only.
+
+    Args:
+        prep: the model's :class:`Prepared` terms.
+        xb: (B, D) a block of features.
+
+    Returns:
+        The (B, K) joint log-probabilities.
+    """
     xc = xb - prep.ref
     out = prep.offset
     if prep.lin is not None:
@@ -211,7 +322,16 @@ def gaussian_block(prep: Prepared, xb: Array) -> Array:
 
 
 def joint_fn(model: GaussianModel | BernoulliModel, output: str, xp: Any = jnp) -> Callable[[Array], Array]:
-    """x ↦ the (rows, K) joint log P(x|Cₖ) + log P(Cₖ) of either model; ``output="log_likelihood"``: log P(x|Cₖ)."""
+    """x ↦ the (rows, K) joint log P(x|Cₖ) + log P(Cₖ) of either model; ``output="log_likelihood"``: log P(x|Cₖ).
+
+    Args:
+        model: a :class:`GaussianModel` or :class:`BernoulliModel`.
+        output: ``"log_likelihood"``, or any of ``"log_proba"``, ``"proba"``, ``"label"`` (the posterior's).
+        xp: the array module for the model-only part, ``numpy`` or ``jax.numpy`` (default).
+
+    Returns:
+        A function from a (B, D) block to its (B, K) joint log-probabilities.
+    """
     if isinstance(model, BernoulliModel):
         return functools.partial(bernoulli_joint, model)
     prep = prepare(model, output != "log_likelihood", xp)
@@ -221,6 +341,15 @@ def joint_fn(model: GaussianModel | BernoulliModel, output: str, xp: Any = jnp) 
 
 
 def from_joint(joint: Array, output: str) -> Array:
+    """What ``output`` asks of a block's joint log-probabilities: the joint itself, or its posterior.
+
+    Args:
+        joint: (B, K) joint log-probabilities log P(x|Cₖ) + log P(Cₖ) (or log P(x|Cₖ)).
+        output: ``"log_likelihood"`` (``joint`` unchanged), ``"log_proba"``, ``"proba"`` or ``"label"``.
+
+    Returns:
+        (B, K) log posteriors or posteriors, or (B,) labels (−1 for a row with a NaN posterior).
+    """
     if output == "log_likelihood":
         return joint
     log_post = joint - logsumexp(joint, axis=1, keepdims=True)
@@ -233,6 +362,15 @@ def from_joint(joint: Array, output: str) -> Array:
 
 
 def bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
+    """log P(x|Cₖ) + log P(Cₖ) = Σᵢ [xᵢ log pₖᵢ + (1 − xᵢ) log(1 − pₖᵢ)] + log P(Cₖ) for a block of binary rows.
+
+    Args:
+        model: a :class:`BernoulliModel`.
+        x: (B, D) binary features.
+
+    Returns:
+        The (B, K) joint log-probabilities.
+    """
     p = model.feature_probs
     # xlogy keeps 0·log 0 = 0, so α = 0 (probabilities of exactly 0 or 1) stays exact.
     ll = xlogy(x[:, None, :], p[None]) + xlogy(1.0 - x[:, None, :], 1.0 - p[None])
@@ -241,7 +379,16 @@ def bernoulli_joint(model: BernoulliModel, x: Array) -> Array:
 
 @functools.partial(jax.jit, static_argnames=("output",))
 def posterior_block(params: Prepared | BernoulliModel, xb: Array, output: str) -> Array:
-    """One row block of the streamed path: one program per (block shape, model shapes, output), whatever N."""
+    """One row block of the streamed path: one program per (block shape, model shapes, output), whatever N.
+
+    Args:
+        params: the :class:`Prepared` terms of a Gaussian model, or a :class:`BernoulliModel`.
+        xb: (B, D) a block of features (cast to the model's dtype).
+        output: ``"log_likelihood"``, ``"log_proba"``, ``"proba"`` or ``"label"`` (static).
+
+    Returns:
+        The block's output, as :func:`from_joint` gives it.
+    """
     xb = xb.astype(params.priors.dtype if isinstance(params, BernoulliModel) else params.offset.dtype)
     joint = bernoulli_joint(params, xb) if isinstance(params, BernoulliModel) else gaussian_block(params, xb)
     return from_joint(joint, output)

@@ -79,6 +79,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import numbers
 import os
@@ -96,10 +97,14 @@ from jaxml.sharding import to_host
 
 PyTree = Any
 
+#: The format marker every checkpoint's ``run`` record carries.
 FORMAT = "jaxml-checkpoint"
+#: The checkpoint format version this jaxml writes and reads (others are refused).
 VERSION = 3
-SAMPLE_ROWS = 64  # rows of each data leaf hashed (strided over the whole set)
-LEGACY_FILE = "checkpoint.msgpack"  # the single-file format of jaxml ≤ 0.1 (version 2), no longer read
+#: Rows of each data leaf hashed by :func:`data_fingerprint` (strided over the whole set).
+SAMPLE_ROWS = 64
+#: The single-file format of jaxml ≤ 0.1 (version 2), no longer read.
+LEGACY_FILE = "checkpoint.msgpack"
 
 __all__ = [
     "FIELDS",
@@ -118,6 +123,7 @@ __all__ = [
     "value_fingerprint",
 ]
 
+#: The fingerprint's fields, field → what it records (the words :func:`differences` adds to each difference).
 FIELDS = {
     "params": "the parameter tree, shapes and dtypes",
     "params_content": "the initial parameters' values",
@@ -139,7 +145,14 @@ _START_AFRESH = "To start afresh, delete the folder or pass another checkpoint_d
 
 
 def tree_fingerprint(tree: PyTree) -> str:
-    """The tree's structure and each leaf's path, dtype and shape, as text (no values)."""
+    """The tree's structure and each leaf's path, dtype and shape, as text (no values).
+
+    Args:
+        tree: any pytree (θ, an optimizer state, a data set).
+
+    Returns:
+        str: the tree structure followed by ``{path: dtype[shape], ...}`` for every leaf.
+    """
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
     shapes = ", ".join(f"{jax.tree_util.keystr(p)}: {_dtype(x)}{list(np.shape(x))}" for p, x in leaves)
     return f"{jax.tree_util.tree_structure(tree)} {{{shapes}}}"
@@ -151,6 +164,13 @@ def data_fingerprint(data: PyTree) -> tuple[str, str]:
     The content hash reads at most :data:`SAMPLE_ROWS` rows of each leaf (every ⌈N/64⌉-th) and the sum of
     each whole leaf (on the host in float64), so a data set of the same length with other values is told apart
     without hashing all of it. Arrays spread over several processes are gathered (every process must call it).
+
+    Args:
+        data: a pytree of arrays sharing a leading example axis (a training or validation set), or None.
+
+    Returns:
+        tuple[str, str]: ``(shapes, content)``: the :func:`tree_fingerprint` and 16 hex digits of SHA-256;
+        ``("none", "none")`` when ``data`` is None.
     """
     if data is None:
         return "none", "none"
@@ -172,6 +192,12 @@ def hyper_fingerprint(optimizer: optax.GradientTransformation) -> str:
     """The optimizer's pytree leaves as text, in tree order: the numbers of a :mod:`jaxml.optim` optimizer (its
     hyper-parameters); a leaf that is not a number (a schedule, the closures of optax's own) by its type only.
 
+    Args:
+        optimizer: an ``optax.GradientTransformation`` (a :mod:`jaxml.optim` one carries η, β, λ, ε as leaves).
+
+    Returns:
+        str: the leaves joined by ``", "`` (``"none"`` for an optimizer without leaves).
+
     Example:
         >>> from jaxml import optim
         >>> hyper_fingerprint(optim.momentum(0.1, 0.9)), hyper_fingerprint(optim.sgd(lambda t: 0.1))
@@ -191,6 +217,13 @@ def program_fingerprint(fn: Callable[..., Any], *args: Any) -> str:
 
     Hyper-parameters given as Python numbers appear in the text as literals; those given as arrays are
     constants, hashed by value. The arguments may be arrays or ``jax.ShapeDtypeStruct`` s (only shapes count).
+
+    Args:
+        fn: the function to trace (e.g. one training step).
+        *args: its arguments: arrays, pytrees of arrays or ``jax.ShapeDtypeStruct`` s.
+
+    Returns:
+        str: 16 hex digits of SHA-256.
     """
     closed = jax.make_jaxpr(fn)(*args)
     digest = hashlib.sha256(re.sub(r"0x[0-9a-fA-F]+", "0x?", str(closed.jaxpr)).encode())
@@ -203,6 +236,12 @@ def program_fingerprint(fn: Callable[..., Any], *args: Any) -> str:
 
 def value_fingerprint(tree: PyTree) -> str:
     """A hash of every leaf's dtype, shape and bytes (a parameter pytree's *values*; ``none`` for no leaves).
+
+    Args:
+        tree: a pytree of arrays (e.g. θ₀), or None.
+
+    Returns:
+        str: 16 hex digits of SHA-256 over the leaves in tree order, or ``"none"`` when ``tree`` has no leaves.
 
     Example:
         >>> import numpy as np
@@ -242,6 +281,24 @@ def run_fingerprint(
 
     ``step(*step_args)`` is one training step and ``measure(*measure_args)`` the metrics of one epoch, as the
     trainer traces them; the arguments may be ``jax.ShapeDtypeStruct`` s (only their shapes count).
+
+    Args:
+        step: one training step, as the trainer traces it (objective, gradient, optimizer update).
+        step_args: the arguments of ``step``.
+        measure: the metrics of one epoch, or None without metrics.
+        measure_args: the arguments of ``measure``.
+        optimizer: the optimizer (its numeric leaves are the hyper-parameters).
+        params: θ₀, the initial parameters.
+        model_state: the initial model state, or None.
+        opt_state: the initial optimizer state s₀.
+        data: the training data.
+        val_data: the validation data, or None.
+        key: the PRNG key of the batch order.
+        batch_size: B.
+        history: the names of the recorded history entries.
+
+    Returns:
+        dict[str, str]: field → text, one entry for each field of :data:`FIELDS`.
     """
     data_shapes, data_content = data_fingerprint(data)
     val_shapes, val_content = data_fingerprint(val_data)
@@ -265,7 +322,18 @@ def run_fingerprint(
 
 
 def differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
-    """``"field: saved A, now B"`` for every field that differs (or is missing on one side)."""
+    """``"field: saved A, now B"`` for every field that differs (or is missing on one side).
+
+    Long values are cut to a window around where they first differ; a field of :data:`FIELDS` is followed by
+    what it records.
+
+    Args:
+        saved: the fingerprint stored in a checkpoint.
+        now: this run's fingerprint (:func:`run_fingerprint`).
+
+    Returns:
+        list[str]: one line per differing field, sorted by field name; empty when the fingerprints agree.
+    """
     out = []
     for field in sorted(set(saved) | set(now)):
         a, b = saved.get(field, "(absent)"), now.get(field, "(absent)")
@@ -280,6 +348,12 @@ def checksum(tree: PyTree) -> str:
     """SHA-256 of the multiset of leaves (each leaf's dtype, shape and bytes): what a restored state is checked
     against. It does not depend on the containers, so a tree restored without a template (a NamedTuple as a
     dict, a tuple as a list) has the checksum it was saved with; the structure is checked separately.
+
+    Args:
+        tree: a pytree of arrays.
+
+    Returns:
+        str: 64 hex digits of SHA-256.
 
     Example:
         >>> import numpy as np
@@ -301,7 +375,7 @@ def checksum(tree: PyTree) -> str:
 
 
 def _orbax() -> Any:
-    import orbax.checkpoint as ocp  # imported on first use: it costs a quarter of a second
+    import orbax.checkpoint as ocp  # imported on first use: importing orbax is slow, and most runs never save
 
     return ocp
 
@@ -320,14 +394,31 @@ def _manager(directory: Path, keep: int | None = None, best: tuple[str, str] | N
         enable_async_checkpointing=False,
         create=not read_only,
         read_only=read_only,
+        save_interval_steps=0 if read_only else 1,  # what orbax sets for a reader anyway, without its warning
         cleanup_tmp_directories=not read_only,  # what a killed save left behind
         preservation_policy=ocp.checkpoint_managers.AnyPreservationPolicy(policies),
     )
-    return ocp.CheckpointManager(directory.resolve(), options=options)
+    if not read_only:
+        return ocp.CheckpointManager(directory.resolve(), options=options)
+    # a reader is read-only by design: orbax's warning that the folder "is read only" says nothing to the user
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        return ocp.CheckpointManager(directory.resolve(), options=options)
+    finally:
+        absl.setLevel(level)
 
 
 def steps(directory: str | os.PathLike) -> list[int]:
-    """The epochs at which ``directory`` holds a complete checkpoint, in increasing order ([] when none)."""
+    """The epochs at which ``directory`` holds a complete checkpoint, in increasing order ([] when none).
+
+    Args:
+        directory: a ``checkpoint_dir``; a missing folder holds no checkpoint.
+
+    Returns:
+        list[int]: the epochs, ascending.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         return []
@@ -401,8 +492,10 @@ def resume(
 
     Args:
         directory: the checkpoint folder (created if missing).
-        params, state: θ₀ and the rest of the trainer's state before epoch 0; they are also the templates the
-            saved ones are restored into (same tree, shapes and dtypes).
+        params: θ₀, the parameters before epoch 0; also the template the saved θ is restored into (same tree,
+            shapes and dtypes).
+        state: the rest of the trainer's state before epoch 0; also the template the saved state is restored
+            into.
         fingerprint: this run's :func:`run_fingerprint`.
         epochs: the number of epochs this run is asked for; a checkpoint beyond it is refused.
         keep: how many of the latest checkpoints to keep (None: all).
@@ -410,6 +503,12 @@ def resume(
         resize: ``resize(state, length)`` gives ``state`` history buffers of ``length`` entries (None: this
             run's own): the template is resized to the saved length (a save's ``history_length=`` record) before
             restoring, the restored state back to this run's (a run extended to more epochs has longer buffers).
+
+    Returns:
+        tuple: ``(params, state, save, close)``: θ and the state to start from (the latest checkpoint's, else
+        the given ones); ``save(epoch, params, state, metrics=None, **record)``, which writes this run's
+        checkpoint of ``epoch`` (``record`` adds entries to its ``run`` record, e.g. ``history_length=``); and
+        ``close()``, which releases orbax's manager.
 
     Raises:
         ValueError: the latest checkpoint belongs to another run (every differing fingerprint field is listed),
@@ -504,18 +603,21 @@ def load_params(directory: str | os.PathLike, step: int | None = None, *, templa
             (NamedTuples, tuples, list) and dtypes. Without it orbax returns nested dicts and lists of NumPy arrays.
 
     Returns:
-        The parameter pytree (NumPy arrays).
+        PyTree: θ, the parameter pytree (NumPy arrays), in ``template``'s structure when given.
 
     Raises:
         FileNotFoundError: no checkpoint in ``directory`` (or none at ``step``).
+        TypeError: ``step`` is not an integer (e.g. ``"2"``, ``2.0`` or ``True``).
         ValueError: the checkpoint cannot be read, fails its checksum, or does not fit ``template``.
     """
     directory = Path(directory)
+    if step is not None:
+        step = _checks_step(step)
     kept = steps(directory)
     if not kept or (step is not None and step not in kept):
         where = "no checkpoint" if not kept else f"no checkpoint at step {step} (kept: {kept})"
         raise FileNotFoundError(f"{directory} holds {where}")
-    step = kept[-1] if step is None else _checks_step(step)
+    step = kept[-1] if step is None else step
     path = directory / str(step)
     manager = _manager(directory, read_only=True)
     try:

@@ -1,11 +1,11 @@
 r"""Discriminative classifiers of the classification lectures, built from jaxml's models, losses and trainer.
 
-Logistic regression (SCOPE §2.7) is a linear model z = wᵀx + b read through the sigmoid, f(x) = σ(z) =
+Logistic regression (course §2.7) is a linear model z = wᵀx + b read through the sigmoid, f(x) = σ(z) =
 P(C₁|x), trained by minimising the cross-entropy between Bernoulli distributions
 
     L(w, b) = −(1/N) Σₙ [ŷⁿ ln f(xⁿ) + (1 − ŷⁿ) ln(1 − f(xⁿ))],   ∂L/∂wᵢ = −(1/N) Σₙ (ŷⁿ − f(xⁿ)) xᵢⁿ,
 
-which has the same form as linear regression's update. With the square error instead (SCOPE §2.8) the gradient
+which has the same form as linear regression's update. With the square error instead (course §2.8) the gradient
 ∂L/∂wᵢ = (2/N) Σₙ (f − ŷ) f (1 − f) xᵢ vanishes both far from and close to the target: training stalls.
 Softmax regression (§2.10) is the K-class version: yᵢ = exp(zᵢ)/Σⱼ exp(zⱼ) with one-hot targets.
 
@@ -107,13 +107,29 @@ def _loss_fn(loss: str) -> Callable[[Array, Array], Array]:
 def objective(apply: Apply, loss: LossName = "cross_entropy", l2: float = 0.0) -> train.Objective:
     """The training objective L(θ) on a batch (x, ŷ) for a model whose ``apply`` returns logits z.
 
-    ``loss``:
-        ``"cross_entropy"``: logistic regression, −[ŷ ln σ(z) + (1−ŷ) ln(1−σ(z))], labels ŷ ∈ {0, 1};
-        ``"mse"``: (σ(z) − ŷ)², the square error on the sigmoid output (vanishing gradients);
-        ``"regression"``: (z − t)² with t = ±1 — classification as regression;
-        ``"softmax"``: softmax cross-entropy, integer labels 0…K−1 (logits (N, K)).
-    ``l2``: λ of λΣw² (biases not penalised). Under ``jit`` (inside the trainer) a label outside {0, 1} (or
-    0…K−1 for ``"softmax"``) makes the objective NaN.
+    The losses (``loss``):
+
+    * ``"cross_entropy"``: logistic regression, −[ŷ ln σ(z) + (1−ŷ) ln(1−σ(z))], labels ŷ ∈ {0, 1};
+    * ``"mse"``: (σ(z) − ŷ)², the square error on the sigmoid output (vanishing gradients);
+    * ``"regression"``: (z − t)² with t = ±1 — classification as regression;
+    * ``"softmax"``: softmax cross-entropy, integer labels 0…K−1 (logits (N, K)).
+
+    Under ``jit`` (inside the trainer) a label outside {0, 1} (or 0…K−1 for ``"softmax"``) makes the objective
+    NaN.
+
+    Args:
+        apply: the model's ``apply(params, x)``, returning logits z: (N,) for the binary losses, (N, K) for
+            ``"softmax"``.
+        loss: which loss, one of ``"cross_entropy"``, ``"mse"``, ``"regression"`` and ``"softmax"`` (above).
+        l2: λ ≥ 0 of the penalty λΣw² (biases not penalised); 0 for none.
+
+    Returns:
+        ``objective(params, (x, ŷ))``, the scalar mean loss L(θ) (plus the penalty), a
+        :data:`jaxml.train.Objective` for :func:`jaxml.train.fit`.
+
+    Raises:
+        TypeError: if ``apply`` is not callable, or ``l2`` is not a real number.
+        ValueError: if ``l2`` is negative or not finite, or ``loss`` is not one of the four names.
 
     Example:
         >>> model = models.linear(1)
@@ -128,6 +144,17 @@ def objective(apply: Apply, loss: LossName = "cross_entropy", l2: float = 0.0) -
 
 def per_example_loss(loss: LossName) -> Callable[[Array, Array], Array]:
     """The loss of each example, (N,), rather than the mean (for weighted objectives).
+
+    Args:
+        loss: which loss, as in :func:`objective`.
+
+    Returns:
+        ``each(logits, labels)``: logits (N,) (or (N, K) for ``"softmax"``) and labels (N,) to the (N,) losses.
+        With concrete values it raises ``ValueError`` for non-finite logits or labels outside [0, 1] (0…K−1
+        for ``"softmax"``); under ``jit`` such a label gives NaN.
+
+    Raises:
+        ValueError: if ``loss`` is not one of the four names of :func:`objective`.
 
     Example:
         >>> per_example_loss("mse")(jnp.array([0.0, 0.0]), jnp.array([1, 0])).tolist()
@@ -151,6 +178,16 @@ def per_example_loss(loss: LossName) -> Callable[[Array, Array], Array]:
 def probabilities(logits: Array) -> Array:
     """f(x) from logits: σ(z) for (N,) binary logits, softmax(z) for (N, K).
 
+    Args:
+        logits: z, shape (N,) (binary) or (N, K) (K classes), real and finite.
+
+    Returns:
+        The probabilities, same shape as ``logits``: P(C₁ given x) for (N,), each row summing to 1 for (N, K).
+
+    Raises:
+        TypeError: if ``logits`` is not a real numeric array (complex, strings).
+        ValueError: if ``logits`` is empty, holds NaN or ±∞, or is neither 1-D nor 2-D.
+
     Example:
         >>> probabilities(jnp.array([0.0, 100.0])).tolist()
         [0.5, 1.0]
@@ -165,6 +202,15 @@ def accuracy_metric(apply: Apply) -> Callable[[PyTree, tuple[Array, Array]], Arr
 
     Binary logits (N,) count class 1 when z > 0 (i.e. σ(z) > 0.5; for ``"regression"`` when the score > 0);
     (N, K) logits are compared by argmax.
+
+    Args:
+        apply: the model's ``apply(params, x)``, returning logits.
+
+    Returns:
+        ``metric(params, (x, ŷ))``, the fraction of examples classified correctly (a scalar in [0, 1]).
+
+    Raises:
+        TypeError: if ``apply`` is not callable.
     """
     _checks.callable_(apply, "apply", "a model's apply(params, x) function")
 
@@ -193,6 +239,20 @@ def _check_wbxy(w: Any, b: Any, x: Any, y: Any) -> tuple[Array, Array]:
 def cross_entropy_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Array, Array]:
     """The lecture's closed form: ∂L/∂wᵢ = −(1/N) Σₙ (ŷⁿ − f(xⁿ)) xᵢⁿ, ∂L/∂b = −(1/N) Σₙ (ŷⁿ − f(xⁿ)).
 
+    Args:
+        w: the weights, shape (D,), finite.
+        b: the bias, a finite scalar.
+        x: the examples, shape (N, D), finite (integers are cast to float).
+        y: the labels ŷ, shape (N,), in [0, 1].
+
+    Returns:
+        A pair (∂L/∂w of shape (D,), ∂L/∂b a scalar), floating point.
+
+    Raises:
+        TypeError: if an input is not a real numeric array.
+        ValueError: if ``x`` is not 2-D, ``w`` not 1-D or ``b`` not a scalar, the shapes disagree, a value is
+            NaN or ±∞, or a label lies outside [0, 1].
+
     Example:
         >>> gw, gb = cross_entropy_gradient(jnp.zeros(1), 0.0, jnp.array([[2.0]]), jnp.array([1]))
         >>> float(gw[0]), float(gb)
@@ -205,6 +265,20 @@ def cross_entropy_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Arra
 
 def mse_gradient(w: Array, b: Array, x: Array, y: Array) -> tuple[Array, Array]:
     """The lecture's closed form for σ + square error: ∂L/∂wᵢ = (2/N) Σₙ (f − ŷ) f (1 − f) xᵢⁿ (and ∂L/∂b).
+
+    Args:
+        w: the weights, shape (D,), finite.
+        b: the bias, a finite scalar.
+        x: the examples, shape (N, D), finite (integers are cast to float).
+        y: the labels ŷ, shape (N,), in [0, 1].
+
+    Returns:
+        A pair (∂L/∂w of shape (D,), ∂L/∂b a scalar), floating point.
+
+    Raises:
+        TypeError: if an input is not a real numeric array.
+        ValueError: if ``x`` is not 2-D, ``w`` not 1-D or ``b`` not a scalar, the shapes disagree, a value is
+            NaN or ±∞, or a label lies outside [0, 1].
 
     Example:
         >>> gw, gb = mse_gradient(jnp.zeros(1), 0.0, jnp.array([[2.0]]), jnp.array([1]))
@@ -222,6 +296,17 @@ def distance_features(x: Array, centers: Sequence[Sequence[float]] = ((0.0, 0.0)
 
     After it the XOR classes are linearly separable: (0,1) and (1,0) both map to (1, 1), (0,0) to (0, √2) and
     (1,1) to (√2, 0).
+
+    Args:
+        x: the points, shape (N, d), finite.
+        centers: the centres c₁ … c_M, shape (M, d), finite.
+
+    Returns:
+        The distances ‖xⁿ − cₘ‖, shape (N, M).
+
+    Raises:
+        TypeError: if ``x`` or ``centers`` is not a real numeric array.
+        ValueError: if either is empty or holds NaN or ±∞, or the shapes are not (N, d) and (M, d).
 
     Example:
         >>> distance_features(jnp.array([[0.0, 1.0], [0.0, 0.0]])).tolist()
@@ -243,6 +328,18 @@ def cascade(in_features: int = 2, hidden: int = 2) -> models.Model:
     It is :func:`jaxml.models.mlp` with one sigmoid hidden layer — a neural network. ``hidden_features``
     of the same params gives the learned transformation x′ (for plotting).
 
+    Args:
+        in_features: d, the number of features of x.
+        hidden: the number of logistic units (the dimension of x′).
+
+    Returns:
+        A :class:`jaxml.models.Model` whose params are two layers, ``{"w": (d, hidden), "b": (hidden,)}`` and
+        ``{"w": (hidden, 1), "b": (1,)}``, and whose ``apply`` returns the logit, shape (N,).
+
+    Raises:
+        TypeError: if a size is not an integer.
+        ValueError: if a size is not positive.
+
     Example:
         >>> [layer["w"].shape for layer in cascade(2, 3).init(0)]
         [(2, 3), (3, 1)]
@@ -252,6 +349,18 @@ def cascade(in_features: int = 2, hidden: int = 2) -> models.Model:
 
 def hidden_features(params: list[dict[str, Array]], x: Array) -> Array:
     """x′ = σ(W₁x + b₁): the first stage of a :func:`cascade` (the learned transformation).
+
+    Args:
+        params: a cascade's parameters (a list of ``{"w", "b"}`` layers; only the first is used).
+        x: the examples, shape (N, d), finite.
+
+    Returns:
+        x′, shape (N, hidden).
+
+    Raises:
+        TypeError: if ``params`` is not a list of ``{"w", "b"}`` layers, or ``x`` is not a real numeric array.
+        ValueError: if ``x`` is not 2-D, is empty, holds NaN or ±∞, or has a number of columns other than the
+            first layer's inputs.
 
     Example:
         >>> hidden_features([{"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)}], jnp.ones((1, 2))).tolist()
@@ -272,6 +381,21 @@ def boundary_line(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points (x₁, x₂) of the 2-D decision boundary wᵀx + b = 0 inside the box [lo, hi] (for plotting: a steep
     line is clipped instead of stretching the axes). Empty arrays when the line misses the box.
+
+    Args:
+        w: the weights, a nonzero 2-vector.
+        b: the bias, a scalar.
+        lo: the box's lower corner (x₁, x₂).
+        hi: the box's upper corner, above ``lo`` in both coordinates.
+        points: how many points to place along the line before clipping (at least 2).
+
+    Returns:
+        A pair (x₁, x₂) of 1-D float arrays of equal length (at most ``points``): the boundary's points in the box.
+
+    Raises:
+        TypeError: if an input is not a real numeric array, or ``points`` is not an integer.
+        ValueError: if a value is NaN or ±∞, ``w`` is not a nonzero 2-vector, ``b`` is not a scalar, ``lo`` and
+            ``hi`` are not 2-vectors with lo < hi, or ``points`` < 2.
 
     Example:
         >>> x1, x2 = boundary_line(np.array([1.0, 1.0]), -1.0, np.zeros(2), np.ones(2), points=5)
@@ -306,6 +430,19 @@ def loss_surface(
 
     ``to_params(θ₁, θ₂)`` builds the full parameter pytree from the two scalars being varied (the others held
     fixed); the result evaluates L on a whole grid at once (``jax.vmap``).
+
+    Args:
+        objective_fn: ``objective_fn(params, batch)`` → the scalar loss L(θ) (e.g. from :func:`objective`).
+        to_params: ``to_params(θ₁, θ₂)`` → the parameter pytree, from two scalars.
+        batch: the data the loss is evaluated on, (x, ŷ).
+
+    Returns:
+        ``f(X, Y) -> Z``, mapping NumPy grids X and Y of equal shape to the loss L at each (θ₁, θ₂), an array of
+        the same shape (compiled on first use). It raises ``ValueError`` when X and Y differ in shape or hold
+        NaN or ±∞.
+
+    Raises:
+        TypeError: if ``objective_fn`` or ``to_params`` is not callable.
     """
     _checks.callable_(objective_fn, "objective_fn", "an objective(params, batch) function")
     _checks.callable_(to_params, "to_params", "a function (θ₁, θ₂) -> params")
@@ -322,14 +459,28 @@ def loss_surface(
 
 
 class SubsetFit(NamedTuple):
-    """Parameters of R runs (leading axis R) and the standardization each run applied: x ↦ (x − mean) / std."""
+    """Parameters of R runs (leading axis R) and the standardization each run applied: x ↦ (x − mean) / std.
+
+    Attributes:
+        params: the trained parameters of every run, each leaf with a leading axis R.
+        mean: each run's feature means, shape (R, d) (zeros without standardization).
+        std: each run's feature standard deviations, shape (R, d) (ones without standardization).
+    """
 
     params: PyTree
     mean: Array
     std: Array
 
     def logits(self, apply: Apply, x: Array) -> Array:
-        """Every run's outputs on the same inputs x, (R, N, …)."""
+        """Every run's outputs on the same inputs x, (R, N, …).
+
+        Args:
+            apply: the model's ``apply(params, x)``.
+            x: the inputs, shape (N, d), unstandardized (each run applies its own standardization).
+
+        Returns:
+            The outputs of every run, with a leading axis R.
+        """
         return jax.vmap(lambda p, m, s: apply(p, (x - m) / s))(self.params, self.mean, self.std)
 
 
@@ -356,7 +507,8 @@ def fit_subsets(
     Args:
         model: the model (its ``init`` is called with one key per run).
         loss: as in :func:`objective`.
-        x, y: all examples (N, d) and labels (N,).
+        x: all examples, shape (N, d), finite.
+        y: their labels, shape (N,): in [0, 1] for the binary losses, integers 0…K−1 for ``"softmax"``.
         masks: (R, N) 0/1 weights, one row per run.
         key: PRNG key or seed (initialisation).
         epochs: full-batch steps.
@@ -367,6 +519,14 @@ def fit_subsets(
 
     Returns:
         :class:`SubsetFit`: the trained parameters (leading axis R) and each run's standardization.
+
+    Raises:
+        TypeError: if ``model`` is not a :class:`jaxml.models.Model`, ``key`` is not a PRNG key or an int seed,
+            ``epochs`` is not an integer, or an array is not real and numeric (integer labels for
+            ``"softmax"``).
+        ValueError: if ``loss`` is unknown; ``x`` is not 2-D or holds NaN or ±∞; ``masks`` is not (R, N), holds
+            a negative weight or a row selecting no example; ``y`` does not hold N labels in their range;
+            ``epochs`` is not positive; ``l2`` is negative or not finite; or ``key`` is a batch of keys.
     """
     if not isinstance(model, models.Model):
         raise TypeError(f"model must be a jaxml.models.Model, got {type(model).__name__}")

@@ -19,8 +19,10 @@ What this module adds around JAX:
 * :func:`launch` / ``python -m jaxml.distributed`` — start N local processes on 127.0.0.1 (CPU, gloo) to try
   the multi-host path on one machine; bounded by a timeout, and every process is killed if one fails.
 
-Example (a ``train_script.py``; run it on each host with the three variables set, or locally with
-``python -m jaxml.distributed --processes 2 -- python train_script.py``; without the variables it is one process):
+The example below is a ``train_script.py``: run it on each host with the three variables set, or locally with
+``python -m jaxml.distributed --processes 2 -- python train_script.py``; without the variables it is one process.
+
+Example:
     >>> import jax, optax
     >>> from jaxml import distributed, losses, models, train
     >>> distributed.initialize()                        # before any other JAX call; a no-op for one process
@@ -58,10 +60,14 @@ from jaxml.sharding import DATA_AXIS, to_host
 
 PyTree = Any
 
+#: Environment variables naming the coordinator's ``host:port``, jaxml's name first (it wins).
 ENV_COORDINATOR = ("JAXML_COORDINATOR", "JAX_COORDINATOR_ADDRESS")
+#: Environment variables holding the number of processes, jaxml's name first (it wins).
 ENV_NUM_PROCESSES = ("JAXML_NUM_PROCESSES", "JAX_NUM_PROCESSES")
+#: Environment variables holding this process's id, jaxml's name first (it wins).
 ENV_PROCESS_ID = ("JAXML_PROCESS_ID", "JAX_PROCESS_ID")
-ROWS_OVER_DATA = P(DATA_AXIS)  # examples split over the "data" axis
+#: The default layout of a data set — examples (rows) split over the "data" mesh axis.
+ROWS_OVER_DATA = P(DATA_AXIS)
 
 __all__ = [
     "DistributedConfig",
@@ -116,6 +122,17 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> DistributedConf
     The jaxml names win over JAX's. All three (coordinator, number of processes, process id) must be set
     together, else ``ValueError`` names the missing variable.
 
+    Args:
+        environ: a mapping of environment variable names to values; None reads ``os.environ``.
+
+    Returns:
+        DistributedConfig | None: the set-up, or None when none of the variables is set (or all are empty).
+
+    Raises:
+        ValueError: if only some of the three settings are given, if the number of processes is not an integer
+            ≥ 1 or the process id not an integer ≥ 0, if the process id is not smaller than the number of
+            processes, or if the coordinator is not ``host:port``.
+
     Example:
         >>> config_from_env({"JAXML_COORDINATOR": "10.0.0.1:1234", "JAXML_NUM_PROCESSES": "2",
         ...                  "JAXML_PROCESS_ID": "1"})
@@ -154,13 +171,18 @@ def initialize(config: DistributedConfig | None = None, *, timeout_s: int = 300)
         timeout_s: seconds to wait for all processes to connect (and to shut down together).
 
     Returns:
-        The configuration in effect (``DistributedConfig(None, 1, 0)`` for a single process).
+        DistributedConfig: the configuration in effect (``DistributedConfig(None, 1, 0)`` for a single process).
+
+    Raises:
+        ValueError: if ``config`` is None and the environment holds an incomplete or invalid set-up (see
+            :func:`config_from_env`).
+        TypeError: if ``config`` is not a :class:`DistributedConfig` (or None).
     """
     config = config_from_env() if config is None else config
+    if not isinstance(config, (DistributedConfig, type(None))):
+        raise TypeError(f"config must be a DistributedConfig or None, got {type(config).__name__}")
     if config is None or config.num_processes == 1:
         return DistributedConfig(None, 1, 0)
-    if not isinstance(config, DistributedConfig):
-        raise TypeError(f"config must be a DistributedConfig or None, got {type(config).__name__}")
     if jax.distributed.is_initialized():
         return config
     if jax.config.jax_cpu_collectives_implementation is None:
@@ -182,6 +204,17 @@ def global_mesh(axis_shapes: Sequence[int] | None = None, axis_names: Sequence[s
     ``jax.make_mesh`` orders the devices so that each process's devices are contiguous, so process p holds
     the p-th block of the ``"data"`` axis.
 
+    Args:
+        axis_shapes: the number of devices along each axis; None puts all devices on one axis.
+        axis_names: the axis names, one per entry of ``axis_shapes`` (default ``("data",)``).
+
+    Returns:
+        jax.sharding.Mesh: the mesh, every axis ``AxisType.Auto``.
+
+    Raises:
+        ValueError: if ``axis_shapes`` and ``axis_names`` differ in length, or the product of ``axis_shapes`` is
+            not ``jax.device_count()``.
+
     Example:
         >>> global_mesh((1, jax.device_count()), ("sweep", "data")).axis_names   # for train.fit_sweep
         ('sweep', 'data')
@@ -202,6 +235,18 @@ def local_rows(mesh: Mesh, num_examples: int, spec: P = ROWS_OVER_DATA) -> slice
 
     Laid out with ``spec`` (default: rows split over ``"data"``), the devices of this process hold exactly
     these rows; pass ``x[rows]`` to :func:`global_array`. N must be divisible by the size of the split axes.
+
+    Args:
+        mesh: the global mesh (e.g. from :func:`global_mesh`).
+        num_examples: N, the number of examples (rows) of the whole data set; a positive integer.
+        spec: how the rows are laid out; its first entry names the mesh axis (or axes) the rows are split over.
+
+    Returns:
+        slice: ``slice(start, stop)``, this process's rows.
+
+    Raises:
+        ValueError: if ``num_examples`` is not a positive integer, is not divisible by the size of the split
+            axes, or if this process's rows under ``spec`` are not contiguous.
     """
     if isinstance(num_examples, bool) or not isinstance(num_examples, int | np.integer) or num_examples < 1:
         raise ValueError(f"num_examples must be a positive integer, got {num_examples!r}")
@@ -225,6 +270,18 @@ def global_array(local: PyTree, mesh: Mesh, spec: P = ROWS_OVER_DATA) -> PyTree:
     ``local`` is a pytree of arrays with a shared leading axis: this process's rows (see :func:`local_rows`),
     every process contributing the same number. With ``spec=P()`` each process passes the *whole* data set
     and gets it replicated on every device (it must be identical everywhere).
+
+    Args:
+        local: a pytree of arrays sharing a leading (row) axis, this process's rows.
+        mesh: the global mesh.
+        spec: the layout of the global arrays (default: rows split over ``"data"``).
+
+    Returns:
+        PyTree: ``local``'s structure with every leaf a global ``jax.Array`` laid out as ``NamedSharding(mesh,
+        spec)``.
+
+    Raises:
+        ValueError: if ``local`` holds no array, or its arrays are scalars or do not share a leading axis.
     """
     leaves = jax.tree_util.tree_leaves(local)
     if not leaves:
@@ -237,7 +294,17 @@ def global_array(local: PyTree, mesh: Mesh, spec: P = ROWS_OVER_DATA) -> PyTree:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (bind to port 0 and let the OS choose)."""
+    """A TCP port that was free a moment ago (bind to port 0 and let the OS choose).
+
+    Args:
+        host: the IPv4 address to bind to.
+
+    Returns:
+        int: the port number.
+
+    Raises:
+        OSError: if ``host`` cannot be bound (not a local address).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
@@ -283,7 +350,12 @@ def launch(
         env: extra environment variables.
 
     Returns:
-        The exit codes, by process id.
+        list[int]: the exit codes, by process id (a negative code is the signal that ended the process).
+
+    Raises:
+        ValueError: if ``command`` is empty, ``num_processes`` or ``devices_per_process`` is not a positive
+            integer, or ``timeout_s`` is not positive.
+        TimeoutError: if the processes are still running after ``timeout_s`` seconds (all are killed first).
     """
     if not command:
         raise ValueError("command must name a program to run")
@@ -329,7 +401,22 @@ def launch(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m jaxml.distributed --processes N [--devices-per-process D] [--timeout S] -- COMMAND ...``"""
+    """``python -m jaxml.distributed --processes N [--devices-per-process D] [--timeout S] -- COMMAND ...``
+
+    The command-line entry point of :func:`launch` (also ``--log-dir DIR``).
+
+    Args:
+        argv: the command-line arguments (without the program name); None reads ``sys.argv``.
+
+    Returns:
+        int: the exit status: 0 when every process succeeded, the first failing process's exit code otherwise,
+        124 on timeout.
+
+    Raises:
+        SystemExit: on unparsable arguments or without a command after ``--`` (argparse's error, status 2).
+        ValueError: if ``--processes`` or ``--devices-per-process`` is below 1, or ``--timeout`` is not positive
+            (from :func:`launch`).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m jaxml.distributed",
         description="Run COMMAND as N local processes joined by jaxml.distributed.initialize (CPU, gloo).",

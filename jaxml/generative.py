@@ -90,7 +90,7 @@ __all__ = [
 SingularCovarianceError = _checks.SingularCovarianceError
 """A class covariance is singular (a constant feature, or features that are linear combinations); a ValueError."""
 
-#: half-precision features are fitted in float32: a covariance needs more than their 8–11 significant bits.
+#: half-precision features are fitted in float32 — a covariance needs more than their 8–11 significant bits.
 _MIN_FLOAT = jnp.float32
 
 
@@ -125,6 +125,16 @@ def _as_arrays(x: Array, y: Array) -> tuple[Any, Any]:
 
 def covariance_matrices(model: GaussianModel) -> Array:
     """The K dense (D, D) covariance matrices Σᵏ, whatever the structure (shared is repeated K times).
+
+    Args:
+        model: a fitted :class:`GaussianModel` of any covariance structure.
+
+    Returns:
+        A (K, D, D) array: Σᵏ per class (the shared Σ repeated K times; a diagonal model's variances on the
+        diagonals).
+
+    Raises:
+        TypeError: if ``model`` is not a :class:`GaussianModel`.
 
     Example:
         >>> covariance_matrices(GaussianModel(jnp.zeros((2, 2)), jnp.ones((2, 2)), jnp.ones(2) / 2)).shape
@@ -167,7 +177,7 @@ def _fit_core(
 
 
 _fit_jit = jax.jit(_fit_core, static_argnames=("num_classes", "covariance"))
-#: the streamed fit's one program: per (block shape, K, kind), whatever N.
+#: the streamed fit's one program — per (block shape, K, kind), whatever N.
 _block_moments_jit = jax.jit(_gaussian.block_moments, static_argnames=("num_classes", "covariance"))
 
 
@@ -226,12 +236,17 @@ def fit(
 
     Raises:
         ValueError: bad shapes or labels (not 0…K−1, a class missing, a class with 1 example for a full or
-            diagonal covariance without ``reg``), NaN/inf in ``x``.
+            diagonal covariance without ``reg``), NaN/inf in ``x``, ``covariance`` not one of the three kinds,
+            ``reg`` not a finite scalar ≥ 0, ``sample_weight`` of the wrong shape or with a negative or
+            non-finite entry, ``num_classes`` missing under ``jit``/``vmap`` or not a positive integer.
         SingularCovarianceError: (a ``ValueError``) a singular covariance; the message suggests ``reg``.
+        TypeError: ``x`` not real numbers, ``y`` not numeric or bool, ``sample_weight`` not real numbers,
+            ``reg`` not a real number.
 
-    The ``predict*`` functions and :func:`to_linear` refuse (``ValueError`` naming ``model.priors`` or
-    ``model.covariance`` and the class) a given model whose priors are not probabilities or whose covariance is
-    not positive definite, instead of returning NaN posteriors.
+    Note:
+        The ``predict*`` functions and :func:`to_linear` refuse (``ValueError`` naming ``model.priors`` or
+        ``model.covariance`` and the class) a given model whose priors are not probabilities or whose covariance
+        is not positive definite, instead of returning NaN posteriors.
 
     Example:
         >>> x = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.7], [3.0, 3.5], [4.0, 3.0], [3.5, 4.2]])
@@ -286,6 +301,15 @@ def fit_bernoulli(x: Array, y: Array, alpha: float | Array = 1.0, *, num_classes
         alpha: additive (Laplace) smoothing α ≥ 0.
         num_classes: K; inferred from concrete ``y``. Required under ``jit``/``vmap`` (where an invalid label, a
             non-binary feature or α < 0 makes the estimates NaN).
+
+    Returns:
+        A :class:`BernoulliModel`: the (K, D) feature probabilities pₖᵢ and the (K,) priors P(Cₖ).
+
+    Raises:
+        ValueError: if ``x`` is not 2-D, empty or not binary (0/1); if ``y`` is not (N,) labels 0…K−1 with every
+            class present; if ``alpha`` is not a finite scalar ≥ 0; if ``num_classes`` is missing under
+            ``jit``/``vmap`` or not a positive integer.
+        TypeError: if ``x`` is not real numbers, ``y`` not numeric or bool, or ``alpha`` not a real number.
 
     Example:
         >>> x = np.array([[1, 1], [1, 0], [0, 1], [0, 0]])
@@ -380,6 +404,19 @@ def _posterior(model: GaussianModel | BernoulliModel, x: Any, output: str) -> Ar
 def log_likelihood(model: GaussianModel, x: Array) -> Array:
     """log P(x|Cₖ) for every example and class, (N, K) — the log density N(x; μᵏ, Σᵏ) itself.
 
+    Args:
+        model: a :class:`GaussianModel` (K classes, D features).
+        x: (N, D) finite features.
+
+    Returns:
+        An (N, K) array of log N(xⁿ; μᵏ, Σᵏ) in the model's dtype.
+
+    Raises:
+        ValueError: if ``x`` is not 2-D with the model's D columns, or (concrete) holds NaN or inf; if the
+            model's shapes are inconsistent, its entries are not finite, its priors are not probabilities or a
+            covariance is not positive definite.
+        TypeError: if ``model`` is not a :class:`GaussianModel`, or ``x`` is not real numbers.
+
     Example:
         >>> model = GaussianModel(jnp.zeros((1, 1)), jnp.ones((1, 1, 1)), jnp.ones(1))
         >>> round(float(log_likelihood(model, np.zeros((1, 1)))[0, 0]), 4)       # log N(0; 0, 1) = −½ log 2π
@@ -394,6 +431,20 @@ def predict_log_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     """log P(Cₖ|x), (N, K): the joint log P(x|Cₖ) + log P(Cₖ) normalised with ``logsumexp``.
 
     Under ``jit`` a NaN in x gives a NaN row (values are checked only when concrete).
+
+    Args:
+        model: a :class:`GaussianModel` or :class:`BernoulliModel` (K classes, D features).
+        x: (N, D) finite features.
+
+    Returns:
+        An (N, K) array of log posteriors log P(Cₖ|xⁿ) in the model's dtype.
+
+    Raises:
+        ValueError: if ``x`` is not 2-D with the model's D columns, or (concrete) holds NaN or inf; if the
+            model's shapes are inconsistent, its entries are not finite, its priors are not probabilities, a
+            Bernoulli feature probability lies outside [0, 1] or a covariance is not positive definite.
+        TypeError: if ``model`` is not a :class:`GaussianModel` or :class:`BernoulliModel`, or ``x`` is not
+            real numbers.
     """
     return _posterior(model, _to_device(_checks.model_and_features(model, x)), "log_proba")
 
@@ -402,6 +453,20 @@ def predict_proba(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     """Posteriors P(Cₖ|x) = P(x|Cₖ)P(Cₖ) / Σⱼ P(x|Cⱼ)P(Cⱼ), (N, K); rows sum to 1.
 
     x must be finite (``ValueError`` naming ``x``; under ``jit`` a NaN in x gives a NaN row).
+
+    Args:
+        model: a :class:`GaussianModel` or :class:`BernoulliModel` (K classes, D features).
+        x: (N, D) finite features.
+
+    Returns:
+        An (N, K) array of posteriors P(Cₖ|xⁿ) in the model's dtype, each row summing to 1.
+
+    Raises:
+        ValueError: if ``x`` is not 2-D with the model's D columns, or (concrete) holds NaN or inf; if the
+            model's shapes are inconsistent, its entries are not finite, its priors are not probabilities, a
+            Bernoulli feature probability lies outside [0, 1] or a covariance is not positive definite.
+        TypeError: if ``model`` is not a :class:`GaussianModel` or :class:`BernoulliModel`, or ``x`` is not
+            real numbers.
 
     Example:
         >>> model = GaussianModel(jnp.array([[0.0], [2.0]]), jnp.ones((1, 1, 1)), jnp.array([0.5, 0.5]))
@@ -415,6 +480,20 @@ def predict(model: GaussianModel | BernoulliModel, x: Array) -> Array:
     """The most probable class argmaxₖ P(Cₖ|x), (N,) integer labels (−1 for a row with a NaN posterior,
     which only a traced NaN in x can give: concrete x is checked).
 
+    Args:
+        model: a :class:`GaussianModel` or :class:`BernoulliModel` (K classes, D features).
+        x: (N, D) finite features.
+
+    Returns:
+        An (N,) integer array of class labels 0…K−1 (−1 for a row with a NaN posterior).
+
+    Raises:
+        ValueError: if ``x`` is not 2-D with the model's D columns, or (concrete) holds NaN or inf; if the
+            model's shapes are inconsistent, its entries are not finite, its priors are not probabilities, a
+            Bernoulli feature probability lies outside [0, 1] or a covariance is not positive definite.
+        TypeError: if ``model`` is not a :class:`GaussianModel` or :class:`BernoulliModel`, or ``x`` is not
+            real numbers.
+
     Example:
         >>> model = GaussianModel(jnp.array([[0.0], [2.0]]), jnp.ones((1, 1, 1)), jnp.array([0.5, 0.5]))
         >>> predict(model, np.array([[-1.0], [3.0]])).tolist()
@@ -426,13 +505,24 @@ def predict(model: GaussianModel | BernoulliModel, x: Array) -> Array:
 def to_linear(model: GaussianModel) -> tuple[Array, Array]:
     """The logistic-regression form of a two-class, shared-covariance model.
 
-    With C₁ the class labelled 1 and C₂ the class labelled 0:
+    With C₁ the class labelled 1 and C₂ the class labelled 0,
+
         w = Σ⁻¹(μ¹ − μ²),   b = −½ μ¹ᵀΣ⁻¹μ¹ + ½ μ²ᵀΣ⁻¹μ² + ln(N₁/N₂),
+
     so that ``sigmoid(x @ w + b) == predict_proba(model, x)[:, 1]`` — the same convention as logistic
     regression (and scikit-learn's ``coef_``/``intercept_``).
 
+    Args:
+        model: a two-class :class:`GaussianModel` with a shared covariance (``fit(x, y, covariance="shared")``).
+
     Returns:
-        (w, b) with w of shape (D,) and b a scalar.
+        A tuple ``(w, b)``: w the (D,) weights and b the scalar bias, in the model's dtype.
+
+    Raises:
+        ValueError: if the model does not have two classes and a shared covariance; if its shapes are
+            inconsistent, its entries are not finite, its priors are not probabilities or its covariance is not
+            positive definite.
+        TypeError: if ``model`` is not a :class:`GaussianModel`.
     """
     if not isinstance(model, GaussianModel):
         raise TypeError(f"model must be a GaussianModel, got {type(model).__name__}")

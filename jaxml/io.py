@@ -24,6 +24,18 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "CACHE_ENV",
+    "DirectoryInUse",
+    "LOCK_FILE",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "compilation_cache_dir",
+    "enable_compilation_cache",
+    "exclusive",
+]
+
+#: The lock file :func:`exclusive` holds in a folder (it records the holder's host and process id).
 LOCK_FILE = ".jaxml.lock"
 
 
@@ -45,6 +57,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     ends by SIGTERM, leaving the old destination (or, if the rename had happened, the new one) and nothing
     else. A handler the program installed itself is left alone (it runs as Python code, so whatever it
     raises passes through the cleanup below).
+
+    Args:
+        path: the destination file; its parent folders are created if missing.
+        data: the bytes to write (``bytes``, ``bytearray`` or ``memoryview``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TypeError: if ``data`` is not bytes-like (e.g. a ``str``: use :func:`atomic_write_text`).
+        OSError: if the file cannot be written (the error's ``filename`` is then ``path``, not the temporary
+            file) or its folder cannot be created.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -143,9 +167,12 @@ def exclusive(directory: str | os.PathLike, what: str) -> Iterator[Path]:
         directory: the folder to guard (created if missing).
         what: how the caller names the folder in the error, e.g. ``"checkpoint_dir"`` or ``"--out"``.
 
+    Yields:
+        ``directory`` as a :class:`~pathlib.Path`, while the lock is held.
+
     Raises:
-        DirectoryInUse: another live process holds the lock; the message names the folder and that process.
-        OSError: the folder cannot be created or the lock file cannot be opened (e.g. read-only).
+        DirectoryInUse: if another live process holds the lock; the message names the folder and that process.
+        OSError: if the folder cannot be created or the lock file cannot be opened (e.g. read-only).
 
     Example:
         >>> import tempfile
@@ -183,10 +210,23 @@ def exclusive(directory: str | os.PathLike, what: str) -> Iterator[Path]:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`atomic_write_bytes`).
+
+    Args:
+        path: the destination file; its parent folders are created if missing.
+        text: the text to write, encoded as UTF-8.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        OSError: if the file cannot be written (the error's ``filename`` is then ``path``, not the temporary
+            file) or its folder cannot be created.
+    """
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: The environment variable that moves (``=DIR``) or turns off (``=0``) the compilation cache.
 CACHE_ENV = "JAXML_COMPILATION_CACHE"
 
 
@@ -195,6 +235,13 @@ def compilation_cache_dir(environ: Mapping[str, str] | None = None) -> Path | No
 
     ``JAXML_COMPILATION_CACHE=DIR`` chooses the folder and ``=0`` (or ``off``) turns the cache off; the default
     is ``$XDG_CACHE_HOME/jaxml/jax`` (``~/.cache/jaxml/jax``).
+
+    Args:
+        environ: the environment to read; ``None`` reads ``os.environ``.
+
+    Returns:
+        The folder as a :class:`~pathlib.Path` (``~`` expanded), or ``None`` when the cache is turned off
+        (``0``, ``off``, ``false`` or ``no``, in any case).
 
     Example:
         >>> compilation_cache_dir({"JAXML_COMPILATION_CACHE": "0"}) is None
@@ -218,6 +265,15 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
 
     ``directory`` defaults to :func:`compilation_cache_dir`. Programs that compile in under 0.1 s are not
     cached (reading them back would cost as much).
+
+    Args:
+        directory: the cache folder (created if missing); ``None`` for :func:`compilation_cache_dir`.
+
+    Returns:
+        The cache folder as a :class:`~pathlib.Path`, or ``None`` when the environment turns the cache off.
+
+    Raises:
+        OSError: if the folder cannot be created.
     """
     import jax
 

@@ -7,11 +7,11 @@ broadcasting of (N, 1) against (N,) into (N, N) is the classic way to train on g
 
 With residual r = ŷ − y:
 
-* MAE (L1):   L = mean |r|
+* MAE (L1):   L = mean ``|r|``
 * MSE (L2):   L = mean r²
-* Huber:      L = mean ½r² for |r| ≤ δ, δ(|r| − ½δ) otherwise
+* Huber:      L = mean ½r² for ``|r|`` ≤ δ, δ(``|r|`` − ½δ) otherwise
 * Cross-entropy on probabilities: L = −mean Σᵢ yᵢ log ŷᵢ
-* Binary cross-entropy on logits z: L = mean [max(z, 0) − z·y + log(1 + e^{−|z|})]
+* Binary cross-entropy on logits z: L = mean [max(z, 0) − z·y + log(1 + exp(−``|z|``))]
 * Softmax cross-entropy on logits z: L = mean [logsumexp(z) − z_y]
 * 0-1 loss:   L = mean δ(argmax ŷ ≠ y)
 * L2 penalty: λ Σ θ² over the weights (biases excluded by default)
@@ -197,8 +197,19 @@ def check_targets(loss: Callable[..., Any], y: Any, output_shape: Any, *, name: 
 
 
 def mae(pred: Array, target: Array) -> Array:
-    """Mean absolute error (L1): mean |ŷ − y| over all entries. NaN/inf are refused when concrete (not under
+    """Mean absolute error (L1): mean ``|ŷ − y|`` over all entries. NaN/inf are refused when concrete (not under
     ``jit``, where they propagate to the loss).
+
+    Args:
+        pred: the predictions ŷ, any shape, real (not bool).
+        target: the targets y, the same shape as ``pred``, real (not bool).
+
+    Returns:
+        The mean absolute error, a scalar ``jax.Array`` (float).
+
+    Raises:
+        TypeError: if ``pred`` or ``target`` is not a real numeric array, or is bool.
+        ValueError: if they differ in shape, are empty, or (when concrete) hold NaN or ±inf.
 
     Example:
         >>> float(mae(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0])))
@@ -212,6 +223,17 @@ def mse(pred: Array, target: Array) -> Array:
     """Mean squared error (L2): mean (ŷ − y)² over all entries (no ½, as in the lecture). NaN/inf are refused
     when concrete (not under ``jit``, where they propagate to the loss).
 
+    Args:
+        pred: the predictions ŷ, any shape, real (not bool).
+        target: the targets y, the same shape as ``pred``, real (not bool).
+
+    Returns:
+        The mean squared error, a scalar ``jax.Array`` (float).
+
+    Raises:
+        TypeError: if ``pred`` or ``target`` is not a real numeric array, or is bool.
+        ValueError: if they differ in shape, are empty, or (when concrete) hold NaN or ±inf.
+
     Example:
         >>> float(mse(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0])))
         2.5
@@ -221,11 +243,25 @@ def mse(pred: Array, target: Array) -> Array:
 
 
 def huber(pred: Array, target: Array, delta: float | Array = 1.0) -> Array:
-    """Huber loss, the continuous form: ½r² for |r| ≤ δ and δ(|r| − ½δ) beyond, averaged.
+    """Huber loss, the continuous form: ½r² for ``|r|`` ≤ δ and δ(``|r|`` − ½δ) beyond, averaged.
 
-    The lecture notes write it as |r| − ½ for |r| > 1 and r² otherwise, which jumps from 1 to ½ at |r| = 1;
-    this is the standard continuous (and continuously differentiable) form, equal to ``optax.huber_loss``.
-    δ must be a finite scalar > 0 (``ValueError``); a traced δ ≤ 0 under ``jit`` gives NaN.
+    The lecture notes write it as ``|r|`` − ½ for ``|r|`` > 1 and r² otherwise, which jumps from 1 to ½ at
+    ``|r|`` = 1; this is the standard continuous (and continuously differentiable) form, equal to
+    ``optax.huber_loss``. δ must be a finite scalar > 0 (``ValueError``); a traced δ ≤ 0 under ``jit`` gives NaN.
+
+    Args:
+        pred: the predictions ŷ, any shape, real (not bool).
+        target: the targets y, the same shape as ``pred``, real (not bool).
+        delta: δ, where the loss turns from quadratic to linear: a finite scalar > 0.
+
+    Returns:
+        The mean Huber loss, a scalar ``jax.Array`` (float); NaN for a traced δ ≤ 0.
+
+    Raises:
+        TypeError: if ``delta`` is not a real number, or ``pred`` or ``target`` is not a real numeric array, or
+            is bool.
+        ValueError: if ``delta`` is not a scalar, not finite or ≤ 0; if ``pred`` and ``target`` differ in shape,
+            are empty, or (when concrete) hold NaN or ±inf.
 
     Example:
         >>> float(huber(jnp.array([0.5, 3.0]), jnp.zeros(2)))
@@ -282,6 +318,23 @@ def cross_entropy(probs: Array, labels: Array, eps: float = 1e-12) -> Array:
     [0, 1], rows summing to 1 (``ValueError`` otherwise; NaN under ``jit``). A probability of exactly 0 is
     raised to ``eps`` ∈ [0, 1) so it gives −log eps instead of ∞; prefer :func:`softmax_cross_entropy` on logits.
 
+    Args:
+        probs: the predicted distributions ŷ, shape (N, K), floating-point, rows in [0, 1] summing to 1.
+        labels: the targets y: integer classes 0…K−1 of shape (N,), or distributions (one-hot or soft) of
+            shape (N, K).
+        eps: the floor for a probability inside the log, in [0, 1).
+
+    Returns:
+        The mean cross-entropy over the N rows, a scalar ``jax.Array``; NaN under ``jit`` for an invalid
+        probability row or label.
+
+    Raises:
+        TypeError: if ``eps`` is not a real number, ``probs`` is not floating-point (bool, integer or complex),
+            or ``labels`` of shape (N, K) is not numeric.
+        ValueError: if ``eps`` is outside [0, 1); if ``probs`` has no class axis, is empty, holds NaN or ±inf,
+            values outside [0, 1] or rows not summing to 1; if integer ``labels`` lie outside 0…K−1, target
+            rows are not distributions, or ``labels`` has neither shape (N,) nor (N, K).
+
     Example:
         >>> round(float(cross_entropy(jnp.array([[0.8, 0.2], [0.4, 0.6]]), jnp.array([0, 1]))), 4)
         0.367
@@ -307,6 +360,18 @@ def binary_cross_entropy(logits: Array, labels: Array) -> Array:
     gradients, for any finite z (1e4 included), unlike taking log σ(z) directly. A label outside [0, 1]
     raises ``ValueError`` (NaN under ``jit``).
 
+    Args:
+        logits: the logits z, any shape (typically (N,)), real (not bool).
+        labels: the labels y, the same shape: 0/1, bool, or soft labels in [0, 1].
+
+    Returns:
+        The mean binary cross-entropy, a scalar ``jax.Array``; NaN under ``jit`` for a label outside [0, 1].
+
+    Raises:
+        TypeError: if ``logits`` or ``labels`` is not a real numeric array, or ``logits`` is bool.
+        ValueError: if they differ in shape, are empty, hold NaN or ±inf, or a label lies outside [0, 1] (the
+            message says how to map ±1 or two-class labels).
+
     Example:
         >>> round(float(binary_cross_entropy(jnp.array([2.0, -1.0]), jnp.array([1, 0]))), 4)
         0.2201
@@ -327,6 +392,20 @@ def softmax_cross_entropy(logits: Array, labels: Array) -> Array:
     ``labels`` are integer classes 0…K−1 (N,) or one-hot / soft targets (N, K). The log-sum-exp form never
     exponentiates a large logit, so it stays finite where softmax-then-log overflows. A label outside 0…K−1
     raises ``ValueError``; under ``jit`` it makes the loss NaN.
+
+    Args:
+        logits: the logits z, shape (N, K), real (not bool).
+        labels: integer classes 0…K−1 of shape (N,), or distributions (one-hot or soft) of shape (N, K).
+
+    Returns:
+        The mean softmax cross-entropy over the N rows, a scalar ``jax.Array``; NaN under ``jit`` for an
+        invalid label or target row.
+
+    Raises:
+        TypeError: if ``logits`` is not a real numeric array or is bool, or ``labels`` of shape (N, K) is not
+            numeric.
+        ValueError: if ``logits`` has no class axis, is empty or holds NaN or ±inf; if integer ``labels`` lie
+            outside 0…K−1, target rows are not distributions, or ``labels`` has neither shape (N,) nor (N, K).
 
     Example:
         >>> round(float(softmax_cross_entropy(jnp.array([[2.0, 0.0], [0.0, 2.0]]), jnp.array([0, 1]))), 4)
@@ -352,6 +431,20 @@ def zero_one(scores: Array, labels: Array) -> Array:
     logits (class 1 when > 0) compared with labels in {0, 1}. Other labels raise ``ValueError`` (NaN under
     ``jit``). Boundaries: a binary score of exactly 0 is class 0 (σ(0) = ½ is not > ½), and tied scores in a
     row are the lowest tied class (``argmax``).
+
+    Args:
+        scores: class scores (N, K) (logits or probabilities), or binary logits (N,); real, not bool.
+        labels: integer classes 0…K−1 of shape (N,) for (N, K) scores; labels in {0, 1} (integer, float or
+            bool) of the scores' shape for binary scores.
+
+    Returns:
+        The error rate, a scalar ``jax.Array`` (float) in [0, 1]; NaN under ``jit`` for an invalid label.
+
+    Raises:
+        TypeError: if ``scores`` is not a real numeric array or is bool, ``labels`` is not numeric, or
+            ``labels`` is not integer for (N, K) scores.
+        ValueError: if either is empty or holds NaN or ±inf; if the shapes disagree; or if a label lies
+            outside 0…K−1 (outside {0, 1} for binary scores).
 
     Example:
         >>> float(zero_one(jnp.array([[2.0, 0.0], [0.0, 2.0]]), jnp.array([0, 0])))
@@ -384,6 +477,18 @@ def zero_one(scores: Array, labels: Array) -> Array:
 def accuracy(scores: Array, labels: Array) -> Array:
     """1 − :func:`zero_one`: the fraction of examples classified correctly.
 
+    Args:
+        scores: class scores (N, K), or binary logits (N,) (class 1 when > 0); real, not bool.
+        labels: integer classes 0…K−1 (N,) for (N, K) scores, or labels in {0, 1} of the scores' shape.
+
+    Returns:
+        The accuracy, a scalar ``jax.Array`` (float) in [0, 1]; NaN under ``jit`` for an invalid label.
+
+    Raises:
+        TypeError: as :func:`zero_one`: non-numeric or bool scores, non-numeric labels, or non-integer labels
+            for (N, K) scores.
+        ValueError: as :func:`zero_one`: empty or non-finite inputs, disagreeing shapes, or labels out of range.
+
     Example:
         >>> round(float(accuracy(jnp.array([1.5, -0.5, 2.0]), jnp.array([1, 0, 0]))), 4)
         0.6667
@@ -392,7 +497,17 @@ def accuracy(scores: Array, labels: Array) -> Array:
 
 
 def default_l2_mask(params: PyTree) -> PyTree:
-    """True for weights, False for leaves stored under a bias name (``b``, ``bias``).
+    """True for weights, False for leaves stored under a bias name (``b``, ``bias``, ``biases``).
+
+    A leaf's name is its last dict key or attribute name (a NamedTuple field); a leaf reached by a list index
+    counts as a weight.
+
+    Args:
+        params: a parameter pytree θ (dicts, lists, NamedTuples of arrays).
+
+    Returns:
+        A pytree of the structure of ``params`` with a Python bool per leaf: the ``mask`` that
+        :func:`l2_penalty` uses by default.
 
     Example:
         >>> default_l2_mask({"w": jnp.ones(2), "b": jnp.zeros(1)})
@@ -411,8 +526,21 @@ def l2_penalty(params: PyTree, mask: PyTree | Callable[[PyTree], PyTree] | None 
     """Σ θ² over the masked leaves of a parameter pytree (multiply by λ yourself: L + λ·l2_penalty(θ)).
 
     ``mask`` is a pytree of booleans like ``params`` (or a function of params returning one); by default every
-    leaf except biases (keys ``b``/``bias``), as in the lecture: biases do not change smoothness. Concrete
-    parameters must be finite (under ``jit`` a NaN propagates).
+    leaf except biases (keys ``b``/``bias``/``biases``, see :func:`default_l2_mask`), as in the lecture: biases
+    do not change smoothness. Concrete parameters must be finite (under ``jit`` a NaN propagates).
+
+    Args:
+        params: the parameter pytree θ; leaves numeric arrays (empty leaves allowed).
+        mask: a pytree of booleans with one flag per leaf of ``params`` (True: penalized), a function
+            ``params -> mask``, or ``None`` for :func:`default_l2_mask`.
+
+    Returns:
+        Σ θ² over the penalized leaves, a scalar ``jax.Array`` of JAX's default float dtype (0 when none is
+        penalized).
+
+    Raises:
+        TypeError: if a leaf of ``params`` is not numeric.
+        ValueError: if a concrete leaf holds NaN or ±inf, or ``mask`` does not have one flag per leaf.
 
     Example:
         >>> float(l2_penalty({"w": jnp.array([1.0, 2.0]), "b": jnp.array([3.0])}))

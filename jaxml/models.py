@@ -4,7 +4,7 @@ A :class:`Model` is just the two functions; parameters are plain pytrees (dicts 
 ``jax.flatten_util.ravel_pytree`` (the lecture's "all unknowns in one vector θ") and the optimizers see them
 directly.
 
-The lecture's models (SCOPE §1):
+The lecture's models (course §1):
 
 * linear            y = b + Σⱼ wⱼxⱼ
 * hard sigmoid      0 for x < −2.5, 0.2x + 0.5 on [−2.5, 2.5], 1 for x > 2.5
@@ -128,8 +128,9 @@ __all__ = [
     "sigmoid_sum",
 ]
 
-#: the hard sigmoid's ramp: 0 below −2.5, slope 0.2, 1 above 2.5 (SCOPE §1.4).
+#: the edge of the hard sigmoid's ramp — 0 below −2.5, slope 0.2 between, 1 above 2.5 (course §1.4).
 HARD_SIGMOID_EDGE = 2.5
+#: the slope of the hard sigmoid's ramp on [−2.5, 2.5], 0.2 = 1 / (2 · 2.5), so the ramp rises from 0 to 1.
 HARD_SIGMOID_SLOPE = 0.2
 
 
@@ -138,6 +139,10 @@ class Model(NamedTuple):
 
     One example x (in_features,) gives its output y, () or (out_features,); a batch (N, in_features) gives
     (N,) or (N, out_features). A 1-feature model reads a 1-D x as N examples and a scalar () as one example.
+
+    Attributes:
+        init: ``init(key) -> params``: the initial parameter pytree θ from a PRNG key or an int seed.
+        apply: ``apply(params, x) -> y``: the pure forward pass, for one example or a batch.
     """
 
     init: Callable[[Array], PyTree]
@@ -182,7 +187,7 @@ def _checked(init: Callable[[Array], PyTree], apply: Callable[[PyTree, Any], Arr
 
     def checked_init(key: Array | int) -> PyTree:
         params = init(_checks.key(key, "key"))
-        if not template:  # spares the first apply a trace of init (≈8 ms for an MLP; it is in every first compile)
+        if not template:  # the shapes are at hand here: spares the first apply a trace of init in its compile
             template.append(jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), params))
         return params
 
@@ -202,7 +207,7 @@ def _dense_init(key: Array, fan_in: int, fan_out: int) -> dict[str, Array]:
 
 
 def linear(in_features: int, out_features: int | None = None) -> Model:
-    """y = b + Σⱼ wⱼxⱼ (SCOPE §1.3). Zero-initialized: the loss is convex, any start works.
+    """y = b + Σⱼ wⱼxⱼ (course §1.3). Zero-initialized: the loss is convex, any start works.
 
     Args:
         in_features: d, the number of features of one example.
@@ -215,7 +220,9 @@ def linear(in_features: int, out_features: int | None = None) -> Model:
         1-D x is a batch of N scalars and one example is a scalar ()).
 
     Raises:
-        ValueError: a size that is not a positive integer; from ``apply``, x of another shape or not finite.
+        TypeError: if a size is not an integer; from ``apply``, x that is not a real numeric array.
+        ValueError: if a size is < 1; from ``apply``, parameters of another shape, or x of another shape,
+            empty or (when concrete) not finite.
 
     Example:
         >>> model = linear(2)
@@ -246,6 +253,17 @@ def polynomial_features(x: Array, degree: int) -> Array:
 
     The bias stays in the linear model.
 
+    Args:
+        x: scalar inputs: one input of shape (), or N inputs of shape (N,) or (N, 1); real and finite.
+        degree: the highest power, ≥ 1.
+
+    Returns:
+        The powers x¹ … x^degree along a last axis: (N, degree) for N inputs, (degree,) for one.
+
+    Raises:
+        TypeError: if ``degree`` is not an integer or ``x`` is not a real numeric array.
+        ValueError: if ``degree`` < 1, or ``x`` is empty, not finite (when concrete) or of another shape.
+
     Example:
         >>> polynomial_features(jnp.array([1.0, 2.0]), 3).tolist()
         [[1.0, 1.0, 1.0], [2.0, 4.0, 8.0]]
@@ -267,6 +285,18 @@ def polynomial(degree: int) -> Model:
 
     A 1-feature model: ``apply`` takes N inputs as (N,) or (N, 1) → (N,), and one input as a scalar () → ().
 
+    Args:
+        degree: the highest power, ≥ 1.
+
+    Returns:
+        The :class:`Model`; params ``{"w": (degree, 1), "b": (1,)}``, zero-initialized (those of
+        ``linear(degree)``).
+
+    Raises:
+        TypeError: if ``degree`` is not an integer; from ``apply``, x that is not a real numeric array.
+        ValueError: if ``degree`` < 1; from ``apply``, parameters of another shape, or x of another shape,
+            empty or (when concrete) not finite.
+
     Example:
         >>> model = polynomial(2)
         >>> params = {"w": jnp.array([[0.0], [1.0]]), "b": jnp.array([1.0])}     # y = 1 + x²
@@ -285,9 +315,19 @@ def polynomial(degree: int) -> Model:
 
 
 def hard_sigmoid(x: Array) -> Array:
-    """0 for x < −2.5, 0.2x + 0.5 on [−2.5, 2.5], 1 for x > 2.5 (SCOPE §1.4).
+    """0 for x < −2.5, 0.2x + 0.5 on [−2.5, 2.5], 1 for x > 2.5 (course §1.4).
 
     Equal to (ReLU(0.2x + 0.5) − ReLU(0.2x − 0.5)): two ReLUs make one hard sigmoid.
+
+    Args:
+        x: inputs of any shape (empty allowed), real; finite when concrete.
+
+    Returns:
+        The hard sigmoid of each entry, the shape of ``x``, floating-point, in [0, 1].
+
+    Raises:
+        TypeError: if ``x`` is not a real numeric array.
+        ValueError: if a concrete ``x`` holds NaN or ±inf.
 
     Example:
         >>> hard_sigmoid(jnp.array([-3.0, 0.0, 1.0, 3.0])).tolist()
@@ -298,7 +338,14 @@ def hard_sigmoid(x: Array) -> Array:
 
 
 class PiecewiseLinear(NamedTuple):
-    """Parameters of y = c₀ + Σᵢ cᵢ·hard_sigmoid(aᵢx + bᵢ)."""
+    """Parameters of y = c₀ + Σᵢ cᵢ·hard_sigmoid(aᵢx + bᵢ), m hard sigmoids (see :func:`piecewise_linear`).
+
+    Attributes:
+        constant: c₀, shape ().
+        a: the slopes aᵢ of the sigmoids' inputs, shape (m,).
+        b: the offsets bᵢ of the sigmoids' inputs, shape (m,).
+        c: the heights cᵢ of the sigmoids, shape (m,).
+    """
 
     constant: Array
     a: Array
@@ -313,6 +360,18 @@ def piecewise_linear(breakpoints_x: Array, breakpoints_y: Array) -> PiecewiseLin
     is one hard sigmoid whose ramp spans exactly [xᵢ, xᵢ₊₁]: aᵢ = 5/(xᵢ₊₁ − xᵢ) maps the segment onto the ramp
     [−2.5, 2.5], bᵢ = −2.5 − aᵢxᵢ, and its height cᵢ = yᵢ₊₁ − yᵢ; the constant is y₀. This is a construction,
     not a fit: :func:`piecewise_linear_apply` reproduces the curve to rounding error everywhere.
+
+    Args:
+        breakpoints_x: x₀ < … < x_m, 1-D, strictly increasing, m ≥ 1.
+        breakpoints_y: y₀, …, y_m, 1-D, the same length.
+
+    Returns:
+        The :class:`PiecewiseLinear` parameters: c₀ = y₀ and m = (number of breakpoints − 1) hard sigmoids.
+
+    Raises:
+        TypeError: if a breakpoint array is not real and numeric.
+        ValueError: if either is not 1-D, is empty or not finite, the lengths differ, there are fewer than 2
+            breakpoints, or ``breakpoints_x`` is not strictly increasing.
     """
     _checks.real_array(breakpoints_x, "breakpoints_x", ndim=1)
     _checks.real_array(breakpoints_y, "breakpoints_y", ndim=1)
@@ -333,6 +392,18 @@ def piecewise_linear(breakpoints_x: Array, breakpoints_y: Array) -> PiecewiseLin
 def piecewise_linear_apply(params: PiecewiseLinear, x: Array) -> Array:
     """Evaluate c₀ + Σᵢ cᵢ·hard_sigmoid(aᵢx + bᵢ) at scalar inputs x, element-wise: one input () → (), a batch
     (N,) → (N,) (any shape works, so ``jax.vmap`` over x gives the batch's values).
+
+    Args:
+        params: a :class:`PiecewiseLinear`, e.g. from :func:`piecewise_linear`.
+        x: scalar inputs of any shape, real; finite when concrete.
+
+    Returns:
+        The curve's values, the shape of ``x``.
+
+    Raises:
+        TypeError: if ``params`` is not a :class:`PiecewiseLinear` or ``x`` is not a real numeric array.
+        ValueError: if ``params.a``, ``params.b`` and ``params.c`` are not 1-D of equal length, or ``x`` is
+            empty or (when concrete) not finite.
 
     Example:
         >>> params = piecewise_linear([0.0, 1.0, 3.0], [0.0, 2.0, 1.0])
@@ -372,17 +443,43 @@ def _hidden_sum(in_features: int, units: int, activation: Activation) -> Model:
 
 
 def sigmoid_sum(in_features: int, units: int) -> Model:
-    """y = b + cᵀσ(Wx + **b**): r = Wx + **b**, a = σ(r), y = b + cᵀa (SCOPE §1.5).
+    """y = b + cᵀσ(Wx + **b**): r = Wx + **b**, a = σ(r), y = b + cᵀa (course §1.5).
 
     Scalar output: x (N, in_features) → (N,), one example (in_features,) → ().
+
+    Args:
+        in_features: d, the number of features of one example.
+        units: the number of hidden units (the number of sigmoids in the sum).
+
+    Returns:
+        The :class:`Model`; params ``{"hidden": {"w": (d, units), "b": (units,)}, "c": (units,), "b": ()}``,
+        initialized with W and **b** ~ N(0, 1), c ~ N(0, 1/units) and b = 0.
+
+    Raises:
+        TypeError: if a size is not an integer; from ``apply``, x that is not a real numeric array.
+        ValueError: if a size is < 1; from ``apply``, parameters of another shape, or x of another shape,
+            empty or (when concrete) not finite.
     """
     return _hidden_sum(in_features, units, jax.nn.sigmoid)
 
 
 def relu_sum(in_features: int, units: int) -> Model:
-    """y = b + Σᵢ cᵢ max(0, bᵢ + Σⱼ wᵢⱼxⱼ) (SCOPE §1.6).
+    """y = b + Σᵢ cᵢ max(0, bᵢ + Σⱼ wᵢⱼxⱼ) (course §1.6).
 
     Scalar output: x (N, in_features) → (N,), one example (in_features,) → ().
+
+    Args:
+        in_features: d, the number of features of one example.
+        units: the number of hidden units (the number of ReLUs in the sum).
+
+    Returns:
+        The :class:`Model`; params ``{"hidden": {"w": (d, units), "b": (units,)}, "c": (units,), "b": ()}``,
+        initialized with W and **b** ~ N(0, 1), c ~ N(0, 1/units) and b = 0.
+
+    Raises:
+        TypeError: if a size is not an integer; from ``apply``, x that is not a real numeric array.
+        ValueError: if a size is < 1; from ``apply``, parameters of another shape, or x of another shape,
+            empty or (when concrete) not finite.
     """
     return _hidden_sum(in_features, units, jax.nn.relu)
 
@@ -408,8 +505,10 @@ def mlp(
         weights and zero biases. ``apply`` takes one example or a batch (see the module docstring).
 
     Raises:
-        ValueError, TypeError: a size that is not a positive integer or an activation that is not callable;
-            from ``apply``, parameters of another architecture or x of another shape.
+        TypeError: if a size (or a width in ``hidden``) is not an integer, ``hidden`` is not a sequence, or
+            ``activation`` is not callable; from ``apply``, x that is not a real numeric array.
+        ValueError: if a size or width is < 1; from ``apply``, parameters of another architecture, or x of
+            another shape, empty or (when concrete) not finite.
 
     Example:
         >>> params = mlp(2, [3]).init(0)
@@ -439,13 +538,27 @@ def mlp(
 
 
 def conditional_linear(num_categories: int, in_features: int) -> Model:
-    """y = Σₛ δ(category = s)(bₛ + wₛᵀx): one linear model per category (SCOPE §1.8).
+    """y = Σₛ δ(category = s)(bₛ + wₛᵀx): one linear model per category (course §1.8).
 
     ``apply(params, (category, x))`` takes a batch, integer categories 0…S−1 of shape (N,) and features
     (N, in_features) → (N,), or one example, a category of shape () and features (in_features,) → (). The
     category's shape says which, so for in_features = 1 one example's x may be () or (1,), and a batch's x (N,)
     or (N, 1); ``jax.vmap`` over ``(category, x)`` gives the batch's outputs. A category outside 0…S−1 raises
     ``ValueError``; under ``jit`` its output is NaN (never a silent 0).
+
+    Args:
+        num_categories: S, the number of categories (and of linear models).
+        in_features: d, the number of features of one example.
+
+    Returns:
+        The :class:`Model`; params ``{"w": (S, d), "b": (S,)}``, zero-initialized; its ``apply`` takes
+        ``(category, x)`` as above.
+
+    Raises:
+        TypeError: if a size is not an integer; from ``apply``, inputs that are not a pair (category, x), a
+            category that is not integer, or x that is not a real numeric array.
+        ValueError: if a size is < 1; from ``apply``, parameters of another shape, a (concrete) category
+            outside 0…S−1, shapes of category and x that do not match, or x empty or not finite.
 
     Example:
         >>> model = conditional_linear(2, 1)
@@ -496,11 +609,24 @@ def conditional_linear(num_categories: int, in_features: int) -> Model:
 
 
 def least_squares(x: Array, y: Array, l2: float = 0.0) -> dict[str, Array]:
-    """Closed-form (ridge) least squares for :func:`linear`: θ* = argmin mean (b + xᵀw − y)² + λ‖w‖².
+    """Closed-form (ridge) least squares for :func:`linear`: θ⋆ = argmin mean (b + xᵀw − y)² + λ‖w‖².
 
-    The bias is not penalized: with centred data, w* = (XᶜᵀXᶜ/N + λI)⁻¹ Xᶜᵀyᶜ/N and b* = ȳ − x̄ᵀw*.
+    The bias is not penalized: with centred data, w⋆ = (XᶜᵀXᶜ/N + λI)⁻¹ Xᶜᵀyᶜ/N and b⋆ = ȳ − x̄ᵀw⋆.
     With λ = 0 this is the minimum-norm least-squares solution (``lstsq``), the oracle gradient descent must
     reach. Returns params for ``linear(d)`` (scalar output).
+
+    Args:
+        x: the features X, shape (N, d), real and finite.
+        y: the targets, shape (N,), real and finite.
+        l2: λ, the ridge penalty on w, ≥ 0 (0: plain least squares).
+
+    Returns:
+        The parameters θ⋆ as ``{"w": (d, 1), "b": (1,)}``, the params of ``linear(d)``.
+
+    Raises:
+        TypeError: if ``x`` or ``y`` is not a real numeric array, or ``l2`` is not a real number.
+        ValueError: if ``x`` is not 2-D or ``y`` not 1-D, their numbers of rows differ, either is empty or not
+            finite, or ``l2`` is negative or not finite.
 
     Example:
         >>> x = jnp.array([[0.0], [1.0], [2.0]])

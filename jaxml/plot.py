@@ -27,6 +27,21 @@ import numpy as np  # noqa: E402
 
 from jaxml.io import atomic_write_bytes  # noqa: E402
 
+__all__ = [
+    "bars",
+    "check",
+    "contour",
+    "curves",
+    "decision_regions",
+    "fitted_functions",
+    "histogram",
+    "panels",
+    "path_on_surface",
+    "save",
+    "scatter",
+    "train_test",
+]
+
 PathLike = str | os.PathLike
 Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
 
@@ -35,8 +50,12 @@ def check(fig: plt.Figure) -> None:
     """Refuse a figure a reader cannot trust: a NaN or ±∞ in any plotted line, marker set, bar or image (a
     sentinel such as "not reached" must be left out, not drawn as data), or a legend entry with no text.
 
+    Args:
+        fig: the figure, fully drawn.
+
     Raises:
-        ValueError: naming the axes (by title) and the series.
+        ValueError: if a line, marker set, bar or image holds NaN or ±∞, or a legend entry is blank; the message
+            names the axes (by title) and the series.
     """
     for ax in fig.axes:
         where = repr(ax.get_title() or fig.get_suptitle() or "untitled axes")
@@ -69,6 +88,19 @@ def save(
     """Save ``fig`` as a PNG at ``path`` atomically and close it; ``rect`` is the area ``tight_layout`` fills.
 
     Every figure passes :func:`check` first (no NaN or ±∞ drawn, no empty legend entry).
+
+    Args:
+        fig: the figure to save; it is closed afterwards, also when :func:`check` refuses it.
+        path: the PNG file to write (parent folders are created).
+        dpi: the resolution, in dots per inch.
+        rect: (left, bottom, right, top) in figure fractions for ``tight_layout``; ``None`` for the whole figure.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     try:
         check(fig)
@@ -161,6 +193,26 @@ def curves(
 
     ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
     ``"below"`` (under the axes).
+
+    Args:
+        path: the PNG file to write.
+        series: label → (x, y), the points of one line.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        logx: use a logarithmic x axis.
+        logy: use a logarithmic y axis.
+        hlines: label → y of a dashed horizontal reference line, labelled where the curves keep clear of it.
+        styles: label → Matplotlib format string (``"--"``, ``"o-"``) for that series; default ``"-"``.
+        legend_loc: where the legend goes: a Matplotlib location (default ``"best"``), ``"outside"`` (right of
+            the axes) or ``"below"`` (under the axes).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, (x, y) in series.items():
@@ -183,7 +235,25 @@ def fitted_functions(
     ylabel: str = "y",
     data_label: str = "data",
 ) -> Path:
-    """Scatter the data (x, y) and draw fitted functions over it, each given as (x_grid, y_grid)."""
+    """Scatter the data (x, y) and draw fitted functions over it, each given as (x_grid, y_grid).
+
+    Args:
+        path: the PNG file to write.
+        x: the data's inputs, shape (N,).
+        y: the data's targets, shape (N,).
+        functions: label → (x_grid, y_grid), one fitted function evaluated on a grid.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        data_label: the legend label of the data points.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.scatter(np.asarray(x), np.asarray(y), s=12, alpha=0.6, color="black", label=data_label)
     for label, (xg, yg) in functions.items():
@@ -206,7 +276,28 @@ def train_test(
     labels: tuple[str, str] = ("train", "test"),
     xticklabels: Sequence[str] | None = None,
 ) -> Path:
-    """Training and test error against a hyper-parameter (degree, depth, λ, batch size, ...)."""
+    """Training and test error against a hyper-parameter (degree, depth, λ, batch size, ...).
+
+    Args:
+        path: the PNG file to write.
+        values: the hyper-parameter's values (the x positions, unless ``xticklabels`` is given).
+        train: the training error at each value.
+        test: the test error at each value.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        logx: use a logarithmic x axis (symmetric-log when a value is ≤ 0; ignored with ``xticklabels``).
+        logy: use a logarithmic y axis.
+        labels: the legend labels of the two curves.
+        xticklabels: names for the values, drawn at equally spaced positions instead of ``values``.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     xs = np.arange(len(values)) if xticklabels is not None else np.asarray(values)
     ax.plot(xs, np.asarray(train), "o-", label=labels[0])
@@ -238,6 +329,26 @@ def scatter(
     ``colors`` fixes the colour of a group or line by its label (one colour per category across figures);
     ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
     ``"below"`` (under the axes).
+
+    Args:
+        path: the PNG file to write.
+        groups: label → (x, y), the points of one group.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        lines: label → (x, y), lines drawn over the points (a decision boundary, a fit).
+        logx: use a logarithmic x axis.
+        logy: use a logarithmic y axis.
+        colors: label → Matplotlib colour, for groups and lines; others get the colour cycle.
+        legend_loc: where the legend goes: a Matplotlib location (default ``"best"``), ``"outside"`` (right of
+            the axes) or ``"below"`` (under the axes).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     colors = colors or {}
@@ -277,6 +388,34 @@ def contour(
     grid's range. ``inset`` = ((x0, x1), (y0, y1)) adds a zoomed view of that window (at ``inset_bounds``, in
     axes fractions) with the same contours and paths; ``legend_loc`` places the legend (``"below"``: under the
     axes, off the data); ``colors`` fixes a trajectory's colour by label (one colour per optimizer across figures).
+
+    Args:
+        path: the PNG file to write.
+        f: the surface, ``f(X, Y) -> Z`` on NumPy grids of equal shape (e.g. :func:`jaxml.surfaces.on_grid`).
+        xlim: (low, high) of θ₁, the window's x range.
+        ylim: (low, high) of θ₂, the window's y range.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        trajectories: label → (T, 2) array of θ along an optimizer's path (its end marked with an x).
+        points: label → (θ₁, θ₂) of a point to star and name (minima, saddles).
+        levels: the number of contour levels, or the levels themselves.
+        log_levels: space the levels geometrically over the loss shifted to be positive, with a log colour bar.
+        resolution: grid points per axis.
+        level_range: (lowest, highest) level of the shifted loss with ``log_levels``; ``None`` for the grid's
+            range.
+        inset: ((x0, x1), (y0, y1)), a window to repeat zoomed in an inset; ``None`` for none.
+        inset_bounds: the inset's (left, bottom, width, height) in axes fractions.
+        legend_loc: where the legend goes: a Matplotlib location (default ``"best"``), ``"outside"`` (right of
+            the axes) or ``"below"`` (under the axes).
+        colors: label → Matplotlib colour of a trajectory; others get the colour cycle.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a trajectory or a point holds NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, NullFormatter
@@ -357,6 +496,27 @@ def decision_regions(
 
     ``legend_loc``: where the legend goes, a Matplotlib location, ``"outside"`` (right of the axes) or
     ``"below"`` (under the axes).
+
+    Args:
+        path: the PNG file to write.
+        predict: ``predict(points) -> labels``, (M, 2) grid points to (M,) class indices 0…K−1.
+        x: the data's points, shape (N, 2).
+        y: their class indices, shape (N,), in 0…K−1.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        class_names: the legend label of each class, indexed by class; ``None`` for the class indices.
+        resolution: grid points per axis.
+        margin: how far the grid extends beyond the data, as a fraction of its range on each axis.
+        legend_loc: where the legend goes: a Matplotlib location (default ``"best"``), ``"outside"`` (right of
+            the axes) or ``"below"`` (under the axes).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y)
@@ -395,6 +555,26 @@ def bars(
     ``errors`` gives error-bar half-widths per group (e.g. a spread over seeds); ``hlines`` labelled references;
     ``value_labels`` writes each bar's value above it (a bar of height 0 is otherwise invisible);
     ``legend_loc`` as in every plot here ("outside"/"below" keep the legend off the bars).
+
+    Args:
+        path: the PNG file to write.
+        categories: the x-axis categories.
+        groups: label → one value per category (one bar of each category).
+        title: the axes' title.
+        ylabel: the y-axis label.
+        xlabel: the x-axis label.
+        errors: label → one error-bar half-width per category; a group not named here gets none.
+        hlines: label → y of a dashed horizontal reference line, labelled at one end.
+        value_labels: write each bar's value above it.
+        legend_loc: where the legend goes: a Matplotlib location (default ``"best"``), ``"outside"`` (right of
+            the axes) or ``"below"`` (under the axes).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(categories) * max(1, len(groups))), 4.2))
     n = len(groups)
@@ -426,10 +606,32 @@ def histogram(
     bins: int = 50,
     logy: bool = False,
 ) -> Path:
-    """Overlaid histograms of named samples (eigenvalues, errors, ...)."""
+    """Overlaid histograms of named samples (eigenvalues, errors, ...).
+
+    Args:
+        path: the PNG file to write.
+        samples: label → the values of one sample.
+        title: the axes' title.
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        bins: the number of bins of each histogram.
+        logy: use a logarithmic y axis.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a sample holds NaN or ±∞ (Matplotlib would silently leave NaN out of the bins: a count
+            that is not the sample's), or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
+    """
+    arrays = {label: np.asarray(s, dtype=float) for label, s in samples.items()}
+    for label, values in arrays.items():
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"histogram {title!r}: sample {label!r} has NaN or ±∞ values; drop them")
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, s in samples.items():
-        ax.hist(np.asarray(s, dtype=float), bins=bins, alpha=0.55, label=label)
+    for label, values in arrays.items():
+        ax.hist(values, bins=bins, alpha=0.55, label=label)
     _finish(ax, title, xlabel, ylabel, logy=logy)
     return save(fig, path)
 
@@ -453,6 +655,25 @@ def panels(
     right of its panel (off the data), any other value is matplotlib's ``loc``. With ``shared_legend`` (panels that
     draw the same labelled series) one legend goes under the whole figure, off the data, instead of one per
     panel.
+
+    Args:
+        path: the PNG file to write.
+        draw: one callable per panel, ``draw(ax)``, drawing into its ``Axes`` (e.g. :func:`path_on_surface`).
+        titles: one title per panel.
+        suptitle: the figure's title.
+        ncols: panels per row; ``None`` for up to 3.
+        panel_size: one panel's (width, height) in inches.
+        legend_loc: each panel's legend place: ``"outside"`` (right of the panel) or a Matplotlib location
+            (default ``"best"``); unused with ``shared_legend``.
+        shared_legend: draw one legend under the figure for all panels (each label once).
+        legend_ncol: the columns of the shared legend.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: if a plotted value is NaN or ±∞, or a legend label is blank (:func:`check`).
+        OSError: if the PNG or its folder cannot be written (:func:`jaxml.io.atomic_write_bytes`).
     """
     n = len(draw)
     ncols = ncols or min(n, 3)
@@ -507,11 +728,18 @@ def path_on_surface(
     Args:
         values: ``values(X, Y) -> Z`` on NumPy grids (e.g. ``jaxml.surfaces.on_grid(f)``).
         theta: the path, shape (T, 2).
-        xlim, ylim: the window.
-        label, color, style: the path's legend label, colour and Matplotlib line style.
+        xlim: (low, high) of θ₁, the window's x range.
+        ylim: (low, high) of θ₂, the window's y range.
+        label: the path's legend label.
+        color: the path's Matplotlib colour.
         steps: how many updates the path took (labels its end point).
+        style: the path's Matplotlib line style.
         marks: named points to star (minima, saddles).
         resolution: grid points per axis.
+
+    Returns:
+        ``draw(ax)``, a callable for :func:`panels` that draws the contours, the colour bar, the path (start,
+        end and line) and the marks into ``ax``. The surface is evaluated here, once; nothing is drawn yet.
     """
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import LogFormatterSciNotation

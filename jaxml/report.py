@@ -118,6 +118,10 @@ class Domain(NamedTuple):
     Build domains with :func:`integer`, :func:`number`, :func:`flag`, :func:`choice`, :func:`text`,
     :func:`tuple_of` and :func:`optional`.
 
+    Attributes:
+        text: the domain in words, completing "must be …" (``"an integer in [1, 10000000]"``).
+        check: ``check(value, name)``; raises ``TypeError`` or ``ValueError`` when ``value`` lies outside.
+
     Example:
         >>> number(0, low_open=True).validate(-0.1, "learning_rate")
         Traceback (most recent call last):
@@ -129,7 +133,16 @@ class Domain(NamedTuple):
     check: Callable[[Any, str], Any]
 
     def validate(self, value: Any, name: str) -> None:
-        """Raise ``TypeError``/``ValueError`` naming ``name``, this domain and ``value`` when it lies outside."""
+        """Raise ``TypeError``/``ValueError`` naming ``name``, this domain and ``value`` when it lies outside.
+
+        Args:
+            value: the value to check.
+            name: the field's name, for the message.
+
+        Raises:
+            TypeError: if ``value`` is of the wrong kind (the message says "``name`` must be …, got …").
+            ValueError: if ``value`` is of the right kind but outside the domain.
+        """
         try:
             self.check(value, name)
         except (TypeError, ValueError) as err:
@@ -144,6 +157,14 @@ def _shown(value: Any) -> str:
 def integer(low: int = 1, high: int = MAX_COUNT) -> Domain:
     """An ``int`` (not a ``bool``) in [low, high]; the default is a count: 1 … :data:`MAX_COUNT`.
 
+    Args:
+        low: the smallest value allowed (inclusive).
+        high: the largest value allowed (inclusive).
+
+    Returns:
+        A :class:`Domain` whose check raises ``TypeError`` for a non-integer (a ``bool`` included) and
+        ``ValueError`` for an integer outside [low, high].
+
     Example:
         >>> integer().validate(99999999999999999999, "epochs")
         Traceback (most recent call last):
@@ -157,6 +178,16 @@ def number(
     low: float | None = None, high: float | None = None, *, low_open: bool = False, high_open: bool = False
 ) -> Domain:
     """A finite real number (``int`` or ``float``, not ``bool``) in the interval given (open where asked).
+
+    Args:
+        low: the lower bound, or ``None`` for none.
+        high: the upper bound, or ``None`` for none.
+        low_open: exclude ``low`` itself (``> low`` instead of ``≥ low``).
+        high_open: exclude ``high`` itself (``< high`` instead of ``≤ high``).
+
+    Returns:
+        A :class:`Domain` whose check raises ``TypeError`` for anything but a single real number (arrays and
+        ``bool`` included) and ``ValueError`` for NaN, ±∞ or a number outside the interval.
 
     Example:
         >>> number(0, 1, high_open=True).text, number(0).text, number(0, low_open=True).text
@@ -180,7 +211,11 @@ def number(
 
 
 def flag() -> Domain:
-    """``True`` or ``False`` (a ``bool``; 0 and 1 are refused)."""
+    """``True`` or ``False`` (a ``bool``; 0 and 1 are refused).
+
+    Returns:
+        A :class:`Domain` whose check raises ``TypeError`` for anything but a ``bool`` (or ``numpy.bool_``).
+    """
 
     def check(v: Any, n: str) -> None:
         if not isinstance(v, (bool, np.bool_)):
@@ -192,6 +227,17 @@ def flag() -> Domain:
 def choice(options: Sequence[str] | Callable[[], Sequence[str]], describe: str | None = None) -> Domain:
     """One of ``options``. A zero-argument callable is called once, on the first check (names read from a data
     file, which then costs nothing until a config is made); ``describe`` then says what they are in the message.
+
+    Args:
+        options: the allowed values, or a zero-argument callable returning them (called at most once).
+        describe: the domain in words for the error message; defaults to "one of" and the options listed, and is
+            required when ``options`` is a callable.
+
+    Returns:
+        A :class:`Domain` whose check raises ``ValueError`` for a value not among the options.
+
+    Raises:
+        TypeError: if ``options`` is a callable and ``describe`` is ``None``.
 
     Example:
         >>> choice(("relu", "identity")).validate("tanh", "activation")
@@ -214,7 +260,12 @@ def choice(options: Sequence[str] | Callable[[], Sequence[str]], describe: str |
 
 
 def text() -> Domain:
-    """A non-empty ``str``."""
+    """A non-empty ``str``.
+
+    Returns:
+        A :class:`Domain` whose check raises ``TypeError`` for a non-``str`` and ``ValueError`` for an empty or
+        all-whitespace string.
+    """
 
     def check(v: Any, n: str) -> None:
         if not isinstance(v, str):
@@ -226,7 +277,14 @@ def text() -> Domain:
 
 
 def optional(item: Domain) -> Domain:
-    """``None`` or a value of ``item``."""
+    """``None`` or a value of ``item``.
+
+    Args:
+        item: the domain of a value that is not ``None``.
+
+    Returns:
+        A :class:`Domain` that accepts ``None`` and otherwise checks with ``item``.
+    """
     return Domain(f"None or {item.text}", lambda v, n: None if v is None else item.check(v, n))
 
 
@@ -243,6 +301,19 @@ def tuple_of(
 
     ``increasing``: strictly increasing; ``ordered``: a (low, high) pair with low ≤ high; ``includes``: a value
     that must be among them.
+
+    Args:
+        item: the domain of every entry (an entry's error names it as ``name[i]``).
+        length: the exact number of entries, or ``None`` for any number of at least ``min_length``.
+        min_length: the fewest entries allowed when ``length`` is ``None``.
+        increasing: require strictly increasing entries.
+        ordered: require a (low, high) pair with low ≤ high (use with ``length=2``).
+        includes: a value that must be among the entries, or ``None``.
+
+    Returns:
+        A :class:`Domain` whose check raises ``TypeError`` for anything but a tuple or list (or an entry of the
+        wrong kind) and ``ValueError`` for a wrong length, an entry outside ``item`` or a broken ordering or
+        inclusion.
 
     Example:
         >>> tuple_of(integer()).validate((), "units")
@@ -281,7 +352,13 @@ def tuple_of(
 
 
 class Requirement(NamedTuple):
-    """A constraint between fields of a config (``holds(config) -> bool``), stated in ``text``."""
+    """A constraint between fields of a config (``holds(config) -> bool``), stated in ``text``.
+
+    Attributes:
+        fields: the names of the fields it relates (their values are shown when it is broken).
+        text: the constraint in words; the ``ValueError`` message when it is broken.
+        holds: ``holds(config) -> bool``, whether a config meets it.
+    """
 
     fields: tuple[str, ...]
     text: str
@@ -304,6 +381,16 @@ class ExperimentConfig:
     :meth:`quick`, ``dataclasses.replace`` or the command line's ``--set`` alike — so a value outside its domain
     is a ``ValueError`` (``TypeError`` for the wrong kind) naming the field before anything runs. A field without
     a domain is a ``TypeError``: no field goes unchecked.
+
+    Attributes:
+        seed: the run's seed, in [0, :data:`MAX_SEED`]; replicates derive their seeds from it.
+        replicates: how many replicates (seeds, starts, splits or draws) an empirical claim gets, at least 2
+            (fewer than :data:`MIN_REPLICATES` and no empirical claim can be reproduced).
+        out: the output folder; each experiment writes under ``out/<name>`` (:meth:`out_dir`).
+        variant: ``"full"`` or ``"quick"`` (set by :meth:`quick`).
+        QUICK: class variable: field → value overrides of the quick (smoke-test) variant.
+        DOMAINS: class variable: field name → :class:`Domain`; a subclass's entries add to its bases'.
+        REQUIRES: class variable: the :class:`Requirement` constraints between fields.
 
     Example:
         >>> @dataclasses.dataclass(frozen=True)
@@ -339,7 +426,11 @@ class ExperimentConfig:
 
     @classmethod
     def domains(cls) -> dict[str, Domain]:
-        """Every field's domain: the ``DOMAINS`` of this class and its bases (a subclass's entry wins)."""
+        """Every field's domain: the ``DOMAINS`` of this class and its bases (a subclass's entry wins).
+
+        Returns:
+            A dict from field name to :class:`Domain`.
+        """
         out: dict[str, Domain] = {}
         for klass in reversed(cls.__mro__):
             out.update(vars(klass).get("DOMAINS", {}))
@@ -349,9 +440,10 @@ class ExperimentConfig:
         """Check every field against its domain and every ``REQUIRES`` constraint.
 
         Raises:
-            ValueError: a field outside its domain, or a constraint between fields broken; the message names
-                the field(s), the domain and the value.
-            TypeError: a field of the wrong kind, or a field that declares no domain.
+            ValueError: if a field lies outside its domain, or a constraint between fields is broken; the
+                message names the field(s), the domain and the value.
+            TypeError: if a field is of the wrong kind, or a field declares no domain (or ``DOMAINS`` names
+                something that is not a field).
         """
         cls = type(self)
         domains = cls.domains()
@@ -371,15 +463,30 @@ class ExperimentConfig:
                 raise ValueError(f"{req.text}, got {got}")
 
     def quick(self) -> ExperimentConfig:
-        """This config with the ``QUICK`` overrides applied (``variant="quick"``)."""
+        """This config with the ``QUICK`` overrides applied (``variant="quick"``).
+
+        Returns:
+            A new config of the same class, validated like any other.
+        """
         return dataclasses.replace(self, variant="quick", **dict(self.QUICK))
 
     @property
     def is_quick(self) -> bool:
+        """Whether this is the quick (smoke-test) variant."""
         return self.variant == "quick"
 
     def out_dir(self, name: str) -> Path:
-        """The folder for experiment ``name``'s figures, created on demand."""
+        """The folder for experiment ``name``'s figures, created on demand.
+
+        Args:
+            name: the experiment's name (a sub-folder of ``out``).
+
+        Returns:
+            The path ``out/name``, which exists on return.
+
+        Raises:
+            OSError: if the folder cannot be created.
+        """
         path = Path(self.out) / name
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -395,6 +502,15 @@ def bar(tests: int = 1) -> float:
     takes the best of ``tests`` sizes or models keeps the same family-wise rate (Šidák):
     α₁ = 1 − (1 − α)^(1/tests), bar = Φ⁻¹(1 − α₁).
 
+    Args:
+        tests: how many sizes or models the claim's maximum ranges over (1: a single comparison).
+
+    Returns:
+        The bar in standard errors, a ``float``: 3.0 for one test, larger for more.
+
+    Raises:
+        ValueError: if ``tests`` is not a positive ``int`` (a ``bool`` included).
+
     Example:
         >>> bar(1), round(bar(12), 2)
         (3.0, 3.69)
@@ -409,7 +525,16 @@ def bar(tests: int = 1) -> float:
 
 class Evidence(NamedTuple):
     """What :func:`replicated` found: ``held`` of ``n`` replicates had a positive effect; the mean effect
-    ± its standard error ``se``; the ``bar`` (standard errors) it had to clear; and whether it did."""
+    ± its standard error ``se``; the ``bar`` (standard errors) it had to clear; and whether it did.
+
+    Attributes:
+        n: the number of replicates.
+        held: how many of them had a positive effect.
+        mean: the mean effect ē.
+        se: its standard error s/√n (``inf`` for a single replicate).
+        bar: the standard errors the mean had to exceed (:func:`bar`).
+        holds: whether the claim is reproduced: n ≥ :data:`MIN_REPLICATES`, ē > 0 and ē > bar · se.
+    """
 
     n: int
     held: int
@@ -419,12 +544,21 @@ class Evidence(NamedTuple):
     holds: bool
 
     def to_json(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (an infinite ``se`` becomes ``None``).
+
+        Returns:
+            A dict with the keys ``n``, ``held``, ``mean``, ``se``, ``bar`` and ``holds``.
+        """
         out = self._asdict()
         out["se"] = self.se if math.isfinite(self.se) else None  # one replicate has no standard error
         return out
 
     def describe(self) -> str:
-        """``"held in 9/10, effect 0.12 ± 0.01 (bar 3 SE)"``; says so when there were too few replicates."""
+        """``"held in 9/10, effect 0.12 ± 0.01 (bar 3 SE)"``; says so when there were too few replicates.
+
+        Returns:
+            The sentence, a ``str``.
+        """
         few = f"; too few replicates ({self.n} < {MIN_REPLICATES})" if self.n < MIN_REPLICATES else ""
         return (
             f"held in {self.held}/{self.n}, effect {_fmt(self.mean)} ± {_fmt(self.se)} (bar {self.bar:.3g} SE){few}"
@@ -452,8 +586,8 @@ def replicated(effects: Sequence[float] | np.ndarray, *, tests: int = 1) -> Evid
         An :class:`Evidence`.
 
     Raises:
-        ValueError: ``effects`` is not a non-empty 1-D array; :class:`NonFiniteEffects` (a ``ValueError``) when
-            one is NaN or ±∞.
+        ValueError: if ``effects`` is not a non-empty 1-D array, or ``tests`` is not a positive ``int``.
+        NonFiniteEffects: if an effect is NaN or ±∞ (a ``ValueError`` and a ``FloatingPointError``).
     """
     e = np.asarray(effects, dtype=np.float64)
     if e.ndim != 1 or e.size == 0:
@@ -476,7 +610,7 @@ class Claim(NamedTuple):
 
     Attributes:
         id: a short identifier, unique within the experiment.
-        section: the syllabus section (SCOPE §) the statement comes from.
+        section: the syllabus section (course §, e.g. ``"1.3"``) the statement comes from.
         statement: the lecture's claim, in words.
         predicate: exact claims: ``predicate(metrics) -> bool``, whether this run's numbers show it. ``None``
             for an empirical claim.
@@ -507,11 +641,23 @@ class Claim(NamedTuple):
 
     @property
     def empirical(self) -> bool:
+        """Whether the claim is empirical (it names an ``effect``) rather than exact."""
         return self.effect is not None
 
 
 class Verdict(NamedTuple):
-    """A claim evaluated on one run: ``holds`` and the numbers it read."""
+    """A claim evaluated on one run: ``holds`` and the numbers it read.
+
+    Attributes:
+        id: the claim's identifier.
+        section: the syllabus section (course §).
+        statement: the lecture's claim, in words.
+        holds: whether this run's numbers reproduce it (computed, never copied from ``expected``).
+        numbers: the metrics the claim read, by name (``None`` where not reached).
+        expected: whether the project expects it to be reproduced in a run of this variant.
+        detail: the claim's ``explain`` sentence for this run, or ``""``.
+        evidence: for an empirical claim, the :class:`Evidence`; ``None`` for an exact one.
+    """
 
     id: str
     section: str
@@ -524,9 +670,16 @@ class Verdict(NamedTuple):
 
     @property
     def verdict(self) -> str:
+        """``"reproduced"`` or ``"not reproduced"``, from ``holds``."""
         return "reproduced" if self.holds else "not reproduced"
 
     def to_json(self) -> dict[str, Any]:
+        """The verdict as a JSON-ready dict, as ``results.json`` records it.
+
+        Returns:
+            A dict with the fields, plus ``verdict``, ``kind`` (``"exact"`` or ``"empirical"``) and the evidence
+            as a dict (or ``None``).
+        """
         return {
             "id": self.id,
             "section": self.section,
@@ -558,6 +711,21 @@ def evaluate(
 
     A claim reading a metric (or an effect) the run did not produce raises ``KeyError`` naming it: a claim can
     never pass by accident. A claim with both or neither of ``predicate`` and ``effect`` is a ``TypeError``.
+
+    Args:
+        claims: the experiment's claims.
+        metrics: the run's numbers by name (what exact claims' predicates and every claim's ``reads`` see).
+        replicates: the run's per-replicate effect arrays by name (what empirical claims' ``effect`` names).
+        quick: whether this is a quick run (changes only each verdict's ``expected``).
+
+    Returns:
+        One :class:`Verdict` per claim, in the order of ``claims``.
+
+    Raises:
+        TypeError: if a claim has both or neither of ``predicate`` and ``effect``.
+        KeyError: if a claim reads a metric, or names an effect, that the run did not produce.
+        ValueError: if an effect is not a non-empty 1-D array, or a claim's ``tests`` is not a positive ``int``.
+        NonFiniteEffects: if an effect holds NaN or ±∞.
     """
     replicates = replicates or {}
     out = []
@@ -583,7 +751,14 @@ def _number(v: Any) -> float | None:
 
 
 def tally(verdicts: Sequence[Verdict]) -> tuple[int, int]:
-    """(reproduced, not reproduced), counted from each verdict's computed ``holds``, never from ``expected``."""
+    """(reproduced, not reproduced), counted from each verdict's computed ``holds``, never from ``expected``.
+
+    Args:
+        verdicts: the verdicts to count.
+
+    Returns:
+        A pair of ``int``: how many verdicts hold, and how many do not.
+    """
     held = sum(v.holds for v in verdicts)
     return held, len(verdicts) - held
 
@@ -636,7 +811,18 @@ def _fmt(v: Any) -> str:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A Markdown table; floats get 4 significant digits."""
+    """A Markdown table; floats get 4 significant digits.
+
+    Numbers of magnitude ≥ 1e5 or below 1e-3 are written in scientific notation, ``None`` as "—", and a ``|``
+    inside a cell is escaped so that it cannot split the cell.
+
+    Args:
+        header: the column headings.
+        rows: the rows, each a sequence of cells (numbers, strings or ``None``) as long as ``header``.
+
+    Returns:
+        The table as Markdown text (a header line, a separator line and one line per row).
+    """
     cell = lambda v: _fmt(v).replace("|", "\\|")  # a bare | inside a cell (P(C₁|x)) would split it
     lines = ["| " + " | ".join(str(h).replace("|", "\\|") for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -644,7 +830,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def metrics_table(metrics: Mapping[str, float], lecture: Mapping[str, float]) -> str:
-    """Our numbers with the lecture's beside them where it gives one."""
+    """Our numbers with the lecture's beside them where it gives one.
+
+    Args:
+        metrics: our numbers, by name.
+        lecture: the lecture's published numbers, by the same names; may be empty.
+
+    Returns:
+        A Markdown table (:func:`table`) with columns quantity and jaxml, and a lecture column ("—" where the
+        lecture gives no number) when ``lecture`` is not empty.
+    """
     if lecture:
         rows = [[k, _fmt(v), _fmt(lecture[k]) if k in lecture else "—"] for k, v in metrics.items()]
         return table(["quantity", "jaxml", "lecture"], rows)
@@ -661,7 +856,17 @@ def _claim_line(v: Verdict) -> str:
 
 
 def to_markdown(name: str, result: Result, seconds: float, root: Path) -> str:
-    """One experiment's section of the report; figure paths are made relative to ``root``."""
+    """One experiment's section of the report; figure paths are made relative to ``root``.
+
+    Args:
+        name: the experiment's name (shown beside the title).
+        result: what the experiment's ``compute`` returned, its ``figures`` filled in.
+        seconds: how long the experiment ran, in seconds.
+        root: the folder ``report.md`` is written to (figure links are relative to it).
+
+    Returns:
+        The section as Markdown: title, summary, run time, claims, metrics table, tables and figures.
+    """
     parts = [f"## {result.title} (`{name}`)", "", result.summary.strip(), "", f"*Ran in {seconds:.1f} s.*", ""]
     if result.claims:
         parts += ["**Lecture claims**", ""]
@@ -679,7 +884,11 @@ def to_markdown(name: str, result: Result, seconds: float, root: Path) -> str:
 
 def progress(message: str) -> None:
     """One line on stderr from inside a long experiment (``   … trained 4 of 16 networks``), so a tour is never
-    silent for minutes; the report and ``results.json`` are unaffected."""
+    silent for minutes; the report and ``results.json`` are unaffected.
+
+    Args:
+        message: what the experiment is doing now.
+    """
     print(f"   … {message}", file=sys.stderr, flush=True)
 
 
@@ -707,6 +916,11 @@ def _git_commit() -> str | None:
 def provenance() -> dict[str, Any]:
     """What produced a run: package versions, the git commit (when there is one), Python, platform, device.
 
+    Returns:
+        A dict with ``packages`` (name → version, ``None`` when not installed), ``git_commit`` (the commit,
+        ``+dirty`` with uncommitted changes, or ``None`` outside a git clone), ``python``, ``platform`` and
+        ``device`` (JAX's first device's ``platform`` and ``kind``, and the device ``count``).
+
     Example:
         >>> sorted(provenance())
         ['device', 'git_commit', 'packages', 'platform', 'python']
@@ -727,6 +941,13 @@ def provenance() -> dict[str, Any]:
 def nonfinite(value: Any, where: str = "") -> str | None:
     """Where the first NaN or ±∞ in ``value`` (nested mappings, sequences, arrays, numbers) is, as
     ``"results.metrics.loss = nan"``, or ``None`` when every number is finite.
+
+    Args:
+        value: the value to search.
+        where: the path of ``value`` below ``results`` (e.g. ``".metrics"``), prefixed to the place reported.
+
+    Returns:
+        A ``str`` naming the first non-finite number and its value, or ``None``.
 
     Example:
         >>> nonfinite({"metrics": {"a": 1.0, "loss": float("nan")}})
@@ -781,10 +1002,24 @@ def write_results_json(
     Records the whole ``config`` (after any ``--set``), the seed, the per-replicate effects and the run's
     provenance (:func:`provenance`). Raises ``ValueError`` on a NaN or ±∞ anywhere — "not reached" is
     ``null`` — before anything is written.
+
+    Args:
+        path: where to write the JSON file.
+        name: the experiment's name.
+        result: what the experiment's ``compute`` returned.
+        seconds: how long the experiment ran, in seconds.
+        config: the run's config (recorded whole, with its seed), or ``None``.
+        provenance_: what produced the run; ``None`` to record :func:`provenance` now.
+
+    Raises:
+        ValueError: if any number in the payload is NaN or ±∞ (the message names where).
+        OSError: if the file or its folder cannot be written (:func:`jaxml.io.atomic_write_text`).
     """
     payload = {
         "name": name,
         "title": result.title,
+        "summary": result.summary,
+        "tables": dict(result.tables),
         "seconds": seconds,
         "seed": config.seed if config is not None else None,
         "config": dataclasses.asdict(config) if config is not None else None,
@@ -812,6 +1047,12 @@ def claims_table(verdicts: Mapping[str, Sequence[Verdict]]) -> str:
 
     The verdict column shows the computed ``holds`` (what this run's numbers say), never the claim's ``expected``
     (what the project has established): a claim that stops (or starts) reproducing shows it here.
+
+    Args:
+        verdicts: each experiment's verdicts, by experiment name (in the order the rows are wanted).
+
+    Returns:
+        The table as Markdown (:func:`table`), one row per verdict.
     """
     rows = []
     for name, vs in verdicts.items():
@@ -829,7 +1070,21 @@ def claims_table(verdicts: Mapping[str, Sequence[Verdict]]) -> str:
 def write_report(
     path: Path, sections: Sequence[str], header: str, verdicts: Mapping[str, Sequence[Verdict]] | None = None
 ) -> Path:
-    """The tour's ``report.md``: a header, the claims table with its tally, then every experiment's section."""
+    """The tour's ``report.md``: a header, the claims table with its tally, then every experiment's section.
+
+    Args:
+        path: where to write the report.
+        sections: each experiment's section (:func:`to_markdown`).
+        header: the report's opening text (title, what it shows, provenance).
+        verdicts: each experiment's verdicts, by experiment name, for the claims table; ``None`` or empty for
+            no table.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`, written atomically.
+
+    Raises:
+        OSError: if the file or its folder cannot be written (:func:`jaxml.io.atomic_write_text`).
+    """
     parts = [header.rstrip()]
     if verdicts:
         held, missed = tally([v for vs in verdicts.values() for v in vs])

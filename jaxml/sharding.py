@@ -36,8 +36,10 @@ from jax.sharding import PartitionSpec as P
 
 PyTree = Any
 
-DATA_AXIS = "data"  # mesh axis the examples of a batch are split over
-SWEEP_AXIS = "sweep"  # mesh axis the runs of a fit_sweep are split over
+#: Name of the mesh axis the examples of a batch are split over (data parallelism).
+DATA_AXIS = "data"
+#: Name of the mesh axis the runs of a :func:`jaxml.train.fit_sweep` are split over.
+SWEEP_AXIS = "sweep"
 
 __all__ = [
     "DATA_AXIS",
@@ -54,7 +56,15 @@ __all__ = [
 
 
 def axis_size(mesh: Mesh | None, name: str) -> int:
-    """The number of devices along mesh axis ``name`` (1 without a mesh or without that axis)."""
+    """The number of devices along mesh axis ``name`` (1 without a mesh or without that axis).
+
+    Args:
+        mesh: the device mesh, or None (no mesh).
+        name: a mesh axis name, e.g. :data:`DATA_AXIS` or :data:`SWEEP_AXIS`.
+
+    Returns:
+        int: ``mesh.shape[name]``, or 1 when ``mesh`` is None or has no axis ``name``.
+    """
     return int(mesh.shape[name]) if mesh is not None and name in mesh.axis_names else 1
 
 
@@ -66,6 +76,20 @@ def check_mesh(mesh: Any, *, allowed: tuple[str, ...], required: tuple[str, ...]
     not allowed and every op on sharded values must resolve its output sharding; the trainer instead lets XLA's
     partitioner propagate from a few constraints, which works for any objective, so it uses the same devices
     as Auto axes.
+
+    Args:
+        mesh: the mesh to check; must be a ``jax.sharding.Mesh``.
+        allowed: the axis names the mesh may have.
+        required: the axis names the mesh must have.
+        name: how error messages call the argument, e.g. "mesh for fit".
+
+    Returns:
+        jax.sharding.Mesh: ``mesh`` itself when all its axes are already Auto, otherwise a mesh over the same
+        devices and axis names with every axis in ``AxisType.Auto``.
+
+    Raises:
+        TypeError: if ``mesh`` is not a ``jax.sharding.Mesh``.
+        ValueError: if ``mesh`` has an axis not in ``allowed`` or lacks an axis of ``required``.
     """
     if not isinstance(mesh, Mesh):
         raise TypeError(f"mesh must be a jax.sharding.Mesh (or None), got {type(mesh).__name__}")
@@ -80,14 +104,33 @@ def check_mesh(mesh: Any, *, allowed: tuple[str, ...], required: tuple[str, ...]
 
 
 def check_divisible(count: int, what: str, mesh: Mesh, axis: str) -> None:
-    """``ValueError`` unless ``count`` (described by ``what``) splits evenly over mesh axis ``axis``."""
+    """``ValueError`` unless ``count`` (described by ``what``) splits evenly over mesh axis ``axis``.
+
+    Args:
+        count: how many items are to be split, e.g. the batch size B or the number of runs N.
+        what: how the error message names ``count``, e.g. "batch_size".
+        mesh: the device mesh (None counts as an axis of size 1, which divides everything).
+        axis: the mesh axis name ``count`` is split over.
+
+    Raises:
+        ValueError: if ``count`` is not a multiple of the size of mesh axis ``axis``.
+    """
     size = axis_size(mesh, axis)
     if count % size:
         raise ValueError(f"{what} ({count}) must be divisible by the size of the mesh axis {axis!r} ({size})")
 
 
 def state_sharding(mesh: Mesh, *, sweep: bool) -> NamedSharding:
-    """The training state's layout: replicated, or (a sweep on a mesh with a "sweep" axis) runs split over it."""
+    """The training state's layout: replicated, or (a sweep on a mesh with a "sweep" axis) runs split over it.
+
+    Args:
+        mesh: the device mesh.
+        sweep: whether the state has a leading run axis (a :func:`jaxml.train.fit_sweep`).
+
+    Returns:
+        jax.sharding.NamedSharding: ``P("sweep")`` on ``mesh`` for a sweep on a mesh with a :data:`SWEEP_AXIS`,
+        otherwise ``P()`` (replicated).
+    """
     return NamedSharding(mesh, P(SWEEP_AXIS) if sweep and SWEEP_AXIS in mesh.axis_names else P())
 
 
@@ -95,6 +138,15 @@ def constrainer(mesh: Mesh | None) -> Callable[[PyTree, int], PyTree]:
     """``constrain(tree, dim)``: split every leaf's axis ``dim`` over the mesh's "data" axis (if it divides).
 
     Without a mesh ``constrain`` returns the tree unchanged, so the trainer's code is the same with or without.
+    A leaf whose axis ``dim`` does not divide by the "data" axis size (or a mesh whose "data" axis has one
+    device) is constrained to be replicated.
+
+    Args:
+        mesh: the device mesh, or None.
+
+    Returns:
+        Callable[[PyTree, int], PyTree]: ``constrain(tree, dim)``, which applies
+        ``jax.lax.with_sharding_constraint`` to every leaf of ``tree`` (meant to be called under ``jit``).
     """
     data_size = axis_size(mesh, DATA_AXIS)
 
@@ -119,6 +171,14 @@ def place(tree: PyTree, sharding: NamedSharding, *, keep_on_mesh: bool = False) 
     A mesh spanning several processes gets host values through ``make_array_from_callback``: each process
     fills its own shards from its (identical) copy. ``device_put`` would first check that the copies agree
     by comparing values, which fails on the NaN-filled history buffers.
+
+    Args:
+        tree: a pytree of arrays (jax or numpy) or scalars.
+        sharding: the layout to give every leaf.
+        keep_on_mesh: keep the layout (the partition spec) of leaves already laid out on ``sharding``'s mesh.
+
+    Returns:
+        PyTree: ``tree`` with every leaf a ``jax.Array`` laid out on ``sharding.mesh``.
     """
     mesh = sharding.mesh
     local_mesh = sharding.is_fully_addressable
@@ -146,7 +206,19 @@ def place_run(
 ) -> tuple:
     """A training run's inputs on the mesh: ``(state, per_run, data, val_data)`` with the state and the per-run
     arrays (keys, η) in :func:`state_sharding`, the data replicated unless already laid out on the mesh.
-    Without a mesh, unchanged."""
+    Without a mesh, unchanged.
+
+    Args:
+        mesh: the device mesh, or None.
+        state: the training state pytree (θ, optimizer state, model state, ...).
+        per_run: a tuple of per-run arrays (e.g. PRNG keys and learning rates η).
+        data: the training data pytree.
+        val_data: the validation data pytree (or None).
+        sweep: whether this is a sweep (state and per-run arrays carry a leading run axis).
+
+    Returns:
+        tuple: ``(state, per_run, data, val_data)``, placed on ``mesh`` (or unchanged when ``mesh`` is None).
+    """
     if mesh is None:
         return state, per_run, data, val_data
     runs, replicated = state_sharding(mesh, sweep=sweep), NamedSharding(mesh, P())
@@ -160,6 +232,12 @@ def to_host(tree: PyTree) -> PyTree:
 
     Arrays split over several processes are gathered (``multihost_utils.process_allgather``), a collective:
     every process must call it. Replicated and local arrays are read directly. A single array is a pytree too.
+
+    Args:
+        tree: a pytree of arrays.
+
+    Returns:
+        PyTree: ``tree`` with every leaf a ``numpy.ndarray`` of the leaf's full global shape.
     """
 
     def one(a: Any) -> np.ndarray:

@@ -1,4 +1,4 @@
-r"""Two-parameter error surfaces L(θ₁, θ₂) for watching optimizers move (SCOPE §4), and :func:`trajectory`.
+r"""Two-parameter error surfaces L(θ₁, θ₂) for watching optimizers move (course §4), and :func:`trajectory`.
 
 Each surface is a pure function of θ whose **leading axis has length 2** and which is vectorised over any
 trailing axes: ``f(θ)`` with θ of shape (2,) is a scalar (differentiable: ``jax.grad(f)``), and with θ of
@@ -14,7 +14,7 @@ its known minimum, a start point and plotting limits. The surfaces:
 * :func:`elongated` — a convex quadratic whose curvatures differ 1000-fold (the lecture's error surface where a
   fixed η either bounces between the walls or crawls along the floor while ‖g‖ is still large);
 * :func:`crescent` — a Rosenbrock banana (1−θ₁)² + b(θ₂−θ₁²)² (steep walls, a flat curved floor);
-* :func:`saddle` — the lecture's L = (1 − θ₁θ₂)² (SCOPE §3.2): a saddle at 0, minima on θ₁θ₂ = 1;
+* :func:`saddle` — the lecture's L = (1 − θ₁θ₂)² (course §3.2): a saddle at 0, minima on θ₁θ₂ = 1;
 * :func:`double_well` — a tilted double well: a shallow local minimum that plain gradient descent settles in
   and momentum rolls through to the global one.
 
@@ -83,6 +83,16 @@ def elongated(theta: Any) -> jax.Array:
 
     Gradient descent is stable only for η < 2/b = 0.02, and then moves along θ₁ by a factor (1 − ηa) ≥ 0.998
     per step: any fixed η is either too large for θ₂ or too small for θ₁.
+
+    Args:
+        theta: θ, a real array of shape (2, ...): (θ₁, θ₂) along the leading axis, any trailing axes.
+
+    Returns:
+        jax.Array: L(θ), of shape ``theta.shape[1:]`` (a scalar for θ of shape (2,)).
+
+    Raises:
+        TypeError: if ``theta`` is not a real numeric array (e.g. complex or strings).
+        ValueError: if ``theta`` has no leading axis of length 2, or (when concrete) is empty or not finite.
     """
     a, b = ELONGATED_CURVATURE
     theta = _theta(theta)
@@ -91,6 +101,16 @@ def elongated(theta: Any) -> jax.Array:
 
 def crescent(theta: Any) -> jax.Array:
     r"""L = (1 − θ₁)² + b(θ₂ − θ₁²)², b = 100: a crescent-shaped valley (Rosenbrock), minimum 0 at (1, 1).
+
+    Args:
+        theta: θ, a real array of shape (2, ...): (θ₁, θ₂) along the leading axis, any trailing axes.
+
+    Returns:
+        jax.Array: L(θ), of shape ``theta.shape[1:]`` (a scalar for θ of shape (2,)).
+
+    Raises:
+        TypeError: if ``theta`` is not a real numeric array (e.g. complex or strings).
+        ValueError: if ``theta`` has no leading axis of length 2, or (when concrete) is empty or not finite.
 
     Example:
         >>> float(crescent(np.array([1.0, 1.0]))), float(crescent(np.array([0.0, 0.0])))
@@ -101,10 +121,20 @@ def crescent(theta: Any) -> jax.Array:
 
 
 def saddle(theta: Any) -> jax.Array:
-    r"""L = (1 − θ₁θ₂)², the lecture's y = w₁w₂x with x = 1, ŷ = 1 (SCOPE §3.2).
+    r"""L = (1 − θ₁θ₂)², the lecture's y = w₁w₂x with x = 1, ŷ = 1 (course §3.2).
 
     At θ = 0: g = 0, H = [[0, −2], [−2, 0]] with eigenvalues ±2 — a saddle point; the minima (L = 0) form the
     hyperbola θ₁θ₂ = 1. Starting near the line θ₂ = −θ₁ the gradient points at the saddle.
+
+    Args:
+        theta: θ, a real array of shape (2, ...): (θ₁, θ₂) along the leading axis, any trailing axes.
+
+    Returns:
+        jax.Array: L(θ), of shape ``theta.shape[1:]`` (a scalar for θ of shape (2,)).
+
+    Raises:
+        TypeError: if ``theta`` is not a real numeric array (e.g. complex or strings).
+        ValueError: if ``theta`` has no leading axis of length 2, or (when concrete) is empty or not finite.
 
     Example:
         >>> float(saddle(np.array([0.0, 0.0]))), jax.grad(saddle)(np.array([0.0, 0.0])).tolist()
@@ -118,6 +148,16 @@ def double_well(theta: Any) -> jax.Array:
     r"""L = (θ₁² − 1)² + c θ₁ + θ₂², c = 0.5: two valleys along θ₁, the right one (θ₁ ≈ 0.93) a shallow *local*
     minimum, the left one (θ₁ ≈ −1.06) the global minimum; the barrier between them is at θ₁ ≈ 0.13.
 
+    Args:
+        theta: θ, a real array of shape (2, ...): (θ₁, θ₂) along the leading axis, any trailing axes.
+
+    Returns:
+        jax.Array: L(θ), of shape ``theta.shape[1:]`` (a scalar for θ of shape (2,)).
+
+    Raises:
+        TypeError: if ``theta`` is not a real numeric array (e.g. complex or strings).
+        ValueError: if ``theta`` has no leading axis of length 2, or (when concrete) is empty or not finite.
+
     Example:
         >>> float(double_well(np.array([1.0, 0.0])))
         0.5
@@ -130,6 +170,9 @@ def double_well_critical_points() -> np.ndarray:
     """θ₁ of :func:`double_well`'s critical points on θ₂ = 0, ascending: global minimum, barrier (a saddle),
     local minimum — the real roots of ∂L/∂θ₁ = 4θ₁³ − 4θ₁ + c.
 
+    Returns:
+        numpy.ndarray: shape (3,), float64, the three θ₁ in ascending order.
+
     Example:
         >>> np.round(double_well_critical_points(), 3).tolist()
         [-1.057, 0.127, 0.93]
@@ -139,6 +182,19 @@ def double_well_critical_points() -> np.ndarray:
 
 def on_grid(f: SurfaceFn) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The ``f(X, Y)`` form of a surface: NumPy grids in, a NumPy grid of losses out (for plotting).
+
+    The returned ``grid(X, Y)`` evaluates ``f`` on ``stack([X, Y])``; it raises ``TypeError`` for a non-real
+    ``X`` or ``Y`` and ``ValueError`` when they are empty, not finite, or of different shapes.
+
+    Args:
+        f: a surface θ (2, ...) -> L (...), e.g. :func:`crescent`.
+
+    Returns:
+        Callable[[numpy.ndarray, numpy.ndarray], numpy.ndarray]: ``grid(X, Y)``, the (H, W) losses for grids
+        ``X`` and ``Y`` of shape (H, W) (any equal shapes).
+
+    Raises:
+        TypeError: if ``f`` is not callable.
 
     Example:
         >>> on_grid(elongated)(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]])).tolist()
@@ -163,7 +219,8 @@ class Surface(NamedTuple):
         f: the surface, θ (2, ...) -> loss (...).
         minimum: the global minimum (θ₁, θ₂).
         start: a start point that shows the surface's difficulty.
-        xlim, ylim: plotting limits.
+        xlim: the plotting limits along θ₁.
+        ylim: the plotting limits along θ₂.
     """
 
     name: str
@@ -174,10 +231,14 @@ class Surface(NamedTuple):
     ylim: tuple[float, float]
 
 
+#: :func:`elongated`, started at (−9, 0.8): far along the flat θ₁ floor and up the steep θ₂ wall.
 ELONGATED = Surface("elongated quadratic", elongated, (0.0, 0.0), (-9.0, 0.8), (-10.0, 2.0), (-1.0, 1.0))
+#: :func:`crescent`, started at (−1.2, 1), Rosenbrock's classic start.
 CRESCENT = Surface("crescent", crescent, (1.0, 1.0), (-1.2, 1.0), (-2.0, 2.0), (-1.0, 3.0))
+#: :func:`saddle`, started near the line θ₂ = −θ₁, where the gradient points at the saddle at 0.
 SADDLE = Surface("saddle", saddle, (1.0, 1.0), (1.0, -0.99), (-2.0, 2.0), (-2.0, 2.0))
 _DW = double_well_critical_points()
+#: :func:`double_well`, started at (2, 1), on the side of the shallow local minimum.
 DOUBLE_WELL = Surface("tilted double well", double_well, (float(_DW[0]), 0.0), (2.0, 1.0), (-2.0, 2.2), (-1.2, 1.2))
 
 
@@ -210,8 +271,19 @@ def trajectory(
     Each step: gᵗ = ∇L(θᵗ); (uᵗ, s) = optimizer.update(gᵗ, s, θᵗ); θᵗ⁺¹ = θᵗ + uᵗ. Works under ``jax.vmap``
     (e.g. over learning rates: ``jax.vmap(lambda lr: trajectory(f, optim.sgd(lr), θ0, 100).loss)(lrs)``).
 
+    Args:
+        f: the surface θ (2,) -> scalar L, differentiable by ``jax.value_and_grad`` (e.g. :func:`elongated`).
+        optimizer: an ``optax.GradientTransformation`` (e.g. ``jaxml.optim.adam(0.05)``).
+        theta0: θ⁰, the start point, a real array of shape (2,); an integer one is cast to floating point.
+        steps: T, the number of updates, an integer ≥ 0.
+
+    Returns:
+        Trajectory: the T + 1 points θ⁰ … θᵀ with their losses and gradients, and the optimizer state after
+        each of the T updates.
+
     Raises:
-        TypeError: ``f`` not callable, ``steps`` not an integer, or ``optimizer`` not a GradientTransformation.
+        TypeError: ``f`` not callable, ``steps`` not an integer, ``optimizer`` not a GradientTransformation, or
+            ``theta0`` not a real numeric array.
         ValueError: ``theta0`` not of shape (2,) or not finite, or ``steps`` < 0.
 
     Example:

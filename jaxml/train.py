@@ -62,7 +62,10 @@ from jaxml.sharding import DATA_AXIS, SWEEP_AXIS
 
 Array = jax.Array
 PyTree = Any
+#: The type of an objective — ``objective(params, batch) -> scalar loss`` (its contract widens with :func:`fit`'s
+#: ``rng``, ``has_aux`` and ``model_state``).
 Objective = Callable[[PyTree, PyTree], Array]
+#: The type of a metric — ``fn(params, batch) -> scalar``, evaluated on a whole split at the end of each epoch.
 Metric = Callable[[PyTree, PyTree], Array]
 
 __all__ = [
@@ -76,8 +79,11 @@ class DivergenceError(FloatingPointError):
     Attributes:
         epoch: the epoch (0-based) in which the first non-finite step happened.
         step: that step's index within the epoch.
-        params, opt_state, model_state: the last finite state (the update that diverged was not applied); θ₀
-            and ``optimizer.init(θ₀)`` themselves when the very first step (epoch 0, step 0) is not finite.
+        params: the last finite θ (the update that diverged was not applied); θ₀ itself when the very first
+            step (epoch 0, step 0) is not finite.
+        opt_state: the optimizer state that goes with ``params`` (``optimizer.init(θ₀)`` when the very first
+            step is not finite).
+        model_state: the model state that goes with ``params`` (None without one).
         history: the per-epoch history up to and including the diverged epoch, whose "train_loss" and
             "train_<aux>" are NaN (the epoch did not complete) and whose "val_loss" and metrics are those of
             ``params``.
@@ -104,6 +110,14 @@ class FitResult(NamedTuple):
     with a leading run axis N for :func:`fit_sweep`. ``diverged_epoch`` is −1 for runs that stayed finite, else
     the epoch where they froze (always all −1 for :func:`fit`, which raises instead). ``model_state`` is the
     final model state (None without ``model_state=``).
+
+    Attributes:
+        params: the final θ (with a leading run axis N for :func:`fit_sweep`).
+        opt_state: the final optimizer state s.
+        history: history entry name → ``numpy.ndarray`` of one value per epoch, shape (epochs,) or (N, epochs).
+        diverged_epoch: ``numpy.ndarray`` of int, shape () for :func:`fit` or (N,) for :func:`fit_sweep`: −1 for
+            a run that stayed finite, else the epoch where it froze.
+        model_state: the final model state, or None.
     """
 
     params: PyTree
@@ -115,7 +129,14 @@ class FitResult(NamedTuple):
 
 class TrainState(NamedTuple):
     """The training state a callback sees (like flax's ``TrainState``): θ, the optimizer state s, the number of
-    epochs completed, and the model state (None without one)."""
+    epochs completed, and the model state (None without one).
+
+    Attributes:
+        params: θ after ``epoch`` epochs.
+        opt_state: the optimizer state s.
+        epoch: the number of epochs completed.
+        model_state: the model state, or None.
+    """
 
     params: PyTree
     opt_state: PyTree
@@ -141,6 +162,22 @@ def supervised(  # fmt: skip
 
     ``l2`` is λ; the penalty skips biases unless ``l2_mask`` says otherwise (see :func:`jaxml.losses.l2_penalty`).
     Each batch must be an ``(x, y)`` pair, so the trainer's ``data`` is ``(x, y)``, not ``x`` alone.
+
+    Args:
+        apply: the model, ``apply(params, x) -> outputs`` (e.g. ``model.apply``).
+        loss: the loss of a batch, ``loss(outputs, y) -> scalar`` (e.g. :func:`jaxml.losses.mse`).
+        l2: λ ≥ 0, the weight of the L2 penalty Σθ² (0: none).
+        l2_mask: a pytree of bools like ``params`` saying which leaves the penalty covers; None: every leaf
+            but the biases (see :func:`jaxml.losses.l2_penalty`).
+
+    Returns:
+        Objective: ``objective(params, batch) -> scalar``, which raises ``TypeError`` when ``batch`` is not an
+        ``(x, y)`` pair. Its ``check_data`` attribute lets :func:`fit` check the labels' range for jaxml's
+        classification losses on the concrete data before training.
+
+    Raises:
+        TypeError: if ``l2`` is not a real number.
+        ValueError: if ``l2`` is negative or not finite.
     """
     _checks.real(l2, "l2", low=0.0)
 
@@ -767,37 +804,59 @@ def fit(
         batch_size: B; ``None`` is full-batch gradient descent (one step per epoch).
         val_data: optional held-out set, evaluated at the end of every epoch.
         metrics: a mapping ``{"name": fn(params, batch) -> scalar}`` evaluated on train and val each epoch.
-        has_aux, rng, model_state: the objective's contract (the table above).
+        has_aux: the objective returns ``(loss, aux)`` (the table above).
+        rng: the objective takes a per-step PRNG key as its last argument (the table above).
+        model_state: the initial model state s (a pytree of arrays, finite where floating), or None for a
+            stateless objective (the table above).
         progress: a tqdm bar; ``None`` shows it only on an interactive terminal outside CI.
-        checkpoint_dir, checkpoint_every: save the state every K epochs (and at the end) into
-            ``checkpoint_dir`` with orbax (:mod:`jaxml.checkpoint`: one step folder per saved epoch, written
+        checkpoint_dir: a folder to save the state into every ``checkpoint_every`` epochs (and at the end)
+            with orbax (:mod:`jaxml.checkpoint`: one step folder per saved epoch, written
             atomically). A checkpoint of *this* run is resumed, bit-identically (a finished one returned as saved;
             one of fewer epochs extended); any other is refused with a ``ValueError`` naming the step folder and
             each differing field of its fingerprint (parameter tree and initial values; optimizer state; data;
             key; B; the traced program of one step and of the metrics, constants included), as is a checkpoint
             that fails its checksum. The folder is locked while the run trains: a second run on it is refused
             at once (:class:`jaxml.io.DirectoryInUse`); a folder that cannot be written fails before training.
+            None: no checkpoints.
+        checkpoint_every: K, the epochs between checkpoints (None: after each compiled chunk of epochs and at
+            the end).
         checkpoint_keep: how many checkpoints to keep (the latest; None keeps all).
         checkpoint_best: a history entry (``"val_loss"``, minimized) or ``(entry, "min" | "max")``: keep the
             ``checkpoint_keep`` best checkpoints by it, and the latest.
-        callback, callback_every: ``callback(epoch, state)`` with a :class:`TrainState` after every
-            ``callback_every`` epochs and after the last — the way to watch a run, independent of
-            checkpoints. Without ``callback_every`` it is called after each compiled chunk of epochs (every
-            ``checkpoint_every`` epochs when that is given, an older way to get a per-K-epoch hook).
+        callback: ``callback(epoch, state)``, called with a :class:`TrainState` after every ``callback_every``
+            epochs and after the last — the way to watch a run, independent of checkpoints.
+        callback_every: the epochs between callbacks. Without it ``callback`` is called after each compiled
+            chunk of epochs (every ``checkpoint_every`` epochs when that is given, an older way to get a
+            per-K-epoch hook).
         mesh: train data-parallel over this ``jax.sharding.Mesh`` with one axis ``"data"`` of D devices: each
             batch is split into D shards of B/D examples (B, or N when full-batch, must be divisible by D), θ and
             the optimizer state are replicated, the gradient is all-reduced. Data are replicated onto the mesh
             unless already laid out on it. Same result as without a mesh up to float reassociation.
 
     Returns:
-        :class:`FitResult` with the final params, optimizer state, per-epoch history and model state (with a
-        mesh, params and state are replicated ``jax.Array`` s on its devices).
+        FitResult: the final params, optimizer state, per-epoch history (arrays of shape (epochs,)),
+        ``diverged_epoch`` (−1) and model state (with a mesh, params and state are replicated ``jax.Array`` s on
+        its devices).
 
     Raises:
-        DivergenceError: a non-finite loss, gradient or model state; carries the last finite state.
-        ValueError, TypeError: an argument out of its domain, named in the message (checked before training).
+        DivergenceError: a non-finite loss, gradient, new θ or model state; carries the last finite state.
+        TypeError: an argument of the wrong kind, named in the message (checked before training): ``objective``
+            or ``callback`` not callable, ``optimizer`` not a transformation, ``params`` not floating-point,
+            ``metrics`` not a mapping of names to callables, ``key`` not a key or int seed, a count (``epochs``,
+            ``batch_size``, ``checkpoint_every``, ...) not an integer, a flag not a bool, ``mesh`` not a
+            ``Mesh``, ``checkpoint_dir`` not a path, or an objective that returns the wrong structure for its
+            flags.
+        ValueError: an argument out of its domain, named in the message (checked before training): empty or
+            non-finite ``data``/``val_data``/``params``/``model_state``, counts below 1, ``key`` a batch of keys,
+            ``batch_size`` above N or not divisible by the mesh's ``"data"`` axis, a mesh with other axes, an
+            objective or metric that does not return a scalar, labels out of range for jaxml's classification
+            losses, an unrecorded ``checkpoint_best``, a ``checkpoint_dir`` that cannot be written, or a
+            checkpoint there that belongs to another run, is beyond ``epochs`` or cannot be read.
+        jaxml.io.DirectoryInUse: another live run holds ``checkpoint_dir``.
 
-    Example (a callback every 2 epochs; ``mesh=jax.make_mesh((D,), ("data",))`` would split batches over D):
+    Examples:
+        A callback every 2 epochs (``mesh=jax.make_mesh((D,), ("data",))`` would split batches over D):
+
         >>> import jax, optax
         >>> from jaxml import losses, models, train
         >>> x = jax.random.normal(jax.random.PRNGKey(0), (64, 2)); y = x @ jax.numpy.array([1.0, -1.0])
@@ -808,7 +867,8 @@ def fit(
         >>> seen
         [2, 4, 6]
 
-    Example (dropout: a per-step key, off when evaluating):
+        Dropout: a per-step key, off when evaluating:
+
         >>> def objective(params, batch, key):
         ...     x, y = batch
         ...     if key is not None:
@@ -936,6 +996,40 @@ def fit_sweep(
     by its size; params, state, keys and η sharded along their run axis) and each run's batches over ``"data"``
     (B divisible by its size), e.g. ``jax.make_mesh((2, 2), ("sweep", "data"))`` on 4 devices. The results'
     run axis then stays sharded over ``"sweep"``. Per-run data is not supported with a mesh.
+
+    Args:
+        objective: the loss of a batch, as in :func:`fit`.
+        params: the initial parameters of the N runs: a pytree whose floating-point leaves carry a leading
+            axis N.
+        optimizer: an ``optax.GradientTransformation`` (or ``optax.MultiSteps``) shared by every run; with
+            ``learning_rates``, a factory ``η -> transformation`` (e.g. ``optax.sgd``).
+        data: the training set, a pytree of arrays with a shared example axis (leading, or second after the
+            run axis N with ``data_per_run``).
+        keys: each run's PRNG key: typed keys (N,), raw keys (N, 2) or N int seeds; N is the number of runs.
+        epochs: passes over the data.
+        batch_size: B; ``None`` is full-batch gradient descent.
+        learning_rates: η of each run, shape (N,), finite and ≥ 0; None: ``optimizer`` is a transformation.
+        val_data: optional held-out set (with a run axis N with ``data_per_run``).
+        metrics: a mapping ``{"name": fn(params, batch) -> scalar}`` evaluated on train and val each epoch.
+        progress: a tqdm bar; ``None`` shows it only on an interactive terminal outside CI.
+        mesh: a ``jax.sharding.Mesh`` with axes among ``"sweep"`` and ``"data"``, or None.
+        data_per_run: every run trains on its own slice of ``data`` and ``val_data`` (not with a mesh).
+        has_aux: the objective returns ``(loss, aux)``, as in :func:`fit`.
+        rng: the objective takes a per-step PRNG key as its last argument, as in :func:`fit`.
+        model_state: the initial model states, leaves with a leading run axis N, or None (as in :func:`fit`).
+
+    Returns:
+        FitResult: every field with a leading run axis N: the final params, optimizer states, history (arrays of
+        shape (N, epochs)), ``diverged_epoch`` (N,) (−1 where a run stayed finite) and model states.
+
+    Raises:
+        TypeError: an argument of the wrong kind (as in :func:`fit`): also ``keys`` that are not keys or int
+            seeds, ``data_per_run`` not a bool, ``optimizer`` not a transformation without ``learning_rates`` or
+            not a callable factory with them, or ``learning_rates`` not real.
+        ValueError: an argument out of its domain (as in :func:`fit`): also ``params``, ``model_state`` or
+            (with ``data_per_run``) data without a leading axis of N runs, ``learning_rates`` not of shape (N,),
+            negative or not finite, N not divisible by the mesh's ``"sweep"`` axis, or ``data_per_run`` with a
+            mesh.
 
     Example:
         >>> import jax, jax.numpy as jnp, optax

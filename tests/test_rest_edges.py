@@ -386,3 +386,22 @@ def test_probabilities_tolerance_edges():
         _checks.probabilities(np.array([[0.7, 0.7], [0.5, 0.5]]), "p")  # above 1
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         _checks.probabilities(np.array([[-0.5, 1.5]]), "p")  # each row sums to 1
+
+
+def test_silent_wrong_answers_found_while_documenting_are_errors(tmp_path):
+    """Four doors the docstring pass found open: each now refuses its bad input with a named error."""
+    import numpy as np
+    import pytest
+
+    from jaxml import checkpoint, distributed, plot
+    from jaxml.curvature import density_on_grid
+
+    with pytest.raises(ValueError, match="sample 'a' has NaN"):  # Matplotlib would drop the NaN from the counts
+        plot.histogram(tmp_path / "h.png", {"a": [1.0, float("nan"), 2.0]}, title="t", xlabel="x")
+    assert not (tmp_path / "h.png").exists()
+    with pytest.raises(ValueError, match="grid must be a 1-D"):
+        density_on_grid([[0.0, 1.0]], [[0.5, 0.5]], np.zeros((3, 2)), 0.1)
+    with pytest.raises(TypeError, match="step must be an int"):
+        checkpoint.load_params(tmp_path, step="2")
+    with pytest.raises(TypeError, match="DistributedConfig"):
+        distributed.initialize(type("Fake", (), {"num_processes": 1})())

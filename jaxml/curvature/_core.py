@@ -30,13 +30,45 @@ import numpy as np
 
 from jaxml import _checks
 
+__all__ = [
+    "Layout",
+    "apply",
+    "batched",
+    "check_data",
+    "check_finite",
+    "check_inputs",
+    "check_objective",
+    "check_params",
+    "check_point",
+    "check_scalar_objective",
+    "checked_operator",
+    "flat_objective",
+    "flatten",
+    "key",
+    "layout",
+    "not_finite",
+    "operator",
+    "product",
+    "split",
+    "unflatten",
+]
+
+#: A parameter pytree θ (leaves: floating-point arrays).
 Params = Any
+#: The data an objective takes as ``f(params, batch)`` — a tuple of arrays sharing a leading axis N, or None.
 Data = tuple[Any, ...] | None
+#: An objective, ``f(params)`` or ``f(params, batch)`` -> real scalar.
 Objective = Callable[..., jax.Array]
 
 
 class Layout(NamedTuple):
-    """The hashable shape of a parameter pytree: θ ↔ params without a closure (so jit caches can key on it)."""
+    """The hashable shape of a parameter pytree: θ ↔ params without a closure (so jit caches can key on it).
+
+    Attributes:
+        treedef: the pytree structure of the parameters.
+        shapes: each leaf's shape, in ``ravel_pytree`` order.
+        dtypes: each leaf's dtype, in the same order.
+    """
 
     treedef: Any
     shapes: tuple[tuple[int, ...], ...]
@@ -44,15 +76,29 @@ class Layout(NamedTuple):
 
     @property
     def size(self) -> int:
+        """P, the number of scalar parameters."""
         return int(sum(math.prod(s) for s in self.shapes))
 
     @property
     def dtype(self) -> Any:
+        """The leaves' common dtype, the dtype of θ."""
         return jnp.result_type(*self.dtypes)
 
 
 def layout(params: Params, name: str = "params") -> Layout:
-    """The :class:`Layout` of ``params``; ``ValueError`` for no leaves, ``TypeError`` for non-float leaves."""
+    """The :class:`Layout` of ``params``; ``ValueError`` for no leaves, ``TypeError`` for non-float leaves.
+
+    Args:
+        params: a pytree of floating-point arrays.
+        name: the argument's name in error messages.
+
+    Returns:
+        Its :class:`Layout`.
+
+    Raises:
+        ValueError: if ``params`` has no leaves.
+        TypeError: if a leaf is not floating-point.
+    """
     leaves, treedef = jax.tree_util.tree_flatten(params)
     if not leaves:
         raise ValueError(f"{name} must be a pytree with at least one array leaf, got an empty pytree")
@@ -63,14 +109,29 @@ def layout(params: Params, name: str = "params") -> Layout:
 
 
 def flatten(params: Params) -> jax.Array:
-    """θ: the leaves raveled and concatenated in ``ravel_pytree`` order, in their common dtype."""
+    """θ: the leaves raveled and concatenated in ``ravel_pytree`` order, in their common dtype.
+
+    Args:
+        params: a pytree of arrays with at least one leaf.
+
+    Returns:
+        The (P,) vector θ.
+    """
     leaves = jax.tree_util.tree_leaves(params)
     dtype = jnp.result_type(*leaves)
     return jnp.concatenate([jnp.ravel(jnp.asarray(a, dtype)) for a in leaves])
 
 
 def unflatten(lay: Layout, theta: jax.Array) -> Params:
-    """The pytree of ``lay`` from the vector θ (each leaf cast back to its own dtype)."""
+    """The pytree of ``lay`` from the vector θ (each leaf cast back to its own dtype).
+
+    Args:
+        lay: the :class:`Layout` of the pytree.
+        theta: a (P,) vector.
+
+    Returns:
+        A pytree like the one ``lay`` was taken from.
+    """
     sizes = [math.prod(s) for s in lay.shapes]
     cuts = np.cumsum(sizes)[:-1].tolist()
     parts = jnp.split(theta, cuts) if cuts else [theta]
@@ -79,11 +140,30 @@ def unflatten(lay: Layout, theta: jax.Array) -> Params:
 
 
 def check_objective(f: Any) -> None:
+    """``TypeError`` unless ``f`` is callable.
+
+    Args:
+        f: the objective.
+
+    Raises:
+        TypeError: if ``f`` is not callable.
+    """
     _checks.callable_(f, "f", "a callable objective f(params) or f(params, batch)")
 
 
 def check_params(params: Params) -> Layout:
-    """The layout of ``params``, after checking its leaves are finite (when concrete)."""
+    """The layout of ``params``, after checking its leaves are finite (when concrete).
+
+    Args:
+        params: a pytree of floating-point arrays.
+
+    Returns:
+        Its :class:`Layout`.
+
+    Raises:
+        ValueError: if ``params`` has no leaves, or a leaf is empty or holds NaN or inf.
+        TypeError: if a leaf is not floating-point.
+    """
     lay = layout(params)
     for leaf in jax.tree_util.tree_leaves(params):
         _checks.finite(leaf, "params")
@@ -91,7 +171,20 @@ def check_params(params: Params) -> Layout:
 
 
 def check_data(data: Data, batch_size: int | None) -> int | None:
-    """Validate ``data``/``batch_size``; return N (or None without data)."""
+    """Validate ``data``/``batch_size``; return N (or None without data).
+
+    Args:
+        data: a tuple of arrays sharing a leading axis, or None.
+        batch_size: a positive integer (needs ``data``), or None.
+
+    Returns:
+        N, the number of examples, or None without data.
+
+    Raises:
+        ValueError: if ``batch_size`` is given without ``data`` or is not a positive integer; if the arrays of
+            ``data`` do not share a leading axis, are empty or hold NaN or inf.
+        TypeError: if ``data`` is not a non-empty tuple or list of arrays, or ``batch_size`` not an integer.
+    """
     if data is None:
         if batch_size is not None:
             raise ValueError("batch_size needs data: pass data=(x, y) together with batch_size")
@@ -111,7 +204,17 @@ def check_scalar_objective(f: Objective, params: Params, data: Data) -> None:
 
     A ``TypeError`` from calling ``f`` gets the call's form in front of its message; JAX's own errors (a tracer
     in Python control flow: ``TracerBoolConversionError``, ``ConcretizationTypeError``) are re-raised with their
-    type and text, the form added as a note — decided by the exception's type, never by its text."""
+    type and text, the form added as a note — decided by the exception's type, never by its text.
+
+    Args:
+        f: the objective.
+        params: the parameter pytree.
+        data: the data tuple, or None.
+
+    Raises:
+        ValueError: if ``f`` does not return one real (floating-point) scalar.
+        TypeError: if ``f`` cannot be called as ``f(params)`` / ``f(params, batch)``.
+    """
     batch = None if data is None else tuple(data)
     try:
         out = jax.eval_shape(f, params) if batch is None else jax.eval_shape(f, params, batch)
@@ -127,7 +230,14 @@ def check_scalar_objective(f: Objective, params: Params, data: Data) -> None:
 
 
 def not_finite(what: str) -> ValueError:
-    """The error for a point where f has no curvature: ``what`` (the loss, the gradient, H·v) is NaN or inf."""
+    """The error for a point where f has no curvature: ``what`` (the loss, the gradient, H·v) is NaN or inf.
+
+    Args:
+        what: what is not finite, for the message.
+
+    Returns:
+        The ``ValueError`` to raise.
+    """
     return ValueError(
         f"{what} is not finite (NaN or inf) at params: f is undefined or not twice differentiable there (e.g. √ or "
         "log of a negative parameter, |θ|^p at 0), so its Hessian has no meaning; choose params inside f's domain"
@@ -135,7 +245,14 @@ def not_finite(what: str) -> ValueError:
 
 
 def check_point(finite: Any) -> None:
-    """``ValueError`` naming params unless the flags [f(θ) finite, ∇f(θ) finite] (concrete) both hold."""
+    """``ValueError`` naming params unless the flags [f(θ) finite, ∇f(θ) finite] (concrete) both hold.
+
+    Args:
+        finite: a (2,) boolean array, [f(θ) finite, ∇f(θ) finite]; a tracer passes unchecked.
+
+    Raises:
+        ValueError: if either flag is false.
+    """
     if not _checks.is_concrete(finite):
         return
     loss_ok, grad_ok = (bool(b) for b in np.asarray(finite))
@@ -146,24 +263,62 @@ def check_point(finite: Any) -> None:
 
 
 def check_finite(value: Any, what: str) -> None:
-    """``ValueError`` naming params when the concrete ``value`` (H·v, the Hessian, Ritz values) has a NaN or inf."""
+    """``ValueError`` naming params when the concrete ``value`` (H·v, the Hessian, Ritz values) has a NaN or inf.
+
+    Args:
+        value: an array; a tracer passes unchecked.
+        what: what ``value`` is, for the message.
+
+    Raises:
+        ValueError: if ``value`` holds NaN or inf.
+    """
     if _checks.is_concrete(value) and not bool(np.all(np.isfinite(np.asarray(value)))):
         raise not_finite(what)
 
 
 def key(key: Any) -> jax.Array:
-    """A typed PRNG key from a key, a raw PRNGKey or an int seed; None gives ``jax.random.key(0)``."""
+    """A typed PRNG key from a key, a raw PRNGKey or an int seed; None gives ``jax.random.key(0)``.
+
+    Args:
+        key: a typed key, a raw ``PRNGKey``, an int seed or None.
+
+    Returns:
+        A typed PRNG key.
+
+    Raises:
+        TypeError: if ``key`` is neither a PRNG key nor an int seed.
+        ValueError: if ``key`` is a batch of keys, or an int seed outside the signed 64-bit range.
+    """
     return _checks.key(0 if key is None else key)
 
 
 def flat_objective(f: Objective, lay: Layout, batch: Any = None) -> Callable[[jax.Array], jax.Array]:
+    """The objective as a function of the flat vector θ.
+
+    Args:
+        f: the objective.
+        lay: the parameters' :class:`Layout`.
+        batch: the data ``f`` takes as its second argument, or None for ``f(params)``.
+
+    Returns:
+        θ ↦ f(params) (or f(params, batch)).
+    """
     if batch is None:
         return lambda theta: f(unflatten(lay, theta))
     return lambda theta: f(unflatten(lay, theta), batch)
 
 
 def split(data: tuple[Any, ...], batch_size: int) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
-    """Full batches stacked as (num_batches, batch_size, ...) and the remainder (or None)."""
+    """Full batches stacked as (num_batches, batch_size, ...) and the remainder (or None).
+
+    Args:
+        data: a tuple of arrays sharing a leading axis N.
+        batch_size: the batch size, a positive integer.
+
+    Returns:
+        A tuple ``(full, tail)``: the full batches, each array reshaped to (N // batch_size, batch_size, ...)
+        (None when N < batch_size), and the last N mod batch_size rows (None when there are none).
+    """
     n = int(np.shape(data[0])[0])
     nb, rest = divmod(n, batch_size)
     full = tuple(jnp.reshape(a[: nb * batch_size], (nb, batch_size, *np.shape(a)[1:])) for a in data) if nb else None
@@ -215,7 +370,15 @@ _flatten_jit = jax.jit(flatten)
 
 
 def apply(op: Any, v: jax.Array) -> jax.Array:
-    """H·v from the operator (a VJP returns a one-element tuple)."""
+    """H·v from the operator (a VJP returns a one-element tuple).
+
+    Args:
+        op: the operator from :func:`operator`.
+        v: a (P,) vector.
+
+    Returns:
+        The (P,) vector H·v.
+    """
     out = op(v)
     return out[0] if isinstance(out, tuple) else out
 
@@ -231,7 +394,22 @@ def check_inputs(  # fmt: skip
     (when concrete), ``data``/``batch_size``. Returns θ's layout and N (None without data).
 
     ``output=False`` leaves the scalar-output check to the caller: :func:`operator` traces ``f`` anyway and
-    runs it only when that trace fails, which spares a first call one trace of ``f``."""
+    runs it only when that trace fails, which spares a first call one trace of ``f``.
+
+    Args:
+        f: the objective.
+        params: the parameter pytree.
+        data: the data tuple, or None.
+        batch_size: the batch size (needs ``data``), or None.
+        output: whether to check that ``f`` returns a real scalar.
+
+    Returns:
+        A tuple ``(layout, n)``: θ's :class:`Layout` and N (None without data).
+
+    Raises:
+        ValueError: as :func:`check_params`, :func:`check_data` and :func:`check_scalar_objective`.
+        TypeError: if ``f`` is not callable, and as those checks.
+    """
     check_objective(f)
     lay = check_params(params)
     n = check_data(data, batch_size)
@@ -241,7 +419,16 @@ def check_inputs(  # fmt: skip
 
 
 def batched(data: Data, batch_size: int | None, n: int | None) -> bool:
-    """Whether products are averaged over batches (a ``batch_size`` smaller than N)."""
+    """Whether products are averaged over batches (a ``batch_size`` smaller than N).
+
+    Args:
+        data: the data tuple, or None.
+        batch_size: the batch size, or None.
+        n: N, the number of examples (None without data).
+
+    Returns:
+        True when ``data`` and a ``batch_size`` below N are given.
+    """
     return data is not None and batch_size is not None and batch_size < n
 
 
@@ -249,7 +436,21 @@ def operator(
     f: Objective, params: Params, *, data: Data = None, batch_size: int | None = None
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
     """(op, θ, layout): ``op`` maps flat v to H·v and is a pytree (``jax.tree_util.Partial`` or a VJP), so it
-    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs."""
+    can be passed into jitted functions, which then compile once per objective and shapes. Checks its inputs.
+
+    Args:
+        f: the objective, ``f(params)`` or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        data: optional tuple of arrays sharing a leading axis N.
+        batch_size: optional batch size (needs ``data``).
+
+    Returns:
+        A tuple ``(op, theta, layout)``: the operator, the (P,) vector θ and its :class:`Layout`.
+
+    Raises:
+        ValueError: as :func:`check_inputs`, and if f or ∇f is not finite at ``params``.
+        TypeError: as :func:`check_inputs`.
+    """
     lay, n = check_inputs(f, params, data, batch_size, output=False)
     if batched(data, batch_size, n):
         check_scalar_objective(f, params, data)
@@ -259,7 +460,23 @@ def operator(
 def checked_operator(
     f: Objective, params: Params, lay: Layout, n: int | None, *, data: Data, batch_size: int | None
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Layout]:
-    """:func:`operator` for inputs :func:`check_inputs` has passed (``lay``, ``n`` are what it returned)."""
+    """:func:`operator` for inputs :func:`check_inputs` has passed (``lay``, ``n`` are what it returned).
+
+    Args:
+        f: the objective.
+        params: the point θ.
+        lay: θ's :class:`Layout`, from :func:`check_inputs`.
+        n: N from :func:`check_inputs` (None without data).
+        data: the data tuple, or None.
+        batch_size: the batch size, or None.
+
+    Returns:
+        A tuple ``(op, theta, layout)`` as :func:`operator` returns it.
+
+    Raises:
+        ValueError: if ``f`` does not return a real scalar, or f or ∇f is not finite at ``params``.
+        TypeError: if ``f`` cannot be called as ``f(params)`` / ``f(params, batch)``.
+    """
     if not batched(data, batch_size, n):
         batch = None if data is None else tuple(data)
         try:

@@ -5,11 +5,12 @@ span{v₀, Hv₀, …} in which H is represented by the symmetric T = VᵀHV. Wi
 
     H V = V T + β v_j e_{j−1}ᵀ
 
-holds to rounding, so a Ritz pair (θ, y = Vs) of T has residual ‖Hy − θy‖ = |β s[j−1]|, and |θ − λ| ≤ that
+holds to rounding, so a Ritz pair (θ, y = Vs) of T has residual ‖Hy − θy‖ = ``|β s[j−1]|``, and ``|θ − λ|`` ≤ that
 residual for some eigenvalue λ of H.
 
 **Extreme eigenpairs** (:func:`eigsh`). Three things keep a single start vector honest when the spectrum is
 *degenerate* (repeated eigenvalues: the normal case at a network's critical point):
+
 
 * *Breakdown.* A Krylov space holds one direction of each eigenspace, so it closes (β ≤ 10·eps·max|T|: an
   invariant subspace) after as many steps as H has distinct eigenvalues seen from v₀. The iteration then goes on
@@ -41,7 +42,9 @@ of the same basis size (the final vectors' product is padded to 4 columns).
 Krylov space is exact); the eigenpairs (θᵢ, sᵢ) of T give nodes θᵢ and weights τᵢ = (e₁ᵀsᵢ)² with
 Σᵢ τᵢ p(θᵢ) = v₀ᵀp(H)v₀ for every polynomial p of degree < 2·steps.
 
-Example (λ = 3 three times above a bulk of 60; a basis of 20 rows, so the probe runs):
+Example:
+    λ = 3 three times above a bulk of 60; a basis of 20 rows, so the probe runs:
+
     >>> import jax, numpy as np
     >>> from jaxml.curvature._lanczos import eigsh
     >>> d = np.concatenate([[3.0, 3.0, 3.0], np.linspace(0.0, 1.0, 60)]).astype(np.float32)
@@ -69,7 +72,16 @@ _WHICH = ("top", "bottom", "both")
 
 
 class KrylovResult(NamedTuple):
-    """Wanted Ritz values (ordered), their vectors (rows, k × P), residual bounds, products, convergence."""
+    """Wanted Ritz values (ordered), their vectors (rows, k × P), residual bounds, products, convergence.
+
+    Attributes:
+        values: the wanted Ritz values, in output order (top: descending; bottom and both: ascending).
+        vectors: (k, P) their unit Ritz vectors, one per row (2k rows for ``"both"``).
+        residuals: ‖Hy − θy‖ of each pair.
+        num_hvps: the H·v products used.
+        converged: whether every residual met the tolerance and the probe (or a basis spanning ℝᴾ) confirmed
+            the values.
+    """
 
     values: np.ndarray
     vectors: np.ndarray
@@ -245,6 +257,24 @@ def eigsh(
     else the run stopped at ``max_hvps`` products or ran out of basis rows to probe with. ``basis_size`` + 1 rows of P
     numbers are held; ``rng`` draws the directions after a breakdown and the probes; the wanted pairs are tested
     every ``check_every`` steps.
+
+    Args:
+        op: the operator v ↦ H·v on flat (P,) vectors, a pytree (e.g. ``jax.tree_util.Partial``).
+        v0: the (P,) start vector (nonzero; normalized here), on the device where the basis should live.
+        k: the wanted pairs per end.
+        which: ``"top"``, ``"bottom"`` or ``"both"``.
+        tol: the relative residual tolerance (residual ≤ ``tol``·``max|θ|``).
+        max_hvps: the most H·v products.
+        basis_size: the rows kept besides the residual row (capped at P).
+        rng: the NumPy generator for new directions and probes.
+        check_every: steps between tests of the wanted pairs.
+
+    Returns:
+        A :class:`KrylovResult` with k pairs (2k for ``"both"``).
+
+    Raises:
+        ValueError: if ``which`` is not one of ``"top"``, ``"bottom"``, ``"both"``, or k (per wanted end)
+            exceeds P.
     """
     if which not in _WHICH:
         raise ValueError(f"which must be one of {_WHICH}, got {which!r}")
@@ -319,7 +349,18 @@ def quadrature(
     op: Any, v0: Any, num_steps: int, *, breakdown_tol: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Gauss quadrature of the spectral measure seen from v₀/‖v₀‖: nodes θᵢ, weights τᵢ (summing to 1) and the
-    steps taken (H·v products; fewer than ``num_steps`` when the Krylov space closes, where it is exact)."""
+    steps taken (H·v products; fewer than ``num_steps`` when the Krylov space closes, where it is exact).
+
+    Args:
+        op: the operator v ↦ H·v on flat (P,) vectors, a pytree.
+        v0: the (P,) nonzero start vector.
+        num_steps: the most Lanczos steps (capped at P).
+        breakdown_tol: β ≤ ``breakdown_tol``·‖T‖ ends the run (default 10·eps of the basis dtype).
+
+    Returns:
+        A tuple ``(nodes, weights, steps)``: the (steps,) nodes θᵢ ascending, their (steps,) weights τᵢ and the
+        number of steps taken.
+    """
     p = int(np.shape(v0)[0])
     lz = _Lanczos(op, v0, min(num_steps, p) + 1)
     while lz.j < min(num_steps, p):

@@ -12,7 +12,9 @@ When the deciding eigenvalues are zero the second-order test says nothing: ``deg
   residual g(θ) = 0 (Gauss–Newton for ½‖g‖², whose Jacobian is H): p = −(H² + μI)⁻¹Hg. It converges to the
   nearby critical point of any kind (saddles included), which is what the minimum-ratio experiment needs.
 
-Example (the lecture's saddle, y = w₁w₂x with x = 1, ŷ = 1):
+Example:
+    The lecture's saddle, y = w₁w₂x with x = 1, ŷ = 1:
+
     >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2
     >>> cp = classify_critical_point(f, jnp.zeros(2))
     >>> cp.kind, cp.eigenvalues
@@ -47,11 +49,12 @@ __all__ = [
     "minimum_ratio",
 ]
 
+#: The kinds of point :func:`classify_critical_point` reports, the values of :attr:`CriticalPoint.kind`.
 KINDS = ("local_minimum", "local_maximum", "saddle_point", "degenerate", "not_critical")
 
 
 class CriticalPoint(NamedTuple):
-    """The second-order test at θ.
+    """The second-order test at θ (what :func:`classify_critical_point` returns).
 
     Attributes:
         kind: one of :data:`KINDS`.
@@ -64,8 +67,10 @@ class CriticalPoint(NamedTuple):
         grad_norm: ‖g‖.
         loss: f(θ).
         escape_loss: f(θ + escape_direction), or None.
-        tolerance: the eigenvalue tolerance used: |λ| ≤ tolerance counts as zero.
-        num_positive, num_negative, num_zero: counts among ``eigenvalues``.
+        tolerance: the eigenvalue tolerance used: λ with ``|λ| ≤ tolerance`` counts as zero.
+        num_positive: how many of ``eigenvalues`` are > ``tolerance``.
+        num_negative: how many of ``eigenvalues`` are < −``tolerance``.
+        num_zero: how many of ``eigenvalues`` count as zero.
         minimum_ratio: the lecture's (number of λ > tolerance) / (number of eigenvalues), of ``eigenvalues``.
         exact: whether ``eigenvalues`` is the whole spectrum (dense) rather than its extremes (Lanczos).
         num_hvps: H·v products used (Lanczos; 0 for the dense path, which uses P of them inside ``hessian``).
@@ -90,8 +95,21 @@ def classify_eigenvalues(lam_min: float, lam_max: float, tolerance: float) -> st
     """The kind decided by the extreme eigenvalues.
 
     λ_min > tol → minimum; λ_max < −tol → maximum; λ_min < −tol and λ_max > tol → saddle; otherwise (a
-    deciding eigenvalue with |λ| ≤ tol, equality included) degenerate. A NaN or inf argument is a
+    deciding eigenvalue with ``|λ| ≤ tol``, equality included) degenerate. A NaN or inf argument is a
     ``ValueError`` (NaN compares false everywhere and would read as "degenerate").
+
+    Args:
+        lam_min: λ_min, the smallest eigenvalue of H, a finite real number.
+        lam_max: λ_max, the largest eigenvalue of H, a finite real number.
+        tolerance: tol ≥ 0, the magnitude at or below which an eigenvalue counts as zero.
+
+    Returns:
+        The kind, one of ``"local_minimum"``, ``"local_maximum"``, ``"saddle_point"`` and ``"degenerate"``
+        (:data:`KINDS` without ``"not_critical"``).
+
+    Raises:
+        ValueError: if an argument is NaN or inf, or ``tolerance`` < 0.
+        TypeError: if an argument is not a real number (a bool, a string).
 
     Example:
         >>> classify_eigenvalues(-2.0, 2.0, 1e-6)
@@ -113,8 +131,19 @@ def minimum_ratio(eigenvalues: Any, tolerance: float = 0.0) -> float:
     """The lecture's minimum ratio: (number of eigenvalues > ``tolerance``) / (number of eigenvalues).
 
     Strictly greater: an eigenvalue equal to ``tolerance`` counts as zero, not positive (as in
-    :func:`classify_critical_point`, where |λ| ≤ tol is zero). The eigenvalues must be finite (a NaN is not
-    > tolerance and would silently lower the ratio).
+    :func:`classify_critical_point`, where ``|λ| ≤ tol`` is zero). The eigenvalues must be finite (a NaN is not
+    greater than ``tolerance`` and would silently lower the ratio).
+
+    Args:
+        eigenvalues: the eigenvalues λ of H, an array-like of finite reals (any shape; flattened).
+        tolerance: the threshold an eigenvalue must exceed to count as positive, a finite real number.
+
+    Returns:
+        The fraction of eigenvalues > ``tolerance``, a Python ``float`` in [0, 1].
+
+    Raises:
+        ValueError: if ``eigenvalues`` is empty or holds NaN or inf, or ``tolerance`` is not finite.
+        TypeError: if ``eigenvalues`` is boolean, complex or not numeric, or ``tolerance`` is not a real number.
 
     Example:
         >>> minimum_ratio([-1.0, 0.5, 2.0, 3.0])
@@ -186,7 +215,7 @@ def classify_critical_point(
     1. ‖g‖ > ``grad_tol`` → ``not_critical``.
     2. The spectrum of H: all P eigenvalues by a dense ``eigh`` when P ≤ ``dense_threshold``, else the k
        smallest and k largest by Lanczos (``key``, ``max_steps``).
-    3. An eigenvalue counts as zero when |λ| ≤ tol = max(``rtol``·max|λ|, ‖g‖) (``rtol`` default √eps of the
+    3. An eigenvalue counts as zero when ``|λ| ≤ tol`` = max(``rtol``·``max|λ|``, ‖g‖) (``rtol`` default √eps of the
        dtype; the ‖g‖ term because at a point critical only up to ‖g‖, H's null directions, e.g. from
        symmetries of the network, are perturbed by O(‖g‖)). The kind then follows
        :func:`classify_eigenvalues`.
@@ -194,16 +223,33 @@ def classify_critical_point(
        on f(θ + tu) over t = ±``step_scale``·2^(i/2) (both signs, since ±u are both eigenvectors).
 
     Args:
-        f: ``f(params)``, or ``f(params, data)`` with ``data`` (the full data set as one batch).
-        params: θ, a pytree of float arrays (use float64: ``with jax.enable_x64(True)``).
-        grad_tol: absolute tolerance on ‖g‖.
-        rtol: relative eigenvalue tolerance.
-        dense_threshold: the largest P for the dense path.
-        k: eigenpairs at each end of the spectrum for the Lanczos path.
-        key: PRNG key or int seed for Lanczos's start vector.
-        max_steps: Lanczos steps at most.
-        data: optional data tuple passed to ``f``.
-        step_scale: the line search's unit step length.
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, data)`` with ``data`` (the full data set
+            as one batch).
+        params: θ, a pytree of finite float arrays (use float64: ``with jax.enable_x64(True)``).
+        grad_tol: absolute tolerance on ‖g‖, ≥ 0.
+        rtol: relative eigenvalue tolerance, ≥ 0 (default √eps of θ's dtype).
+        dense_threshold: the largest P for the dense path, a positive integer.
+        k: eigenpairs at each end of the spectrum for the Lanczos path, a positive integer (at most P/2 are
+            used).
+        key: PRNG key or int seed for Lanczos's start vector (default ``jax.random.key(0)``).
+        max_steps: Lanczos steps at most, a positive integer.
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f``.
+        step_scale: the line search's unit step length, > 0.
+
+    Returns:
+        A :class:`CriticalPoint`: the kind (one of :data:`KINDS`), the eigenvalues (ascending), the escape step
+        (a pytree like ``params``, or None), ‖g‖, f(θ) and the counts behind the minimum ratio.
+
+    Raises:
+        ValueError: if ``params`` or ``data`` is empty or holds NaN or inf; if ``params`` has no array leaves;
+            if the arrays of ``data`` do not share a leading axis; if ``f`` does not return a real scalar; if
+            ``grad_tol``, ``rtol`` or ``step_scale`` is outside its range or not finite; if
+            ``dense_threshold``, ``k`` or ``max_steps`` is not a positive integer; if f, ∇f, H or an
+            eigenvalue is not finite at ``params``.
+        TypeError: if ``f`` is not callable or cannot be called as ``f(params)`` / ``f(params, data)``; if a
+            leaf of ``params`` is not floating-point; if ``data`` is not a non-empty tuple or list of arrays;
+            if a tolerance is not a real number or an integer argument not an integer; if ``key`` is neither a
+            PRNG key nor an int seed (Lanczos path).
 
     Example:
         >>> cp = classify_critical_point(lambda w: (1.0 - w[0] * w[1]) ** 2, jnp.zeros(2))
@@ -452,6 +498,32 @@ def find_critical_point(
     P ≤ ``dense_threshold``. The search is one compiled program (``lax.while_loop``) and can be vmapped over
     start points. Use float64 (``with jax.enable_x64(True)``) for tolerances below ~1e-5. A start where ∇f (or,
     when no step was taken, f) is not finite raises ``ValueError`` naming params (not checked under ``vmap``).
+
+    Args:
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, data)`` with ``data``.
+        params: the start θ₀, a pytree of finite floating-point arrays.
+        tol: the target ‖g‖, > 0.
+        max_steps: the most accepted steps, a positive integer.
+        damping: the initial μ, > 0 (relative to max λ²).
+        method: ``"auto"``, ``"dense"`` or ``"cg"``.
+        dense_threshold: the largest P for which ``"auto"`` picks ``"dense"``, a positive integer.
+        cg_steps: the most CG iterations per solve (``"cg"``), a positive integer.
+        max_trials: the most damping increases per step, a positive integer.
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f``.
+
+    Returns:
+        A :class:`CriticalPointSearch`: the final θ (a pytree like ``params``), f(θ), ‖g(θ)‖, the accepted steps,
+        whether ‖g‖ ≤ ``tol`` and the (``max_steps`` + 1,) history of ‖g‖, all as JAX arrays.
+
+    Raises:
+        ValueError: if ``method`` is not one of ``"auto"``, ``"dense"``, ``"cg"``; if ``tol`` or ``damping``
+            is not a finite number > 0; if ``max_steps``, ``max_trials``, ``cg_steps`` or ``dense_threshold``
+            is not a positive integer; if ``params`` or ``data`` is empty or holds NaN or inf; if ``params``
+            has no array leaves; if the arrays of ``data`` do not share a leading axis; if ``f`` does not return
+            a real scalar; if ∇f at the start (or f, when no step was taken) is not finite.
+        TypeError: if ``f`` is not callable or cannot be called as ``f(params)`` / ``f(params, data)``; if a
+            leaf of ``params`` is not floating-point; if ``data`` is not a non-empty tuple or list of arrays;
+            if ``tol`` or ``damping`` is not a real number, or an integer argument not an integer.
 
     Example:
         >>> f = lambda w: (1.0 - w[0] * w[1]) ** 2

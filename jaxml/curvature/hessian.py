@@ -47,7 +47,17 @@ __all__ = ["hessian", "hvp", "num_params", "ravel"]
 def ravel(params: Params) -> tuple[jax.Array, Any]:
     """θ as one flat vector (``ravel_pytree`` order) and the map back to the pytree.
 
-    Raises ``ValueError`` for a pytree without array leaves and ``TypeError`` for non-float leaves.
+    Args:
+        params: the parameters θ, a pytree of floating-point arrays.
+
+    Returns:
+        A tuple ``(theta, unravel)``: ``theta`` is the (P,) vector of every leaf raveled and concatenated in
+        ``ravel_pytree`` order, in the leaves' common dtype; ``unravel`` maps a (P,) vector back to a pytree like
+        ``params`` (each leaf cast back to its own dtype).
+
+    Raises:
+        ValueError: if ``params`` has no array leaves.
+        TypeError: if a leaf of ``params`` is not floating-point.
 
     Example:
         >>> theta, unravel = ravel({"w": jnp.ones(2), "b": jnp.zeros(())})
@@ -60,6 +70,12 @@ def ravel(params: Params) -> tuple[jax.Array, Any]:
 
 def num_params(params: Params) -> int:
     """P, the number of scalar parameters in the pytree.
+
+    Args:
+        params: a pytree of arrays (or scalars).
+
+    Returns:
+        P, the total number of entries over all leaves, as a Python ``int`` (0 for an empty pytree).
 
     Example:
         >>> num_params({"w": jnp.ones((3, 2)), "b": jnp.zeros(2)})
@@ -86,6 +102,26 @@ def hvp(f: Objective, params: Params, v: Params, *, data: Data = None, batch_siz
     H·v = ∂/∂ε ∇f(θ + εv) at ε = 0. With ``data`` the objective is ``f(params, batch)``; with ``batch_size`` the
     product is the example-weighted mean of the batch products Σ_b (n_b/N) H_b·v, which equals the full-data
     product when ``f`` is a mean over its batch, holding one batch in memory at a time.
+
+    Args:
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        v: the direction v, a pytree with the structure and leaf shapes of ``params`` (finite).
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f`` as
+            ``batch``.
+        batch_size: optional batch size (needs ``data``); below N the product is averaged over batches.
+
+    Returns:
+        H·v, a pytree like ``params`` (each leaf in the dtype of its ``params`` leaf).
+
+    Raises:
+        ValueError: if ``v`` does not match the structure or shapes of ``params``; if ``v``, ``params`` or
+            ``data`` is empty or holds NaN or inf; if ``params`` has no array leaves; if the arrays of ``data``
+            do not share a leading axis; if ``batch_size`` is given without ``data`` or is not a positive
+            integer; if ``f`` does not return a real scalar; if f, ∇f or H·v is not finite at ``params``.
+        TypeError: if ``f`` is not callable or cannot be called as ``f(params)`` / ``f(params, batch)``; if a
+            leaf of ``params`` is not floating-point; if ``data`` is not a non-empty tuple or list of arrays;
+            if ``batch_size`` is not an integer.
 
     Example:
         >>> f = lambda p: jnp.sum(p["a"] ** 3)
@@ -146,11 +182,25 @@ def hessian(
     and H must be finite at ``params`` (``ValueError`` naming params: no NaN matrix is returned).
 
     Args:
-        f: ``f(params)`` -> scalar, or ``f(params, batch)`` with ``data``.
-        params: the point θ (a pytree of float arrays).
-        chunk_size: columns per vmapped chunk.
-        data: optional tuple of arrays with a shared leading axis.
-        batch_size: optional data batch size for the products.
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        chunk_size: columns per vmapped chunk, a positive integer (default min(P, 256); capped at P).
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f`` as
+            ``batch``.
+        batch_size: optional batch size (needs ``data``); below N the products are averaged over batches.
+
+    Returns:
+        H, a (P, P) ``jax.Array`` in the dtype of θ, rows and columns in ``ravel_pytree`` order, exactly
+        symmetric.
+
+    Raises:
+        ValueError: if ``params`` or ``data`` is empty or holds NaN or inf; if ``params`` has no array leaves;
+            if the arrays of ``data`` do not share a leading axis; if ``batch_size`` is given without ``data``;
+            if ``chunk_size`` or ``batch_size`` is not a positive integer; if ``f`` does not return a real
+            scalar; if f, ∇f or H is not finite at ``params``.
+        TypeError: if ``f`` is not callable or cannot be called as ``f(params)`` / ``f(params, batch)``; if a
+            leaf of ``params`` is not floating-point; if ``data`` is not a non-empty tuple or list of arrays;
+            if ``chunk_size`` or ``batch_size`` is not an integer.
 
     Example:
         >>> hessian(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2))

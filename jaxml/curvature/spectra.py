@@ -13,7 +13,7 @@ so they compile once per objective and parameter shapes.
   E[vᵀp(H)v] = (1/P) Σⱼ p(λⱼ); replacing the Dirac masses by Gaussians of width σ gives the smoothed density
   φ(t) = (1/n_v) Σₗ Σᵢ τᵢˡ 𝒩(t; θᵢˡ, σ²), which integrates to 1. Trace and second moment with standard errors.
 * :func:`hutchinson_trace`: tr(H) = E[zᵀHz] for Rademacher z (Hutchinson 1989), sampled in vmapped chunks
-  until the standard error falls below ``tol``·|estimate|.
+  until the standard error falls below ``tol`` times the estimate's magnitude.
 
 With ``data`` the objective is ``f(params, batch)`` and, with ``batch_size``, every product is averaged over
 the batches (see :func:`jaxml.curvature.hvp`). Where f, ∇f or H·v is not finite at ``params`` each raises
@@ -75,7 +75,7 @@ def _check_tol(tol: Any) -> float | None:
 
 
 class Eigenpairs(NamedTuple):
-    """The k extreme eigenpairs found by Lanczos.
+    """The k extreme eigenpairs found by Lanczos (what :func:`eigenpairs` returns).
 
     Attributes:
         eigenvalues: (k,) descending for ``which="top"``, ascending for ``"bottom"``.
@@ -83,7 +83,7 @@ class Eigenpairs(NamedTuple):
         residuals: (k,) ‖Hu − λu‖ of each pair (exact to rounding, not an estimate): each λ lies within its
             residual of an eigenvalue of H.
         num_hvps: H·v products used.
-        converged: every residual ≤ ``tol``·max|θ| (the largest Ritz value in magnitude, at most ‖H‖) *and*
+        converged: every residual ≤ ``tol``·``max|θ|`` (the largest Ritz value in magnitude, at most ‖H‖) *and*
             the k values passed a random probe for missed eigenvalues — a Lanczos run in the complement of the
             k vectors found nothing beyond them — or the basis spanned ℝᴾ (then the values are exact).
             Residuals alone cannot say that: a Krylov space sees one copy of a repeated eigenvalue. The probe
@@ -199,8 +199,8 @@ def eigenpairs(
     Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int seed), made right
     for *degenerate* spectra, the normal case at a network's critical point (see
     :mod:`jaxml.curvature._lanczos`): when the Krylov space closes (β ≈ 0) it goes on from a fresh random
-    direction, and once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·max|θ| (default √eps of the
-    parameters' dtype; max|θ| ≤ ‖H‖ is the largest Ritz value in magnitude) the pairs are locked and a random
+    direction, and once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·``max|θ|`` (default √eps of the
+    parameters' dtype; ``max|θ|`` ≤ ‖H‖ is the largest Ritz value in magnitude) the pairs are locked and a random
     probe in their complement must find nothing beyond them. The run stops there (``converged``), after
     ``max_steps`` H·v products, or when the basis has no room left to probe (both with a ``RuntimeWarning``).
     Memory: the basis, (``basis_size`` + 1)·P numbers (default ``basis_size`` = 2·max(k, 5) + 19) whatever the
@@ -214,17 +214,39 @@ def eigenpairs(
     (passed as ``data=``) compiles nothing new, nor another ``k`` ≤ 5 (one basis size) beyond one small product.
 
     Args:
-        f: ``f(params)`` or ``f(params, batch)`` with ``data``; a real scalar.
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
         params: θ (a pytree of finite float arrays; float64 inside ``jax.enable_x64(True)`` for tight
             tolerances).
-        k: how many eigenpairs.
-        which: "top" (largest, algebraic, descending) or "bottom" (smallest, ascending).
+        k: how many eigenpairs, a positive integer at most P.
+        which: ``"top"`` (largest, algebraic, descending) or ``"bottom"`` (smallest, ascending).
         key: PRNG key or int seed for the start vector (default ``jax.random.key(0)``).
-        tol: relative residual tolerance.
-        max_steps: the most H·v products.
-        basis_size: Lanczos vectors kept besides the residual row (memory); at least k + 4 (room for the probe).
-        data, batch_size: an objective over data, averaged over batches (see :func:`jaxml.curvature.hvp`).
-        check_every: products between convergence tests (each an eigh of the small T on the host).
+        tol: relative residual tolerance, > 0 (default √eps of θ's dtype).
+        max_steps: the most H·v products, a positive integer at least k.
+        basis_size: Lanczos vectors kept besides the residual row (memory); at least k + 4 (room for the probe)
+            unless P is smaller. Default 2·max(k, 5) + 19.
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f`` as
+            ``batch``.
+        batch_size: optional batch size (needs ``data``); below N every product is averaged over batches (see
+            :func:`jaxml.curvature.hvp`).
+        check_every: products between convergence tests (each an eigh of the small T on the host), a positive
+            integer.
+
+    Returns:
+        An :class:`Eigenpairs`: the k eigenvalues (a NumPy (k,) array in θ's dtype, descending for ``"top"``,
+        ascending for ``"bottom"``), the eigenvectors (a pytree like ``params`` with a leading axis k), their
+        residuals, ``num_hvps`` and ``converged``. A run that did not converge also emits a ``RuntimeWarning``.
+
+    Raises:
+        ValueError: if ``which`` is not ``"top"`` or ``"bottom"``; if ``k``, ``max_steps``, ``check_every`` or
+            ``basis_size`` is not a positive integer; if ``tol`` is not a finite number > 0; if k > P, if ``max_steps``
+            < k, or if ``basis_size`` < min(k + 4, P); if a Ritz value is not finite; if ``params`` or ``data`` is empty
+            or holds NaN or inf; if ``params`` has no array leaves; if the arrays of ``data`` do not share a leading
+            axis; if ``batch_size`` is given without ``data`` or is not a positive integer; if ``f`` does not return a
+            real scalar; if f, ∇f or H·v is not finite at ``params``.
+        TypeError: if ``k``, ``max_steps``, ``check_every``, ``basis_size`` or ``batch_size`` is not an integer, or
+            ``tol`` not a real number; if ``f`` is not callable or cannot be called as ``f(params)`` /
+            ``f(params, batch)``; if a leaf of ``params`` is not floating-point; if ``data`` is not a non-empty
+            tuple or list of arrays; if ``key`` is neither a PRNG key nor an int seed.
 
     Example:
         >>> f = lambda w: 0.5 * jnp.sum(jnp.arange(1.0, 11.0) * w**2)      # H = diag(1, …, 10)
@@ -258,6 +280,19 @@ def top_eigenvalues(f: Objective, params: Params, k: int, **kwargs: Any) -> np.n
     Takes the keyword arguments of :func:`eigenpairs` (``key``, ``tol``, ``max_steps``, ``basis_size``,
     ``data``, ``batch_size``, ``check_every``); see it for the memory and (``.num_hvps``) the cost.
 
+    Args:
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        k: how many eigenvalues, a positive integer at most P.
+        **kwargs: the keyword arguments of :func:`eigenpairs` other than ``which``.
+
+    Returns:
+        The (k,) NumPy array of the k largest eigenvalues, descending, in θ's dtype.
+
+    Raises:
+        ValueError: as :func:`eigenpairs` (e.g. k > P, a bad ``tol``, f or H·v not finite at ``params``).
+        TypeError: as :func:`eigenpairs`, and for an unknown keyword argument or ``which``.
+
     Example:
         >>> top_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)
         array([2.], dtype=float32)
@@ -267,6 +302,22 @@ def top_eigenvalues(f: Objective, params: Params, k: int, **kwargs: Any) -> np.n
 
 def bottom_eigenvalues(f: Objective, params: Params, k: int, **kwargs: Any) -> np.ndarray:
     """The k smallest (algebraic) eigenvalues of H, ascending, by Lanczos; the arguments of :func:`eigenpairs`.
+
+    The bottom of a network's Hessian sits near the bulk, so it may need many more H·v products than the top
+    (raise ``max_steps``).
+
+    Args:
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        k: how many eigenvalues, a positive integer at most P.
+        **kwargs: the keyword arguments of :func:`eigenpairs` other than ``which``.
+
+    Returns:
+        The (k,) NumPy array of the k smallest eigenvalues, ascending, in θ's dtype.
+
+    Raises:
+        ValueError: as :func:`eigenpairs` (e.g. k > P, a bad ``tol``, f or H·v not finite at ``params``).
+        TypeError: as :func:`eigenpairs`, and for an unknown keyword argument or ``which``.
 
     Example:
         >>> bottom_eigenvalues(lambda p: (1 - p[0] * p[1]) ** 2, jnp.zeros(2), 1)
@@ -280,7 +331,8 @@ def bottom_eigenvalues(f: Objective, params: Params, k: int, **kwargs: Any) -> n
 
 
 class SpectralDensity(NamedTuple):
-    """A smoothed eigenvalue density φ(t) of H from stochastic Lanczos quadrature, with its moment estimates.
+    """A smoothed eigenvalue density φ(t) of H from stochastic Lanczos quadrature, with its moment estimates
+    (what :func:`spectral_density` returns).
 
     Attributes:
         grid: (G,) points t.
@@ -311,6 +363,23 @@ class SpectralDensity(NamedTuple):
 def density_on_grid(nodes: Any, weights: Any, grid: Any, sigma: float) -> np.ndarray:
     """φ(t) = (1/n_v) Σₗ Σᵢ τᵢˡ 𝒩(t; θᵢˡ, σ²) on ``grid`` (numpy, float64).
 
+    n_v is the total weight, Σ τ, which is the number of runs when each run's weights sum to 1.
+
+    Args:
+        nodes: (n_v, m) quadrature nodes θᵢˡ (any shape: they are flattened), finite reals.
+        weights: weights τᵢˡ of the same shape as ``nodes``, finite reals.
+        grid: (G,) points t at which to evaluate φ, finite reals.
+        sigma: the Gaussian width σ > 0.
+
+    Returns:
+        φ on the grid, a (G,) float64 NumPy array.
+
+    Raises:
+        ValueError: if ``grid`` is not 1-D; if ``sigma`` is not a finite number > 0; if ``nodes``, ``weights``
+            or ``grid`` is empty or holds NaN or inf; if ``nodes`` and ``weights`` differ in shape.
+        TypeError: if ``sigma`` is not a real number, or ``nodes``, ``weights`` or ``grid`` is boolean, complex
+            or not numeric.
+
     Example:
         >>> phi = density_on_grid([[0.0, 1.0]], [[0.5, 0.5]], np.linspace(-3, 4, 701), 0.1)
         >>> round(float(np.trapezoid(phi, np.linspace(-3, 4, 701))), 6)
@@ -324,6 +393,8 @@ def density_on_grid(nodes: Any, weights: Any, grid: Any, sigma: float) -> np.nda
     nodes = np.asarray(nodes, np.float64).reshape(-1)
     weights = np.asarray(weights, np.float64).reshape(-1)
     grid = np.asarray(grid, np.float64)
+    if grid.ndim != 1:
+        raise ValueError(f"grid must be a 1-D array of points, got shape {grid.shape}")
     n_runs = max(np.asarray(weights).sum(), 1e-300)
     z = (grid[:, None] - nodes[None, :]) / sigma
     return (np.exp(-0.5 * z**2) @ weights) / (sigma * math.sqrt(2 * math.pi) * n_runs)
@@ -373,6 +444,36 @@ def spectral_density(
     < 2·steps), so ``trace`` and ``moment2`` come with standard errors over the runs: more vectors, not more
     steps, shrink them.
 
+    Args:
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        key: PRNG key or int seed for the Rademacher start vectors (default ``jax.random.key(0)``).
+        num_vectors: n_v, the number of Lanczos runs (start vectors), a positive integer.
+        num_steps: m, Lanczos steps per run, a positive integer (capped at P).
+        tol: relative breakdown tolerance on βⱼ, > 0 (default 10·eps of θ's dtype).
+        sigma: the Gaussian width σ > 0 (default 1/200 of the span of the nodes).
+        grid: the (G,) points t at which φ is evaluated (default ``num_points`` points over the nodes ± 8σ).
+        num_points: G, the default grid's size, a positive integer.
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f`` as
+            ``batch``.
+        batch_size: optional batch size (needs ``data``); below N every product is averaged over batches.
+
+    Returns:
+        A :class:`SpectralDensity`: the grid and φ on it, the nodes and weights of every run, σ, the H·v products
+        used, and the estimates of tr(H) and tr(H²)/P with their standard errors.
+
+    Raises:
+        ValueError: if ``num_vectors``, ``num_steps`` or ``num_points`` is not a positive integer; if ``tol`` or
+            ``sigma`` is not a finite number > 0; if ``grid`` is not a non-empty finite 1-D array; if a node is not
+            finite; if ``params`` or ``data`` is empty or holds NaN or inf; if ``params`` has no array leaves;
+            if the arrays of ``data`` do not share a leading axis; if ``batch_size`` is given without ``data``
+            or is not a positive integer; if ``f`` does not return a real scalar; if f, ∇f or H·v is not
+            finite at ``params``.
+        TypeError: if ``num_vectors``, ``num_steps``, ``num_points`` or ``batch_size`` is not an integer, ``tol`` or
+            ``sigma`` not a real number, or ``grid`` boolean, complex or not numeric; if ``f`` is not callable or cannot
+            be called as ``f(params)`` / ``f(params, batch)``; if a leaf of ``params`` is not floating-point; if
+            ``data`` is not a non-empty tuple or list of arrays; if ``key`` is neither a PRNG key nor an int seed.
+
     Example:
         >>> f = lambda w: 0.5 * jnp.sum(jnp.arange(1.0, 11.0) * w**2)      # eigenvalues 1, …, 10
         >>> rho = spectral_density(f, jnp.zeros(10), key=0, num_vectors=3, num_steps=10)
@@ -417,7 +518,21 @@ def plot_spectral_density(
     floor: float = 1e-7,
 ) -> Path:
     """Plot named densities φ(t) (log scale by default, floored at ``floor`` so the bulk and outliers both
-    show) through :func:`jaxml.plot.curves`; returns the PNG path."""
+    show) through :func:`jaxml.plot.curves`; returns the PNG path.
+
+    Args:
+        path: where to write the PNG.
+        densities: label → :class:`SpectralDensity`, one curve each (at least one).
+        title: the plot's title.
+        logy: whether the density axis is logarithmic.
+        floor: the smallest density drawn with ``logy`` (φ below it is raised to it).
+
+    Returns:
+        The path of the written PNG, as a ``pathlib.Path``.
+
+    Raises:
+        ValueError: if ``densities`` is empty.
+    """
     from jaxml import plot
 
     if not densities:
@@ -431,7 +546,7 @@ def plot_spectral_density(
 
 
 class TraceEstimate(NamedTuple):
-    """Hutchinson's estimate of tr(H).
+    """Hutchinson's estimate of tr(H) (what :func:`hutchinson_trace` returns).
 
     Attributes:
         trace: the mean of the samples zᵀHz.
@@ -488,8 +603,35 @@ def hutchinson_trace(
     """Hutchinson's estimator tr(H) ≈ (1/n) Σ zᵀHz with Rademacher z (entries ±1), matrix-free.
 
     Unbiased, with Var(zᵀHz) = 2 Σ_{i≠j} H_ij² (the diagonal costs nothing). Samples are drawn
-    ``chunk_size`` at a time (vmapped H·v products) until the standard error is ≤ ``tol``·|estimate| (at
-    least two chunks) or ``max_samples`` is reached.
+    ``chunk_size`` at a time (vmapped H·v products) until the standard error is ≤ ``tol`` times the estimate's
+    magnitude (at least two chunks) or ``max_samples`` is reached.
+
+    Args:
+        f: the objective, ``f(params)`` -> real scalar, or ``f(params, batch)`` with ``data``.
+        params: the point θ, a pytree of finite floating-point arrays.
+        key: PRNG key or int seed for the Rademacher vectors z (default ``jax.random.key(0)``).
+        tol: the relative standard error at which sampling stops, > 0.
+        max_samples: the most samples zᵀHz, a positive integer (sampling runs in whole chunks, so the count can
+            reach ``max_samples`` rounded up to a multiple of ``chunk_size``).
+        chunk_size: samples per vmapped chunk, a positive integer (capped at ``max_samples``).
+        data: optional tuple of arrays sharing a leading axis N (usually ``(x, y)``), passed to ``f`` as
+            ``batch``.
+        batch_size: optional batch size (needs ``data``); below N every product is averaged over batches.
+
+    Returns:
+        A :class:`TraceEstimate`: the estimate of tr(H), its standard error, the (n,) samples and n, the H·v
+        products used.
+
+    Raises:
+        ValueError: if ``tol`` is None or not a finite number > 0; if ``max_samples`` or ``chunk_size`` is not a
+            positive integer; if a sample is not finite; if ``params`` or ``data`` is empty or holds NaN or inf; if
+            ``params`` has no array leaves; if the arrays of ``data`` do not share a leading axis; if ``batch_size`` is
+            given without ``data`` or is not a positive integer; if ``f`` does not return a real scalar; if f, ∇f or H·v
+            is not finite at ``params``.
+        TypeError: if ``max_samples``, ``chunk_size`` or ``batch_size`` is not an integer, or ``tol`` not a
+            real number; if ``f`` is not callable or cannot be called as ``f(params)`` / ``f(params, batch)``; if a
+            leaf of ``params`` is not floating-point; if ``data`` is not a non-empty tuple or list of arrays;
+            if ``key`` is neither a PRNG key nor an int seed.
 
     Example:
         >>> f = lambda w: 0.5 * w @ jnp.array([[2.0, 1.0], [1.0, 3.0]]) @ w      # tr(H) = 5

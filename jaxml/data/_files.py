@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-#: sha256 of the shipped files, from SOURCES.md: a load checks the bytes it reads are the documented ones.
+#: sha256 of the shipped files, from SOURCES.md — a load checks the bytes it reads are the documented ones.
 SHA256 = {
     "pokemon.csv": "02eabc49d3c70bc1e150891bdb9acb254910adfdfc12a6020c7b7117b2eca32f",
     "covid.train.csv": "298378b3db6a233e6cba686533c55844072b7c84e5e2eecf830a9e86a8dce475",
@@ -22,7 +22,15 @@ SHA256 = {
 
 
 class Dataset(NamedTuple):
-    """Features ``x`` (N, d) float64, targets ``y`` (N,), names and a one-line description."""
+    """Features ``x`` (N, d) float64, targets ``y`` (N,), names and a one-line description.
+
+    Attributes:
+        x: the features, shape (N, d), float64, finite.
+        y: the targets, shape (N,): int32 class labels for a classification set, float64 for a regression one.
+        feature_names: the d column names of ``x``, in order.
+        target_names: the class names, indexed by label, or the one name of a regression target.
+        description: a one-line description of the set and its source.
+    """
 
     __module__ = "jaxml.data"  # its public home
 
@@ -34,7 +42,18 @@ class Dataset(NamedTuple):
 
 
 def read_file(name: str) -> bytes:
-    """The bytes of a shipped data file, checked against its documented sha256."""
+    """The bytes of a shipped data file, checked against its documented sha256.
+
+    Args:
+        name: a file name in ``jaxml/data/files``, one of the keys of :data:`SHA256`.
+
+    Returns:
+        The file's contents as ``bytes``.
+
+    Raises:
+        ValueError: if ``name`` is not a shipped file, or if the bytes read do not have the documented sha256
+            (a corrupted or replaced file).
+    """
     if name not in SHA256:
         raise ValueError(f"unknown data file {name!r}; shipped files: {sorted(SHA256)}")
     raw = resources.files("jaxml.data").joinpath("files", name).read_bytes()
@@ -45,7 +64,19 @@ def read_file(name: str) -> bytes:
 
 
 def read_csv(name: str) -> tuple[list[str], list[list[str]]]:
-    """A shipped CSV as (header, rows of strings); ragged rows raise ``ValueError``."""
+    """A shipped CSV as (header, rows of strings); ragged rows raise ``ValueError``.
+
+    Args:
+        name: a CSV file name in ``jaxml/data/files``, one of the keys of :data:`SHA256`.
+
+    Returns:
+        ``(header, rows)``: the column names (a list of str) and the data rows (a list of lists of str, one
+        field per column; blank lines skipped).
+
+    Raises:
+        ValueError: if ``name`` is not a shipped file, its sha256 is not the documented one, it is not UTF-8,
+            or a row has another number of fields than the header.
+    """
     reader = csv.reader(io.StringIO(read_file(name).decode("utf-8")))
     header = next(reader)
     rows = [row for row in reader if row]

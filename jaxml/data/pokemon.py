@@ -49,7 +49,9 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
 }
 """Named feature choices: the lecture's two features, its six stats, and the six plus ``Total`` (singular Σ)."""
 
+#: the numeric columns of the table, in the column order of :attr:`PokemonTable.numeric`.
 NUMERIC: tuple[str, ...] = ("#", "Total", *STATS, "Generation")
+#: the class names of the water-vs-normal task indexed by label — 0 = Normal (C₂), 1 = Water (C₁).
 CLASS_NAMES: tuple[str, str] = ("Normal", "Water")
 
 
@@ -57,6 +59,15 @@ class PokemonTable(NamedTuple):
     """The whole table, one array per column (rows in file order).
 
     ``numeric`` is (800, 9) float64 with the columns of :data:`NUMERIC`; ``mega`` marks Mega forms.
+
+    Attributes:
+        number: the Pokédex number ``#`` of each row, shape (800,), int (Mega and alternate forms share it).
+        name: the names, shape (800,), str.
+        type1: ``Type 1`` of each row, shape (800,), str.
+        type2: ``Type 2`` of each row, shape (800,), str (empty for a single-type Pokémon).
+        numeric: the :data:`NUMERIC` columns, shape (800, 9), float64.
+        legendary: whether each row is legendary, shape (800,), bool.
+        mega: whether each row is a Mega form (its name contains ``"Mega "``), shape (800,), bool.
     """
 
     number: np.ndarray
@@ -68,14 +79,35 @@ class PokemonTable(NamedTuple):
     mega: np.ndarray
 
     def column(self, name: str) -> np.ndarray:
-        """One numeric column (``"#"``, ``"Total"``, a stat or ``"Generation"``) as float64."""
+        """One numeric column (``"#"``, ``"Total"``, a stat or ``"Generation"``) as float64.
+
+        Args:
+            name: a column name from :data:`NUMERIC`.
+
+        Returns:
+            The column, shape (800,), float64 (a view into :attr:`numeric`).
+
+        Raises:
+            ValueError: if ``name`` is not in :data:`NUMERIC`.
+        """
         if name not in NUMERIC:
             raise ValueError(f"column must be one of {NUMERIC}, got {name!r}")
         return self.numeric[:, NUMERIC.index(name)]
 
 
 class PokemonSplit(NamedTuple):
-    """A train/test split of a two-type classification task: labels 1 = the first type (C₁), 0 = the second."""
+    """A train/test split of a two-type classification task: labels 1 = the first type (C₁), 0 = the second.
+
+    Attributes:
+        x_train: the training features, shape (N_train, D), float64, columns in ``feature_names`` order.
+        y_train: the training labels, shape (N_train,), int64: 1 for the first type, 0 for the second.
+        x_test: the test features, shape (N_test, D), float64.
+        y_test: the test labels, shape (N_test,), int64.
+        feature_names: the D column names of ``x_train`` and ``x_test``.
+        class_names: the type names indexed by label: ``(second type, first type)``.
+        names_train: the Pokémon names of the training rows, shape (N_train,), str.
+        names_test: the Pokémon names of the test rows, shape (N_test,), str.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -88,7 +120,14 @@ class PokemonSplit(NamedTuple):
 
 
 def load_pokemon() -> PokemonTable:
-    """Read ``files/pokemon.csv`` (stdlib ``csv``, packaged with ``importlib.resources``)."""
+    """Read ``files/pokemon.csv`` (stdlib ``csv``, packaged with ``importlib.resources``).
+
+    Returns:
+        The whole table as a :class:`PokemonTable`, rows in file order.
+
+    Raises:
+        ValueError: if the shipped file does not match its documented sha256 or lacks a needed column.
+    """
     # read_file checks the bytes against the sha256 documented in files/SOURCES.md.
     reader = csv.DictReader(io.StringIO(read_file("pokemon.csv").decode("utf-8")))
     rows = list(reader)
@@ -135,7 +174,8 @@ def type_split(
     """Pokémon of type ``class1`` (label 1) against ``class2`` (label 0); train on ``#`` < ``cutoff``.
 
     Args:
-        class1, class2: the two types (e.g. ``"Water"``, ``"Normal"``).
+        class1: the type labelled 1 (C₁), e.g. ``"Water"``.
+        class2: the type labelled 0 (C₂), e.g. ``"Normal"``; it must differ from ``class1``.
         features: ``"two"`` (Defense, Sp. Def), ``"six"`` (the six stats), ``"seven"`` (``Total`` + six) or
             a sequence of column names.
         cutoff: training rows have ``#`` below it; the rest are the test set.
@@ -143,6 +183,17 @@ def type_split(
         by: ``"type1"`` (the lecture) or ``"either"`` (a Pokémon counts if its Type 1 or Type 2 matches; one
             that matches both types is dropped).
         table: a table from :func:`load_pokemon` (read from disk when omitted).
+
+    Returns:
+        A :class:`PokemonSplit`: features as float64 columns in the order of ``features``, int64 labels, and
+        ``class_names`` ``(class2, class1)``, indexed by label.
+
+    Raises:
+        TypeError: if ``class1`` or ``class2`` is not a str, ``cutoff`` is not an integer, ``include_mega`` is
+            not a bool, or ``table`` is not a :class:`PokemonTable`.
+        ValueError: if ``class1`` equals ``class2`` or either is not a ``Type 1`` in the table, ``features`` is
+            an unknown name, empty or names a non-numeric column, ``by`` is not ``"type1"`` or ``"either"``, or
+            the shipped file is corrupted (when ``table`` is omitted).
     """
     if by not in ("type1", "either"):
         raise ValueError(f"by must be 'type1' or 'either', got {by!r}")
@@ -197,6 +248,22 @@ def water_vs_normal(
 
     ``features``: ``"two"`` = (Defense, Sp. Def), ``"six"`` = (HP, Attack, Defense, Sp. Atk, Sp. Def, Speed),
     ``"seven"`` = ``Total`` + the six (a singular covariance: Total is their sum), or column names.
+    The counts hold for the defaults; :func:`type_split` with ``"Water"``, ``"Normal"`` is the general form.
+
+    Args:
+        features: ``"two"``, ``"six"``, ``"seven"`` (see above) or a sequence of names from :data:`NUMERIC`.
+        cutoff: training rows have ``#`` below it; the rest are the test set.
+        include_mega: keep Mega forms (the lecture's 79/61 includes them).
+        by: ``"type1"`` (the lecture) or ``"either"`` (Type 1 or Type 2 matches; dual Water/Normal dropped).
+        table: a table from :func:`load_pokemon` (read from disk when omitted).
+
+    Returns:
+        A :class:`PokemonSplit` with labels 1 = Water, 0 = Normal and ``class_names`` ``("Normal", "Water")``.
+
+    Raises:
+        TypeError: if ``cutoff`` is not an integer, ``include_mega`` not a bool, or ``table`` not a
+            :class:`PokemonTable`.
+        ValueError: if ``features`` or ``by`` is not one of the choices above, or the shipped file is corrupted.
     """
     return type_split("Water", "Normal", features, cutoff=cutoff, include_mega=include_mega, by=by, table=table)
 
@@ -206,6 +273,13 @@ def load_pokemon_dataset() -> Dataset:
 
     ``x`` holds the six stats (HP, Attack, Defense, Sp. Atk, Sp. Def, Speed), ``y`` is 1 for Water and 0 for
     Normal. For the lecture's train/test split use :func:`water_vs_normal`.
+
+    Returns:
+        A :class:`jaxml.data.Dataset`: ``x`` (210, 6) float64, ``y`` (210,) int32, ``feature_names``
+        :data:`STATS`, ``target_names`` :data:`CLASS_NAMES`.
+
+    Raises:
+        ValueError: if the shipped file does not match its documented sha256.
     """
     t = load_pokemon()
     keep = (t.type1 == "Water") | (t.type1 == "Normal")

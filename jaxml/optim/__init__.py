@@ -1,4 +1,4 @@
-"""Optax-style optimizers of the lecture, built from small blocks (SCOPE §4).
+"""Optax-style optimizers of the lecture, built from small blocks (course §4).
 
 * :mod:`~jaxml.optim.transforms` — blocks: learning rate (and the step count), momentum, first moment (Adam's,
   Nesterov's), RMS (Adagrad / RMSProp / Adam / AdaBelief σ), running max, add ε; :func:`sigma` reads σ back.

@@ -1,19 +1,19 @@
 r"""The lecture's optimizers and three research variants, each a composition of the blocks in
 :mod:`jaxml.optim.transforms`.
 
-All of them are instances of the lecture's summary (SCOPE §4.8), θᵢᵗ⁺¹ = θᵢᵗ − (ηᵗ/σᵢᵗ) mᵢᵗ:
+All of them are instances of the lecture's summary (course §4.8), θᵢᵗ⁺¹ = θᵢᵗ − (ηᵗ/σᵢᵗ) mᵢᵗ:
 
 =========  ==========================================  ===========================================
 optimizer  numerator mᵗ                                denominator σᵗ
 =========  ==========================================  ===========================================
 sgd        gᵗ                                          1
 momentum   λmᵗ⁻¹ − ηgᵗ (η inside, heavy ball)          1
-adagrad    gᵗ                                          √(mean of all past |g|² + ε)
-rmsprop    gᵗ                                          √(α-average of |g|² + ε), σ⁰ = |g⁰|
-adam       bias-corrected β₁-average of g              √(bias-corrected β₂-average of |g|²) + ε
+adagrad    gᵗ                                          √(mean of all past \|g|² + ε)
+rmsprop    gᵗ                                          √(α-average of \|g|² + ε), σ⁰ = \|g⁰|
+adam       bias-corrected β₁-average of g              √(bias-corrected β₂-average of \|g|²) + ε
 nadam      Adam's, looking one step ahead (Nesterov)   Adam's
 amsgrad    Adam's                                      running max of Adam's σ, + ε
-adabelief  Adam's                                      √(bias-corrected β₂-average of |g − μ|²) + ε
+adabelief  Adam's                                      √(bias-corrected β₂-average of \|g − μ|²) + ε
 =========  ==========================================  ===========================================
 
 ``learning_rate`` may be a float or an ``optax.Schedule``. Each optimizer is a pytree whose leaves are its
@@ -27,7 +27,7 @@ checked. ε = 0 is allowed everywhere: a zero numerator over a zero σ is a zero
 (:func:`~jaxml.optim.combine.divide`), not NaN.
 
 Every optimizer is an ``optax.GradientTransformationExtraArgs`` (``update`` ignores extra keyword arguments),
-works on real and complex parameters (ν is built from |g|² = g·ḡ, as in optax; pass the conjugate gradient).
+works on real and complex parameters (ν is built from \|g|² = g·ḡ, as in optax; pass the conjugate gradient).
 
 **States** follow optax's conventions: NamedTuples that ``optax.tree_utils.tree_get`` reads by name, each name
 found once. Every optimizer has one ``count`` (t, int32: the updates made so far, in
@@ -83,6 +83,17 @@ def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformationEx
 
     Same as ``optax.sgd(learning_rate)``. State: ``LearningRateState(count)`` — ``count``, t.
 
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` (:func:`~jaxml.optim.transforms.scale_by_learning_rate`)
+        whose ``update`` outputs −ηᵗgᵗ.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar.
+        ValueError: if η (or the schedule's η⁰) is negative, infinite or NaN.
+
     Example:
         >>> import jax.numpy as jnp
         >>> opt = sgd(0.1)
@@ -95,7 +106,7 @@ def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformationEx
 def momentum(
     learning_rate: optax.ScalarOrSchedule, beta: Scalar = 0.9, *, accumulator_dtype: Any | None = None
 ) -> optax.GradientTransformationExtraArgs:
-    r"""Gradient descent with (heavy-ball) momentum, the lecture's form (SCOPE §4.2):
+    r"""Gradient descent with (heavy-ball) momentum, the lecture's form (course §4.2):
 
         m⁰ = 0,  mᵗ = λmᵗ⁻¹ − ηgᵗ⁻¹,  θᵗ = θᵗ⁻¹ + mᵗ,   λ = ``beta``.
 
@@ -106,6 +117,20 @@ def momentum(
 
     State ``(LearningRateState(count), MomentumState(m))``: ``count`` t; ``m`` the lecture's mᵗ (= −η × optax's
     ``trace`` for a constant η, hence not named ``trace``).
+
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        beta: λ ∈ [0, 1), the weight of the previous momentum mᵗ⁻¹.
+        accumulator_dtype: the dtype m is stored in, e.g. ``jnp.bfloat16``; ``None``: the parameters'.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs the step mᵗ (in the gradients'
+        dtype), with the state above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, ``beta`` is not
+            a real number, or ``accumulator_dtype`` is not a dtype.
+        ValueError: if η (or η⁰) is negative, ``beta`` lies outside [0, 1), or either is infinite or NaN.
 
     References:
         Polyak, *Some methods of speeding up the convergence of iteration methods*, USSR Comp. Math. 4 (1964).
@@ -122,15 +147,28 @@ def momentum(
 
 
 def adagrad(learning_rate: optax.ScalarOrSchedule, eps: Scalar = 1e-8) -> optax.GradientTransformationExtraArgs:
-    r"""Adagrad as in the lecture (SCOPE §4.4): θᵢᵗ⁺¹ = θᵢᵗ − η gᵢᵗ / √((σᵢᵗ)² + ε), σᵢᵗ = √(1/(t+1) Σₖ₌₀ᵗ |gᵢᵏ|²).
+    r"""Adagrad as in the lecture (course §4.4): θᵢᵗ⁺¹ = θᵢᵗ − η gᵢᵗ / √((σᵢᵗ)² + ε), σᵢᵗ = √(1/(t+1) Σₖ₌₀ᵗ \|gᵢᵏ|²).
 
     σ is the root *mean* square of all past gradients. ``optax.adagrad`` divides by the root of the *sum*
     (plus ``initial_accumulator_value`` = 0.1), i.e. its step is this one with η/√(t+1). ε sits inside the root,
     as in the lecture's Adagrad code and in optax (it only guards against 0/0).
 
     State ``(FanOutState((EmptyState(), RmsState(nu))), LearningRateState(count))``: ``nu`` = (σᵗ)², the running
-    mean of |g|² (optax's Adagrad keeps the sum, ``sum_of_squares``: another quantity, hence another name);
+    mean of \|g|² (optax's Adagrad keeps the sum, ``sum_of_squares``: another quantity, hence another name);
     ``count`` t.
+
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        eps: ε ≥ 0, added to σ² inside the root.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs −ηᵗ gᵗ / √((σᵗ)² + ε), with the
+        state above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, or ``eps`` is
+            not a real number.
+        ValueError: if η (or η⁰) or ``eps`` is negative, infinite or NaN.
 
     References:
         Duchi, Hazan & Singer, *Adaptive Subgradient Methods*, JMLR 12 (2011).
@@ -147,16 +185,31 @@ def adagrad(learning_rate: optax.ScalarOrSchedule, eps: Scalar = 1e-8) -> optax.
 def rmsprop(
     learning_rate: optax.ScalarOrSchedule, alpha: Scalar = 0.9, eps: Scalar = 1e-8
 ) -> optax.GradientTransformationExtraArgs:
-    r"""RMSProp as in the lecture (SCOPE §4.5): θᵢᵗ⁺¹ = θᵢᵗ − η gᵢᵗ / √((σᵢᵗ)² + ε) with
+    r"""RMSProp as in the lecture (course §4.5): θᵢᵗ⁺¹ = θᵢᵗ − η gᵢᵗ / √((σᵢᵗ)² + ε) with
 
-        σᵢ⁰ = |gᵢ⁰|,  σᵢᵗ = √( α(σᵢᵗ⁻¹)² + (1−α)|gᵢᵗ|² ).
+        σᵢ⁰ = \|gᵢ⁰|,  σᵢᵗ = √( α(σᵢᵗ⁻¹)² + (1−α)|gᵢᵗ|² ).
 
     ``optax.rmsprop(η, decay=α)`` starts from σ² = 0 instead (so its first steps are up to 1/√(1−α) larger);
     from the second gradient on the recurrences are the same. ε sits inside the root as in optax: XLA then
     computes g·rsqrt(σ² + ε), where g/(σ + ε) would cost a square root *and* a division per parameter.
 
     State ``(FanOutState((EmptyState(), RmsState(nu))), LearningRateState(count))``: ``nu`` = (σᵗ)², the
-    α-average of |g|² (optax's ``nu``, but started at |g⁰|²); ``count`` t.
+    α-average of \|g|² (optax's ``nu``, but started at \|g⁰|²); ``count`` t.
+
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        alpha: α ∈ [0, 1), the weight of the previous average (optax's ``decay``).
+        eps: ε ≥ 0, added to σ² inside the root.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs −ηᵗ gᵗ / √((σᵗ)² + ε), with the
+        state above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, or ``alpha`` or
+            ``eps`` is not a real number.
+        ValueError: if η (or η⁰) or ``eps`` is negative, ``alpha`` lies outside [0, 1), or any of them is infinite or
+            NaN.
 
     References:
         Tieleman & Hinton, *Lecture 6.5 — RMSProp*, COURSERA: Neural Networks for Machine Learning (2012).
@@ -179,7 +232,7 @@ def adam(
     *,
     mu_dtype: Any | None = None,
 ) -> optax.GradientTransformationExtraArgs:
-    r"""Adam = RMSProp + Momentum (SCOPE §4.6): θᵗ⁺¹ = θᵗ − η m̂ᵗ / (σᵗ + ε), where (t = 1, 2, … here)
+    r"""Adam = RMSProp + Momentum (course §4.6): θᵗ⁺¹ = θᵗ − η m̂ᵗ / (σᵗ + ε), where (t = 1, 2, … here)
 
         μᵗ = β₁μᵗ⁻¹ + (1−β₁)gᵗ,  νᵗ = β₂νᵗ⁻¹ + (1−β₂)|gᵗ|²,  m̂ᵗ = μᵗ/(1−β₁ᵗ),  σᵗ = √(νᵗ/(1−β₂ᵗ)),
 
@@ -190,6 +243,23 @@ def adam(
 
     State ``(FanOutState((FirstMomentState(mu), RmsState(nu))), LearningRateState(count))`` — ``mu``, ``nu``,
     ``count`` exactly as ``optax.ScaleByAdamState``: the raw averages (bias-corrected only in ``update``) and t.
+
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        b1: β₁ ∈ [0, 1), the weight of the previous first moment μᵗ⁻¹.
+        b2: β₂ ∈ [0, 1), the weight of the previous second moment νᵗ⁻¹.
+        eps: ε ≥ 0, added to σ outside the root.
+        mu_dtype: the dtype μ is stored in, e.g. ``jnp.bfloat16``; ``None``: the parameters'.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs −ηᵗ m̂ᵗ / (σᵗ + ε), with the state
+        above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, a
+            hyper-parameter is not a real number, or ``mu_dtype`` is not a dtype.
+        ValueError: if η (or η⁰) or ``eps`` is negative, ``b1`` or ``b2`` lies outside [0, 1), or any of them is
+            infinite or NaN.
 
     References:
         Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015 (arXiv:1412.6980).
@@ -227,6 +297,23 @@ def nadam(
     (which, like most implementations, leaves out the extra β₂ factor of Dozat's Algorithm 2).
 
     State ``(FanOutState((FirstMomentState(mu), RmsState(nu))), LearningRateState(count))`` as :func:`adam`.
+
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        b1: β₁ ∈ [0, 1), the weight of the previous first moment μᵗ⁻¹.
+        b2: β₂ ∈ [0, 1), the weight of the previous second moment νᵗ⁻¹.
+        eps: ε ≥ 0, added to σ outside the root.
+        mu_dtype: the dtype μ is stored in, e.g. ``jnp.bfloat16``; ``None``: the parameters'.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs −ηᵗ m̄ᵗ / (σᵗ + ε), with the state
+        above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, a
+            hyper-parameter is not a real number, or ``mu_dtype`` is not a dtype.
+        ValueError: if η (or η⁰) or ``eps`` is negative, ``b1`` or ``b2`` lies outside [0, 1), or any of them is
+            infinite or NaN.
 
     References:
         Dozat, *Incorporating Nesterov Momentum into Adam*, ICLR 2016 workshop.
@@ -267,6 +354,24 @@ def amsgrad(
     LearningRateState(count))``: ``mu``, ``nu`` raw as in :func:`adam`; ``maximum`` = σ̂ᵗ, the running max of
     √(ν̂ + ε_root) (optax's ``nu_max`` is ``maximum² − ε_root``); ``count`` t.
 
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        b1: β₁ ∈ [0, 1), the weight of the previous first moment μᵗ⁻¹.
+        b2: β₂ ∈ [0, 1), the weight of the previous second moment νᵗ⁻¹.
+        eps: ε ≥ 0, added to σ̂ outside the root.
+        eps_root: ε_root ≥ 0, added to ν̂ inside the root, before the running max.
+        mu_dtype: the dtype μ is stored in, e.g. ``jnp.bfloat16``; ``None``: the parameters'.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs −ηᵗ m̂ᵗ / (σ̂ᵗ + ε), with the state
+        above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, a
+            hyper-parameter is not a real number, or ``mu_dtype`` is not a dtype.
+        ValueError: if η (or η⁰) or ``eps`` or ``eps_root`` is negative, ``b1`` or ``b2`` lies outside [0, 1), or any of
+            them is infinite or NaN.
+
     References:
         Reddi, Kale & Kumar, *On the Convergence of Adam and Beyond*, ICLR 2018 (arXiv:1904.09237).
 
@@ -304,6 +409,24 @@ def adabelief(
 
     State ``(FanOutState((FirstMomentState(mu), RmsState(nu))), LearningRateState(count))``: ``mu`` raw μ;
     ``nu`` = s (ε_root included), as ``optax.ScaleByBeliefState``; ``count`` t.
+
+    Args:
+        learning_rate: η ≥ 0, a real number or an ``optax.Schedule`` t ↦ ηᵗ (called once here at t = 0).
+        b1: β₁ ∈ [0, 1), the weight of the previous first moment μᵗ⁻¹.
+        b2: β₂ ∈ [0, 1), the weight of the previous average sᵗ⁻¹.
+        eps: ε ≥ 0, added to √ŝ outside the root.
+        eps_root: ε_root ≥ 0, added to s at every update (inside the root).
+        nesterov: use Nesterov's look-ahead first moment, as :func:`nadam`.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``update`` outputs −ηᵗ m̂ᵗ / (√ŝᵗ + ε), with the state
+        above.
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a schedule returning a real scalar, or a
+            hyper-parameter is not a real number.
+        ValueError: if η (or η⁰), ``eps`` or ``eps_root`` is negative, ``b1`` or ``b2`` lies outside [0, 1), or any of
+            them is infinite or NaN.
 
     References:
         Zhuang et al., *AdaBelief Optimizer: Adapting Stepsizes by the Belief in Observed Gradients*,

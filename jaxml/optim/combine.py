@@ -2,10 +2,10 @@ r"""Combinators beyond ``optax.chain``: feed the *same* raw gradient to several 
 
 ``optax.chain(a, b)`` is serial: ``b`` sees ``a``'s output. Adam needs two statistics of the same raw gradient,
 
-    θᵗ⁺¹ = θᵗ − η · m̂ᵗ / (σᵗ + ε),   m̂ the (bias-corrected) mean of g,  σ = √(mean of |g|²),
+    θᵗ⁺¹ = θᵗ − η · m̂ᵗ / (σᵗ + ε),   m̂ the (bias-corrected) mean of g,  σ = √(mean of \|g|²),
 
 so a serial ``optax.chain(momentum, rms)`` computes the wrong thing: its RMS is taken of the *momentum*
-(√(mean of m̂²)), not of the gradient (SCOPE §4.6). :func:`fan_out` runs its blocks in parallel on one input and
+(√(mean of m̂²)), not of the gradient (course §4.6). :func:`fan_out` runs its blocks in parallel on one input and
 merges their outputs leaf by leaf; :func:`divide` is the case the lecture needs, numerator ÷ denominator.
 
 Every transformation built here is a *pytree whose leaves are its float hyper-parameters*: ``init`` and
@@ -18,7 +18,7 @@ can take the optimizer as an *argument* (:func:`jaxml.train.fit` does) and anoth
 **The step count.** An optimizer keeps exactly one step count t (int32, the number of updates made so far, as
 optax's ``count``): the state of its :func:`~jaxml.optim.transforms.scale_by_learning_rate` block,
 :class:`LearningRateState` (the t of a schedule). Blocks whose math needs t (bias correction, Nesterov's
-look-ahead, RMSProp's σ⁰ = |g⁰|, Adagrad's mean) keep no counter of their own: :func:`chain` and
+look-ahead, RMSProp's σ⁰ = \|g⁰|, Adagrad's mean) keep no counter of their own: :func:`chain` and
 :func:`fan_out` read t from the :class:`LearningRateState` among their links' states *before* running them and
 pass it to every link as the keyword argument ``count`` (t = 0 on the first update); a combinator without one
 passes on the ``count`` it was given. So ``optax.tree_utils.tree_get(state, "count")`` is unambiguous.
@@ -80,6 +80,14 @@ def step_count(state: optax.OptState) -> jax.Array | None:
     Works on the state of any optimizer built from jaxml blocks, also inside optax's wrappers (``chain``,
     ``inject_hyperparams``, ``MultiSteps``, …), and on states stacked over steps (then an array of counts).
 
+    Args:
+        state: an optimizer state (any pytree), as the optimizer's ``init`` or ``update`` returns it, possibly
+            inside optax wrappers' states or stacked along leading axes.
+
+    Returns:
+        The int32 ``count`` t of the first :class:`LearningRateState` found (a scalar; for a stacked state an
+        array of the stacked counts), or ``None`` when the state holds none (e.g. a pure optax optimizer's).
+
     Example:
         >>> import jax.numpy as jnp
         >>> from jaxml import optim
@@ -119,6 +127,18 @@ def pytree_fn(fn: Callable[..., Any], static: tuple = (), hyper: tuple = ()) -> 
     ``hyper`` the numbers a program may receive as arguments (η, β, ε, or other transformations' functions).
     Two such functions of the same ``fn`` and ``static`` have the same tree structure whatever their ``hyper``.
 
+    Args:
+        fn: the function, called as ``fn(*static, *hyper, *args, **kwargs)``; a module-level function, so that
+            two pytrees built from it compare equal in structure (a new ``lambda`` each time never does).
+        static: the leading arguments, part of the tree structure: hashable Python values (flags, dtypes,
+            functions) that must stay concrete when traced.
+        hyper: the arguments after ``static``, the pytree's children: numbers (η, β, ε) or other pytrees, such
+            as transformations' ``init``/``update`` functions.
+
+    Returns:
+        A ``jax.tree_util.Partial`` ``p`` whose call ``p(*args, **kwargs)`` is
+        ``fn(*static, *hyper, *args, **kwargs)``; its leaves are those of ``hyper``.
+
     Example:
         >>> import jax
         >>> scale = lambda sign, eta, u: sign * eta * u
@@ -136,6 +156,13 @@ def numeric_pytree(transformation: Any) -> bool:
     program can take ``transformation`` as an argument (:func:`jaxml.train.fit` and
     :func:`jaxml.surfaces.trajectory` do), and another η or β reuses the program. optax's own transformations
     (functions as leaves) and jaxml's with a schedule are not: they stay constants of the program.
+
+    Args:
+        transformation: any pytree, typically an ``optax.GradientTransformation``.
+
+    Returns:
+        ``True`` when every leaf is a Python float or an inexact (floating or complex) array and the tree
+        structure is hashable, else ``False`` (an integer leaf, such as ``adam(1)``'s η, counts as not numeric).
 
     Example:
         >>> numeric_pytree(chain(identity())), numeric_pytree(optax.identity())
@@ -163,6 +190,10 @@ def _identity_update(
 
 def identity() -> optax.GradientTransformationExtraArgs:
     """``optax.identity()`` as a pytree (no leaves): uᵗ = gᵗ.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` whose ``init`` returns ``optax.EmptyState()`` and whose
+        ``update`` returns the updates unchanged (ignoring ``params`` and extra keyword arguments).
 
     Example:
         >>> import jax.numpy as jnp
@@ -206,8 +237,17 @@ def chain(*transforms: optax.GradientTransformation) -> optax.GradientTransforma
     this chain was given. Blocks that need t (bias correction, …) therefore work in any order, before or after
     the learning-rate block that counts.
 
+    Args:
+        *transforms: the links T₁, …, Tₖ, each an ``optax.GradientTransformation`` (jaxml blocks or optax's
+            own), applied in this order; none at all is the identity.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs``: ``init`` returns the tuple of the links' states, ``update``
+        the last link's output and the tuple of their new states (it raises ``ValueError`` given a state that is
+        not such a tuple of the right length).
+
     Raises:
-        TypeError: something that is not a GradientTransformation.
+        TypeError: if a link is not an ``optax.GradientTransformation``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -235,7 +275,12 @@ def _extra_args(
 
 
 class FanOutState(NamedTuple):
-    """State of :func:`fan_out`: the inner transformations' states, in order."""
+    """State of :func:`fan_out`: the inner transformations' states, in order.
+
+    Attributes:
+        inner_states: the tuple of the inner transformations' states, one per transform of :func:`fan_out`, in
+            the order given.
+    """
 
     inner_states: tuple[optax.OptState, ...]
 
@@ -256,8 +301,21 @@ def fan_out(
     earlier one keeps (e.g. AdaBelief's s needs the first moment μ: :func:`~jaxml.optim.transforms.rms_belief`
     reads it as ``tree_get(earlier_states, "mu")``).
 
+    Args:
+        *transforms: T₁, …, Tₖ (k ≥ 1), each an ``optax.GradientTransformation`` whose output has the tree
+            structure of the updates; all receive the same gᵗ.
+        combine: a function of k arrays (the same leaf of each output) returning the merged leaf. It is part of
+            the tree structure: pass a module-level function (a new ``lambda`` per call is a new structure, so a
+            compiled program taking the result as an argument compiles again).
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state :class:`FanOutState`; ``update`` returns
+        ``combine`` applied leaf by leaf to the k outputs, and the new state (it raises ``ValueError`` given a
+        state that is not the :class:`FanOutState` its ``init`` made).
+
     Raises:
-        TypeError: no transforms, something that is not a GradientTransformation, or ``combine`` not callable.
+        TypeError: if no transform is given, one is not an ``optax.GradientTransformation``, or ``combine`` is
+            not callable.
 
     Example:
         >>> import jax.numpy as jnp, optax
@@ -314,6 +372,20 @@ def divide(
     A zero numerator gives a zero update whatever the denominator, so 0/0 := 0. With ε = 0 a parameter whose
     gradients have all been zero has m̂ = 0 and σ = 0: it stays where it is instead of becoming NaN. Any
     other quotient is plain IEEE division (n/0 = ±inf for n ≠ 0: the guard tests the numerator only).
+
+    Args:
+        numerator: N, an ``optax.GradientTransformation`` giving the numerator (e.g.
+            :func:`~jaxml.optim.transforms.first_moment`, or ``optax.identity()`` for g itself).
+        denominator: D, an ``optax.GradientTransformation`` giving the denominator, shaped like the gradient
+            (e.g. an RMS block's σ + ε).
+
+    Returns:
+        ``fan_out(numerator, denominator, combine=…)``: an ``optax.GradientTransformationExtraArgs`` with state
+        ``FanOutState((N's state, D's state))``, whose ``update`` outputs N(gᵗ) / D(gᵗ) leaf by leaf.
+
+    Raises:
+        TypeError: if ``numerator`` or ``denominator`` is not an ``optax.GradientTransformation`` (the message
+            names :func:`fan_out`).
 
     Example:
         >>> import jax.numpy as jnp, optax

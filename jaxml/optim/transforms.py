@@ -1,6 +1,6 @@
 r"""Building blocks of the lecture's optimizers, each an ``optax.GradientTransformationExtraArgs``.
 
-Every optimizer of the lecture (SCOPE §4.8) has the form
+Every optimizer of the lecture (course §4.8) has the form
 
     θᵢᵗ⁺¹ = θᵢᵗ − (ηᵗ / σᵢᵗ) mᵢᵗ
 
@@ -9,9 +9,9 @@ and is assembled from a few kinds of block:
 * **first moment** — the numerator m: the lecture's heavy ball mᵗ = λmᵗ⁻¹ + uᵗ (:func:`scale_by_momentum`), or
   Adam's exponential moving average μᵗ = β₁μᵗ⁻¹ + (1−β₁)gᵗ, bias-corrected to m̂ᵗ = μᵗ/(1−β₁ᵗ⁺¹), with an
   optional Nesterov look-ahead (:func:`first_moment`);
-* **root mean square** — the denominator σ, the square root of a running average ν of |g|²: :func:`rms_mean`
+* **root mean square** — the denominator σ, the square root of a running average ν of \|g|²: :func:`rms_mean`
   (Adagrad: the plain mean), :func:`rms_ema` (RMSProp; Adam with bias correction), :func:`rms_belief`
-  (AdaBelief: the average of |g − μ|², the squared distance of g from its first moment);
+  (AdaBelief: the average of \|g − μ|², the squared distance of g from its first moment);
 * **elementwise** — :func:`running_max` (AMSGrad: σ never shrinks) and :func:`add_eps` (u + ε);
 * **learning rate** :func:`scale_by_learning_rate` — multiplies by −ηᵗ (a float or an ``optax.Schedule``) and
   keeps the optimizer's one step count t.
@@ -22,19 +22,19 @@ sees the previous link's output). :func:`jaxml.optim.combine.divide` feeds one g
 :func:`scale_by_adagrad` and :func:`scale_by_rms` are g / σ built that way.
 
 **States follow optax's conventions.** They are NamedTuples holding the *raw* running averages, named as optax
-names the same quantity: ``mu`` (Adam's first moment μ, not m̂), ``nu`` (the running average of |g|² whose
+names the same quantity: ``mu`` (Adam's first moment μ, not m̂), ``nu`` (the running average of \|g|² whose
 root is σ: Adagrad's mean, RMSProp's average, Adam's ν — not ν̂; AdaBelief's s), and one ``count`` per
 optimizer, in :class:`~jaxml.optim.combine.LearningRateState`. Bias corrections are applied in ``update``
 (m̂ = μ/(1−β₁ᵗ), ν̂ = ν/(1−β₂ᵗ)), exactly as optax does. Quantities optax does not have get their own names:
 ``m`` (the heavy ball, a sum of past *steps*) and ``maximum`` (AMSGrad's running max of σ).
 :func:`sigma` returns the lecture's σ from a state.
 
-**The step count t.** Blocks that need t (bias correction, Nesterov, RMSProp's σ⁰ = |g⁰|, Adagrad's mean)
+**The step count t.** Blocks that need t (bias correction, Nesterov, RMSProp's σ⁰ = \|g⁰|, Adagrad's mean)
 keep no counter: they read the keyword argument ``count`` of ``update`` (t, the number of updates made before
 this one), which :func:`~jaxml.optim.combine.chain` and :func:`~jaxml.optim.combine.fan_out` pass from the
 learning-rate block's state. Used on their own (or inside ``optax.chain``), give them ``count=`` yourself.
 
-Complex parameters: |g|² = g·ḡ is real, so ν (and σ) are real arrays of the parameters' real dtype, as in
+Complex parameters: \|g|² = g·ḡ is real, so ν (and σ) are real arrays of the parameters' real dtype, as in
 optax; μ and m keep the parameters' (complex) dtype. Feed the *conjugate* gradient, as optax expects. Every
 ``update`` accepts and ignores extra keyword arguments (``optax.GradientTransformationExtraArgs``).
 
@@ -174,6 +174,20 @@ def scale_by_learning_rate(learning_rate: optax.ScalarOrSchedule) -> optax.Gradi
     and must return a real scalar (else ``TypeError``) that is finite and ≥ 0 (else ``ValueError``); an
     exception the schedule raises itself propagates unchanged. Later ηᵗ are not checked.
 
+    Args:
+        learning_rate: η ≥ 0, a real number (a concrete array is checked element-wise; a tracer passes
+            unchecked), or an ``optax.Schedule`` t ↦ ηᵗ.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state :class:`~jaxml.optim.combine.LearningRateState`
+        (``count`` = 0 after ``init``); ``update`` maps uᵗ ↦ −ηᵗuᵗ (η cast to each update's dtype) and adds 1
+        to ``count``. A pytree with one leaf, η (or the schedule).
+
+    Raises:
+        TypeError: if ``learning_rate`` is neither a real number nor a callable of one argument t, or is a
+            schedule whose value at t = 0 is not a real scalar.
+        ValueError: if η (or the schedule's η⁰) is negative, infinite or NaN.
+
     Example:
         >>> import jax.numpy as jnp
         >>> opt = scale_by_learning_rate(lambda t: 0.5 ** t)
@@ -247,7 +261,7 @@ def scale_by_momentum(
 ) -> optax.GradientTransformationExtraArgs:
     r"""Momentum: replace the incoming update uᵗ by a weighted sum of all past ones, m⁰ = 0.
 
-    * Heavy ball (default, SCOPE §4.2): mᵗ = λmᵗ⁻¹ + uᵗ with λ = ``beta``. Placed *after*
+    * Heavy ball (default, course §4.2): mᵗ = λmᵗ⁻¹ + uᵗ with λ = ``beta``. Placed *after*
       :func:`scale_by_learning_rate` (uᵗ = −ηgᵗ⁻¹) this is the lecture's mᵗ = λmᵗ⁻¹ − ηgᵗ⁻¹, θᵗ = θᵗ⁻¹ + mᵗ,
       so m¹ = −ηg⁰, m² = −ληg⁰ − ηg¹, … (optax's ``trace`` accumulates the *gradient* and scales by −η
       afterwards; the two agree for a constant η, not under a schedule). State :class:`MomentumState` ``(m)``.
@@ -258,8 +272,24 @@ def scale_by_momentum(
     incoming updates' dtype and stores it rounded to ``accumulator_dtype``. ``None``: the parameters' dtype.
     ``beta`` ∈ [0, 1) (checked when it is a concrete number).
 
+    Args:
+        beta: λ ∈ [0, 1), the weight of the previous momentum mᵗ⁻¹ (with ``ema=True``, Adam's β₁).
+        ema: return Adam's first moment (:func:`first_moment`) instead of the heavy ball.
+        bias_correction: with ``ema=True``, divide by 1 − β₁ᵗ⁺¹ as :func:`first_moment` does; must be ``False``
+            without ``ema``.
+        nesterov: with ``ema=True``, Nesterov's look-ahead as :func:`first_moment` computes it; must be
+            ``False`` without ``ema``.
+        accumulator_dtype: the dtype m (or μ) is stored in, e.g. ``jnp.bfloat16``; ``None``: the parameters'.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs``: the heavy ball, with state :class:`MomentumState`
+        (m⁰ = 0) and output mᵗ in the incoming updates' dtype; with ``ema=True``, :func:`first_moment`'s block.
+        Its ``update`` raises ``ValueError`` for updates not shaped like the parameters ``init`` saw.
+
     Raises:
-        ValueError: ``beta`` outside [0, 1); ``bias_correction`` or ``nesterov`` without ``ema``.
+        TypeError: if ``beta`` is not a real number, or ``accumulator_dtype`` is not a dtype.
+        ValueError: if ``beta`` lies outside [0, 1) or is not finite, or ``bias_correction`` or ``nesterov`` is
+            set without ``ema``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -330,8 +360,21 @@ def first_moment(
         Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015 (arXiv:1412.6980).
         Dozat, *Incorporating Nesterov Momentum into Adam*, ICLR 2016 workshop.
 
+    Args:
+        b1: β₁ ∈ [0, 1), the weight of the previous average μᵗ⁻¹.
+        bias_correction: output m̂ᵗ = μᵗ / (1 − β₁ᵗ⁺¹); ``False`` outputs the raw μᵗ and needs no step count.
+        nesterov: output Nesterov's look-ahead m̂ᵗ above (Nadam), bias-corrected whatever ``bias_correction``
+            says.
+        mu_dtype: the dtype μ is stored in, e.g. ``jnp.bfloat16``; ``None``: the parameters'.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state :class:`FirstMomentState` (μ⁻¹ = 0); ``update``
+        outputs m̂ᵗ (or μᵗ) in the gradients' dtype. ``update`` raises ``TypeError`` when it needs t and gets no
+        ``count``, and ``ValueError`` for updates not shaped like the parameters ``init`` saw.
+
     Raises:
-        ValueError: ``b1`` outside [0, 1).
+        TypeError: if ``b1`` is not a real number, or ``mu_dtype`` is not a dtype.
+        ValueError: if ``b1`` lies outside [0, 1) or is not finite.
 
     Example:
         >>> import jax.numpy as jnp
@@ -391,10 +434,10 @@ def _first_moment_update(
 
 
 class RmsState(NamedTuple):
-    """State of the RMS blocks (named as in ``optax.ScaleByAdamState`` / ``ScaleByRmsState``).
+    r"""State of the RMS blocks (named as in ``optax.ScaleByAdamState`` / ``ScaleByRmsState``).
 
     Attributes:
-        nu: ν, the *raw* running average of |g|² (of |g − μ|² in :func:`rms_belief`), in the parameters' real
+        nu: ν, the *raw* running average of \|g|² (of \|g − μ|² in :func:`rms_belief`), in the parameters' real
             dtype: Adagrad's mean (σ² = ν), the lecture's RMSProp average (σ² = ν), Adam's β₂-average from
             ν = 0 (σ² = ν̂ = ν/(1−β₂ᵗ), corrected in ``update``). :func:`sigma` returns σ.
     """
@@ -475,9 +518,9 @@ def _adam_weight(alpha: float | jax.Array, count: jax.Array) -> tuple[Any, Any]:
 
 
 def rms_mean(eps: float | jax.Array = 0.0, *, eps_in_sqrt: bool = False) -> optax.GradientTransformationExtraArgs:
-    r"""Adagrad's denominator: the root mean square of *all* past gradients (SCOPE §4.4).
+    r"""Adagrad's denominator: the root mean square of *all* past gradients (course §4.4).
 
-        σᵢᵗ = √( 1/(t+1) · Σₖ₌₀ᵗ |gᵢᵏ|² ),   output σᵢᵗ + ε  (or √((σᵢᵗ)² + ε) with ``eps_in_sqrt``).
+        σᵢᵗ = √( 1/(t+1) · Σₖ₌₀ᵗ \|gᵢᵏ|² ),   output σᵢᵗ + ε  (or √((σᵢᵗ)² + ε) with ``eps_in_sqrt``).
 
     The state :class:`RmsState` ``(nu)`` keeps the running mean ν = (σᵗ)² = (t/(t+1))(σᵗ⁻¹)² + (1/(t+1))|gᵗ|²
     (needs the step count t, see the module docstring). Note optax's :func:`optax.scale_by_rss` (its
@@ -487,6 +530,20 @@ def rms_mean(eps: float | jax.Array = 0.0, *, eps_in_sqrt: bool = False) -> opta
 
     Use it through :func:`scale_by_adagrad` or as the denominator of :func:`jaxml.optim.combine.divide`.
     ``eps`` ≥ 0.
+
+    Args:
+        eps: ε ≥ 0, added to σ (to σ² with ``eps_in_sqrt``).
+        eps_in_sqrt: output √((σᵢᵗ)² + ε) instead of σᵢᵗ + ε.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state :class:`RmsState` (ν = 0 after ``init``, in the
+        parameters' real dtype); ``update`` outputs σᵗ + ε (or √((σᵗ)² + ε)), shaped like the gradient. It
+        raises ``TypeError`` without the step count ``count``, and ``ValueError`` for updates not shaped like the
+        parameters ``init`` saw.
+
+    Raises:
+        TypeError: if ``eps`` is not a real number.
+        ValueError: if ``eps`` is negative, infinite or NaN.
 
     References:
         Duchi, Hazan & Singer, *Adaptive Subgradient Methods for Online Learning and Stochastic Optimization*,
@@ -512,10 +569,10 @@ def rms_ema(
     bias_correction: bool = False,
     eps_in_sqrt: bool = False,
 ) -> optax.GradientTransformationExtraArgs:
-    r"""RMSProp's and Adam's denominator: an exponential moving average of |g|², rooted.
+    r"""RMSProp's and Adam's denominator: an exponential moving average of \|g|², rooted.
 
-    * ``bias_correction=False`` — the lecture's RMSProp (SCOPE §4.5):
-      σᵢ⁰ = |gᵢ⁰|,  σᵢᵗ = √( α(σᵢᵗ⁻¹)² + (1−α)|gᵢᵗ|² ); the state's ν is σ².
+    * ``bias_correction=False`` — the lecture's RMSProp (course §4.5):
+      σᵢ⁰ = \|gᵢ⁰|,  σᵢᵗ = √( α(σᵢᵗ⁻¹)² + (1−α)|gᵢᵗ|² ); the state's ν is σ².
       optax's :func:`optax.scale_by_rms` starts instead from ν = 0 (``initial_scale``), so its σ⁰ = √(1−α)|g⁰|
       and its first steps are 1/√(1−α) times larger; after the first gradient both follow the same recurrence.
     * ``bias_correction=True`` — Adam's second moment (Kingma & Ba 2015): νᵗ = β₂νᵗ⁻¹ + (1−β₂)|gᵗ|² from
@@ -524,6 +581,23 @@ def rms_ema(
     Both output σᵢᵗ + ε (ε outside the root, as in Adam), or √((σᵢᵗ)² + ε) with ``eps_in_sqrt`` (as optax's
     RMSProp and Adagrad; also cheaper, see :func:`jaxml.optim.rmsprop`). Both need the step count t (the
     keyword ``count``, see the module docstring). ``alpha`` ∈ [0, 1), ``eps`` ≥ 0.
+
+    Args:
+        alpha: α ∈ [0, 1) (Adam's β₂), the weight of the previous average.
+        eps: ε ≥ 0, added to σ (to σ² with ``eps_in_sqrt``).
+        bias_correction: Adam's second moment, from ν = 0 and divided by 1 − αᵗ⁺¹; ``False``: the lecture's
+            RMSProp, which starts at σ⁰ = the first gradient's magnitude.
+        eps_in_sqrt: output √((σᵢᵗ)² + ε) instead of σᵢᵗ + ε.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state :class:`RmsState` (ν = 0 after ``init``, in the
+        parameters' real dtype); ``update`` outputs σᵗ + ε (or √((σᵗ)² + ε)), shaped like the gradient. It
+        raises ``TypeError`` without the step count ``count``, and ``ValueError`` for updates not shaped like the
+        parameters ``init`` saw.
+
+    Raises:
+        TypeError: if ``alpha`` or ``eps`` is not a real number.
+        ValueError: if ``alpha`` lies outside [0, 1), ``eps`` is negative, or either is infinite or NaN.
 
     References:
         Tieleman & Hinton, *Lecture 6.5 — RMSProp*, COURSERA: Neural Networks for Machine Learning (2012);
@@ -546,7 +620,7 @@ def rms_ema(
 def rms_belief(
     b2: float | jax.Array = 0.999, eps: float | jax.Array = 1e-16, eps_root: float | jax.Array = 1e-16
 ) -> optax.GradientTransformationExtraArgs:
-    r"""AdaBelief's denominator: the root of the bias-corrected average of |g − μ|², the "belief" in g.
+    r"""AdaBelief's denominator: the root of the bias-corrected average of \|g − μ|², the "belief" in g.
 
         sᵗ = β₂sᵗ⁻¹ + (1−β₂)|gᵗ − μᵗ|² + ε_root  (s⁻¹ = 0),   ŝᵗ = sᵗ/(1−β₂ᵗ⁺¹),   output √ŝᵗ + ε,
 
@@ -562,8 +636,21 @@ def rms_belief(
         Zhuang et al., *AdaBelief Optimizer: Adapting Stepsizes by the Belief in Observed Gradients*,
         NeurIPS 2020 (arXiv:2010.07468).
 
+    Args:
+        b2: β₂ ∈ [0, 1), the weight of the previous average sᵗ⁻¹.
+        eps: ε ≥ 0, added outside the root.
+        eps_root: ε_root ≥ 0, added to s at every update (inside the root), as optax's.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state :class:`RmsState` (s = 0 after ``init``, in the
+        parameters' real dtype); ``update`` outputs √ŝᵗ + ε, shaped like the gradient. At ``update`` it raises
+        ``ValueError`` when no first moment precedes it (no ``mu`` in ``earlier_states``), ``TypeError`` without
+        the step count ``count``, and ``ValueError`` for updates not shaped like the parameters ``init`` saw.
+
     Raises:
-        ValueError: a hyper-parameter outside its domain; at ``update``, no first moment before it.
+        TypeError: if ``b2``, ``eps`` or ``eps_root`` is not a real number.
+        ValueError: if ``b2`` lies outside [0, 1), ``eps`` or ``eps_root`` is negative, or any of them is
+            infinite or NaN.
 
     Example:
         >>> import jax.numpy as jnp
@@ -643,6 +730,11 @@ def running_max() -> optax.GradientTransformationExtraArgs:
     References:
         Reddi, Kale & Kumar, *On the Convergence of Adam and Beyond*, ICLR 2018 (arXiv:1904.09237).
 
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with no hyper-parameters and state
+        :class:`RunningMaxState` (û⁻¹ = 0, in the parameters' real dtype); ``update`` outputs ûᵗ in the incoming
+        updates' dtype, and raises ``ValueError`` for updates not shaped like the parameters ``init`` saw.
+
     Example:
         >>> import jax.numpy as jnp
         >>> block = running_max()
@@ -676,6 +768,17 @@ def add_eps(eps: float | jax.Array = 1e-8) -> optax.GradientTransformationExtraA
     References:
         Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015 (arXiv:1412.6980).
 
+    Args:
+        eps: ε ≥ 0, added to every element.
+
+    Returns:
+        An ``optax.GradientTransformationExtraArgs`` with state ``optax.EmptyState()``; ``update`` outputs
+        uᵗ + ε (ε cast to each update's dtype).
+
+    Raises:
+        TypeError: if ``eps`` is not a real number.
+        ValueError: if ``eps`` is negative, infinite or NaN.
+
     Example:
         >>> import jax.numpy as jnp
         >>> add_eps(0.5).update(jnp.array([1.0, 2.0]), add_eps(0.5).init(jnp.zeros(2)))[0]
@@ -704,8 +807,21 @@ def _add_eps_update(
 def scale_by_adagrad(
     eps: float | jax.Array = 1e-8, *, eps_in_sqrt: bool = False
 ) -> optax.GradientTransformationExtraArgs:
-    r"""gᵢᵗ ↦ gᵢᵗ / (σᵢᵗ + ε) with Adagrad's σᵢᵗ = √(1/(t+1) Σₖ |gᵢᵏ|²) (see :func:`rms_mean`); with
+    r"""gᵢᵗ ↦ gᵢᵗ / (σᵢᵗ + ε) with Adagrad's σᵢᵗ = √(1/(t+1) Σₖ \|gᵢᵏ|²) (see :func:`rms_mean`); with
     ``eps_in_sqrt``, gᵢᵗ / √((σᵢᵗ)² + ε) as :func:`jaxml.optim.adagrad` uses it.
+
+    Args:
+        eps: ε ≥ 0, added to σ (to σ² with ``eps_in_sqrt``).
+        eps_in_sqrt: divide by √((σᵢᵗ)² + ε) instead of σᵢᵗ + ε.
+
+    Returns:
+        ``divide(identity(), rms_mean(eps, eps_in_sqrt=eps_in_sqrt))``: an
+        ``optax.GradientTransformationExtraArgs`` with state ``FanOutState((EmptyState(), RmsState(nu)))``,
+        whose ``update`` needs the step count ``count`` (passed by :func:`~jaxml.optim.combine.chain`).
+
+    Raises:
+        TypeError: if ``eps`` is not a real number.
+        ValueError: if ``eps`` is negative, infinite or NaN.
 
     Example:
         >>> import jax.numpy as jnp
@@ -725,6 +841,21 @@ def scale_by_rms(
 ) -> optax.GradientTransformationExtraArgs:
     r"""gᵢᵗ ↦ gᵢᵗ / (σᵢᵗ + ε) with RMSProp's (or, bias-corrected, Adam's) σ (see :func:`rms_ema`); with
     ``eps_in_sqrt``, gᵢᵗ / √((σᵢᵗ)² + ε) as :func:`jaxml.optim.rmsprop` uses it.
+
+    Args:
+        alpha: α ∈ [0, 1) (Adam's β₂), the weight of the previous average of the squared gradients.
+        eps: ε ≥ 0, added to σ (to σ² with ``eps_in_sqrt``).
+        bias_correction: Adam's σ (from ν = 0, bias-corrected) instead of the lecture's RMSProp σ.
+        eps_in_sqrt: divide by √((σᵢᵗ)² + ε) instead of σᵢᵗ + ε.
+
+    Returns:
+        ``divide(identity(), rms_ema(alpha, eps, …))``: an ``optax.GradientTransformationExtraArgs`` with state
+        ``FanOutState((EmptyState(), RmsState(nu)))``, whose ``update`` needs the step count ``count``
+        (passed by :func:`~jaxml.optim.combine.chain`).
+
+    Raises:
+        TypeError: if ``alpha`` or ``eps`` is not a real number.
+        ValueError: if ``alpha`` lies outside [0, 1), ``eps`` is negative, or either is infinite or NaN.
 
     Example:
         >>> import jax.numpy as jnp
@@ -753,8 +884,19 @@ def sigma(optimizer: optax.GradientTransformation, state: optax.OptState) -> opt
     :func:`jaxml.surfaces.trajectory` returns (σ then has the same leading axes). t is the state's one ``count``.
     Before the first update σ = 0.
 
+    Args:
+        optimizer: an optimizer built from jaxml blocks (e.g. :func:`jaxml.optim.adam`) with exactly one RMS
+            block.
+        state: a state of ``optimizer``, as its ``init`` or ``update`` returns it, or such states stacked
+            along leading axes.
+
+    Returns:
+        σ, a pytree shaped like the parameters (with the stacked state's leading axes), in their real dtype;
+        without ε.
+
     Raises:
-        ValueError: the optimizer has no or several RMS blocks, or the state no or several ν.
+        ValueError: if the optimizer has no or several RMS blocks, the state no or several ν (no or several
+            :class:`RmsState`), or, for a bias-corrected σ, the state has no step count.
 
     Example:
         >>> import jax.numpy as jnp
