@@ -1,5 +1,8 @@
 """``python -m experiments list | all | <name> [--quick] [--out DIR] [--seed N] [--set field=value ...]``.
 
+From an installed wheel the same command is ``python -m jaxml.experiments`` (the repository's ``experiments/``
+ships as the subpackage ``jaxml.experiments``, so a wheel adds no generic top-level package).
+
 Every argument is checked before anything runs, so a run that cannot start writes nothing: a bad ``--out``,
 ``--seed`` or ``--set`` (a value outside the field's declared domain, :meth:`ExperimentConfig.validate`) is an
 argparse error (exit status 2, no traceback). ``--set seed=N`` is ``--seed N``: one path, one range check.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
+import importlib
 import os
 import sys
 import tempfile
@@ -28,7 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import experiments
 import jaxml
 from jaxml.io import CACHE_ENV, DirectoryInUse, compilation_cache_dir, enable_compilation_cache, exclusive
 from jaxml.report import (
@@ -59,6 +62,11 @@ Produced by jaxml {jaxml} (commit {commit}) with JAX {jax}, jaxlib {jaxlib}, Opt
 """
 
 DEFAULT_OUT = Path("results")
+
+# This package, imported by whichever name ran it: ``experiments`` from a checkout, ``jaxml.experiments`` from
+# a wheel. The functions look ``experiments.run`` up at call time, so a test can stand in for it.
+experiments = importlib.import_module(__package__ or "experiments")
+PROG = f"python -m {experiments.__name__}"
 
 
 def _seed(text: str) -> int:
@@ -371,7 +379,7 @@ def _tour(todo: Sequence[str], configs: dict[str, ExperimentConfig], out: Path, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m experiments",
+        prog=PROG,
         description="Run jaxml's lecture experiments. 'list' shows them; 'all' runs the tour and writes "
         "DIR/report.md; any other name runs one experiment. JAX's compilation cache is kept in "
         "~/.cache/jaxml/jax (JAXML_COMPILATION_CACHE=DIR moves it, =0 turns it off).",
@@ -398,9 +406,12 @@ def main(argv: list[str] | None = None) -> int:
         given = [option for option, present in options.items() if present]
         if given:  # silently ignored options would look applied
             parser.error(f"'list' runs nothing, so {', '.join(given)} would be ignored: leave the options out")
-        for name in experiments.names():
-            module = experiments.load(name)
-            print(f"{name:<32} §{module.SECTION:<5} {module.DESCRIPTION}")
+        try:
+            for name in experiments.names():
+                module = experiments.load(name)
+                print(f"{name:<32} §{module.SECTION:<5} {module.DESCRIPTION}", flush=True)
+        except BrokenPipeError:  # `... list | head`: the reader has all it wanted
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- keeps the interpreter's final flush quiet
         return 0
 
     out = args.out = DEFAULT_OUT if args.out is None else args.out
