@@ -302,6 +302,11 @@ def bench_sklearn(epochs: int) -> dict[str, float]:
     return {"step_ms": 1e3 * whole / (epochs * steps), "whole_s": whole, "accuracy": float(clf.score(x, y))}
 
 
+def _cell(value: float, width: int, digits: int) -> str:
+    """A table cell; "—" where the peer was not run or the row measures nothing (never "nan")."""
+    return f"{value:{width}.{digits}f}" if value == value else f"{'—':>{width}}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="15 epochs instead of 150")
@@ -354,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"|{'-' * 38}|---------|-------------|---------------|------------|-----------|---------------------|")
     for name, r in results.items():
         print(
-            f"| {name:<36} | {r['step_ms']:7.3f} | {r['step_ms'] / ref['step_ms']:11.2f} | {r['whole_s']:13.2f} "
-            f"| {r['whole_s'] / ref['whole_s']:10.2f} | {r['accuracy']:9.4f} | {r['step_ms'] / torch_step:19.2f} |"
+            f"| {name:<36} | {r['step_ms']:7.3f} | {r['step_ms'] / ref['step_ms']:11.2f} "
+            f"| {_cell(r['whole_s'], 13, 2)} | {_cell(r['whole_s'] / ref['whole_s'], 10, 2)} "
+            f"| {_cell(r['accuracy'], 9, 4)} | {_cell(r['step_ms'] / torch_step, 19, 2)} |"
         )
     print(f"\njaxml whole run / scikit-learn whole run: {ref['whole_s'] / sk_whole:.2f}")
     verdict = "holds" if share["compile_s"] <= 0.5 else "does not hold"
