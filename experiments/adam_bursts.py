@@ -1,5 +1,5 @@
 """Adam with a constant η bursts late in training, when σ has shrunk; a decaying η (with or without warm-up)
-does not (SCOPE §4.6–4.7).
+does not (course §4.6–4.7).
 
 The experiment's randomness is the start point: every claim is judged over ``replicates`` random starts drawn
 from ``config.seed`` around the lecture's start on the elongated surface, the three schedules paired on each
@@ -103,6 +103,10 @@ def _bursts(loss: np.ndarray) -> tuple[int, int, float | None, int]:
     return t0, int(jumps.size), float(late.max()), first
 
 
+def _at_most(n: int) -> str:
+    return "none" if n == 0 else f"at most {n}"
+
+
 def compute(config: Config) -> Result:
     s = surfaces.ELONGATED
     steps, n = config.steps, config.replicates
@@ -189,7 +193,7 @@ def compute(config: Config) -> Result:
     )
     return Result(
         title=f"Adam's late bursts (β₂ = {config.b2:g}): median {np.median(count[const]):.0f} with a constant η, "
-        f"at most {count[dec].max()} with decay, {count[warm].max()} with warm-up + decay",
+        f"{_at_most(count[dec].max())} with decay and {_at_most(count[warm].max())} with warm-up + decay",
         summary=(
             "Adam's step is ηᵗ·m̂/(σ + ε). On the elongated quadratic L = ½(0.1θ₁² + 100θ₂²), "
             f"{steps} updates, β₂ = {config.b2:g}, ε = {config.eps:g}, from {n} random starts (seed {config.seed}; "

@@ -1,5 +1,5 @@
 """Batch size: time per update and per epoch on this machine, noisy small-batch vs smooth full-batch paths, and
-small- vs large-batch generalization in the manner of Keskar et al. (2017) (SCOPE §4.1)."""
+small- vs large-batch generalization in the manner of Keskar et al. (2017) (course §4.1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Classification as regression fails: far, correctly classified points pull the least-squares boundary
-(SCOPE §2.1); the ideal 0/1 loss has no gradient (§2.2).
+(course §2.1); the ideal 0/1 loss has no gradient (§2.2).
 
 The two claims about the far points are judged over ``replicates`` draws of the data (keys split from
 ``seed``), each a paired comparison on its draw in integer counts of correct training points; the negative
@@ -239,9 +239,10 @@ def compute(config: Config) -> Result:
             f"{near_penalty.mean():.3g}). Fitted with {where}, the least-squares boundary turns by "
             f"{tilt.mean():.0f}° on average and gets {acc['regression']:.1%} of the training points right, against "
             f"{acc['regression_near_only']:.1%} without them and {acc['logistic']:.1%} for logistic regression "
-            f"(logistic regression gets {drop.mean():+.1f} points more per draw, {drop.min():+d} to "
-            f"{drop.max():+d}). The ideal loss, the error count, is a staircase: along a rotation of w (first "
-            f"draw) it takes {len(np.unique(slice_01))} values while its autodiff gradient norm is "
+            f"(logistic regression classifies {drop.mean():+.1f} more training points right per draw, "
+            f"{drop.min():+d} to {drop.max():+d}). The ideal loss, the error count, is a staircase: along a "
+            f"rotation of w (first draw) it takes {len(np.unique(slice_01))} values while its autodiff gradient "
+            "norm is "
             + ("exactly 0" if grad_01.max() == 0 else f"at most {grad_01.max():g}")
             + f" at all {config.slice_points} points, so gradient descent cannot use it; "
             f"cross-entropy's gradient norm there is at least {grad_ce.min():.3g}."

@@ -1,4 +1,4 @@
-"""A model with a condition: a linear model whose coefficients depend on a category (SCOPE §1.8)."""
+"""A model with a condition: a linear model whose coefficients depend on a category (course §1.8)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from jaxml.report import Claim, ExperimentConfig, Result, choice, flag, integer,
 DESCRIPTION = "y = Σₛ δ(state = s)(bₛ + wₛx) on COVID HW1 against one shared line; trained vs per-state lstsq"
 SECTION = "1.8"
 
-#: SCOPE §1.9: the lecture's species-conditioned model against a single line (average absolute error).
+#: course §1.9: the lecture's species-conditioned model against a single line (average absolute error).
 LECTURE = {
     "conditional_train_mae": 3.8,
     "conditional_test_mae": 14.3,

@@ -1,5 +1,5 @@
 """Deeper is not always better: training and held-out loss against depth and width on the COVID HW1 data
-(SCOPE §1.7)."""
+(course §1.7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A fixed learning rate fails on an elongated error surface; optimizers that divide each coordinate's step by its
-own σᵢ (Adagrad, RMSProp, Adam) reach the minimum (SCOPE §4.3–4.6).
+own σᵢ (Adagrad, RMSProp, Adam) reach the minimum (course §4.3–4.6).
 
 The experiment's randomness is the start point: every claim is judged over ``replicates`` random starts drawn
 from ``config.seed`` at the far end of the flat floor (around the lecture's (−9, 0.8)). Negative controls: a round

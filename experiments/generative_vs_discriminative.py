@@ -1,5 +1,5 @@
 """Generative vs discriminative: test accuracy against training-set size, where the generative model's
-assumptions hold and where they break (SCOPE §2.9; Ng & Jordan 2001)."""
+assumptions hold and where they break (course §2.9; Ng & Jordan 2001)."""
 
 from __future__ import annotations
 

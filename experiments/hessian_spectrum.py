@@ -1,4 +1,4 @@
-"""The Hessian's eigenvalue spectrum of an MLP on digits, at initialization and after training (SCOPE §3.1).
+"""The Hessian's eigenvalue spectrum of an MLP on digits, at initialization and after training (course §3.1).
 
 Matrix-free estimates (Lanczos for λ_max, stochastic Lanczos quadrature for the density, Hutchinson for the
 trace) are checked against the dense Hessian's ``eigh`` where it fits: each estimate within its own stated

@@ -1,5 +1,5 @@
 """Linear regression on the course's HW1 COVID data: gradient descent against closed-form least squares,
-MAE / MSE / Huber under outliers, and the effect of batch size and learning rate (SCOPE §1.1–1.3).
+MAE / MSE / Huber under outliers, and the effect of batch size and learning rate (course §1.1–1.3).
 
 Every claim is judged over replicates: each replicate is its own random train/test split, outlier draw and
 batch order (keys from ``config.seed``), and all replicates train at once (``jax.vmap`` of one ``lax.scan``).

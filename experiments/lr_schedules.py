@@ -1,5 +1,5 @@
 """Learning-rate schedules ηᵗ: every schedule of jaxml.optim.schedules, and an MLP trained by Adam with a constant
-η, a cosine decay and a warm-up + cosine decay over a sweep of peak η and ≥ 10 paired replicates (SCOPE §4.7)."""
+η, a cosine decay and a warm-up + cosine decay over a sweep of peak η and ≥ 10 paired replicates (course §4.7)."""
 
 from __future__ import annotations
 
@@ -207,7 +207,8 @@ def compute(config: Config) -> Result:
         "Every schedule in `jaxml.optim.schedules`, drawn over the same run length; then an MLP "
         f"64-{'-'.join(map(str, config.hidden))}-10 trained on scikit-learn's digits ({len(y_tr)} training / "
         f"{len(y_te)} test images, x/16) by Adam, batch {config.batch_size}, {epochs} epochs ({steps} updates), "
-        f"with a constant η, a cosine decay to {end:g}·η, and a {warm}-update linear warm-up before the cosine "
+        f"with a constant η, a cosine decay to {'0' if end == 0 else f'{end:g}·η'}, and a {warm}-update linear "
+        "warm-up before the cosine "
         f"decay; peak η ∈ {{{', '.join(f'{e:g}' for e in etas)}}} × {reps} replicates (initializations and batch "
         "orders drawn from the seed, the same at every η and for every schedule, so that schedules compare paired "
         "by replicate), all in one compiled `fit_sweep` per schedule. At each schedule's best η (lowest geometric "

@@ -1,4 +1,4 @@
-"""Are trained networks at local minima? Training loss against the minimum ratio at critical points (SCOPE §3.3).
+"""Are trained networks at local minima? Training loss against the minimum ratio at critical points (course §3.3).
 
 The lecture's recipe, at a size where the dense Hessian is cheap: small tanh classifiers on scikit-learn's digits
 (8×8 images average-pooled to 4×4, 16 inputs, 10 classes, softmax cross-entropy), trained with Adam at many

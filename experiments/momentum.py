@@ -1,5 +1,5 @@
 """Momentum mᵗ = λmᵗ⁻¹ − ηgᵗ⁻¹ carries the parameters through a local minimum and past a saddle point where
-plain gradient descent stops (SCOPE §4.2) — tested against gradient descent at the same η *and* at momentum's
+plain gradient descent stops (course §4.2) — tested against gradient descent at the same η *and* at momentum's
 effective step η/(1−λ), so that "momentum" is not just "a bigger step".
 
 The experiment's randomness is the start point: every claim is judged over ``replicates`` random starts drawn

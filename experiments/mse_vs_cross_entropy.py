@@ -1,5 +1,5 @@
 """Logistic regression with square error vs cross-entropy: the flat loss surface and the stalled training
-(SCOPE §2.7–2.8).
+(course §2.7–2.8).
 
 The claims depend on where training starts, so they are judged over ``replicates`` random starts (drawn from
 ``seed``) far from the optimum on the wrong side — where most predictions are wrong — on one data set drawn from

@@ -1,4 +1,4 @@
-"""The lecture's toy set where naive Bayes and logistic regression disagree: P(C₁|(1,1)) = 3/7 (SCOPE §2.9).
+"""The lecture's toy set where naive Bayes and logistic regression disagree: P(C₁|(1,1)) = 3/7 (course §2.9).
 
 Both claims are constructions, so both are exact: naive Bayes is a closed form of the 13 counted points, and
 logistic regression is the convex cross-entropy on the same 13 points, started at w = 0, b = 0 and trained by

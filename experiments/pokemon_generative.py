@@ -1,5 +1,5 @@
 """Pokémon water vs normal with Gaussian generative models and logistic regression, the lecture beside ours
-(SCOPE §2.3–2.7)."""
+(course §2.3–2.7)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from jaxml.report import Claim, ExperimentConfig, Result, flag, integer, number,
 DESCRIPTION = "Water vs normal: 2/6 features × separate/shared Σ, μ¹ and Σ¹, logistic regression; lecture vs ours"
 SECTION = "2.4"
 
-#: SCOPE §2.4: the lecture's test accuracies (%) and its estimates for the Water class on (Defense, Sp. Def).
+#: course §2.4: the lecture's test accuracies (%) and its estimates for the Water class on (Defense, Sp. Def).
 LECTURE = {
     "two_full": 47.0,
     "two_shared": 54.0,

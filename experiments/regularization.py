@@ -1,5 +1,5 @@
 """Model complexity and L2 regularization: polynomial degree 1–5 and the λ sweep 0…100000, lecture beside
-ours (SCOPE §1.9)."""
+ours (course §1.9)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from jaxml.report import Claim, ExperimentConfig, Requirement, Result, choice, i
 DESCRIPTION = "Polynomial degree 1–5 (10 train / 10 test) and the λ sweep 0…1e5 on COVID HW1, beside the lecture"
 SECTION = "1.9"
 
-#: SCOPE §1.9, the lecture's Pokémon CP tables (average absolute error).
+#: course §1.9, the lecture's Pokémon CP tables (average absolute error).
 LECTURE_DEGREE = {"train": (31.9, 15.4, 15.3, 14.9, 12.8), "test": (35.0, 18.4, 18.1, 28.2, 232.1)}
 LECTURE_LAMBDA = {"train": (1.9, 2.3, 3.5, 4.1, 5.6, 6.3, 8.5), "test": (102.3, 68.7, 25.7, 11.1, 12.8, 18.7, 26.8)}
 

@@ -1,5 +1,5 @@
 """Adagrad's σ remembers every past gradient, RMSProp's forgets: on a crescent-shaped valley RMSProp gets much
-further (SCOPE §4.4–4.5).
+further (course §4.4–4.5).
 
 The experiment's randomness is the start point: every claim is judged over ``replicates`` random starts drawn
 from ``config.seed`` on the crescent's steep left arm (around the classic (−1.2, 1)), the two optimizers paired on

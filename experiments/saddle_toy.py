@@ -1,4 +1,4 @@
-"""The lecture's saddle point: y = w₁w₂x with one datum x = 1, ŷ = 1, so L = (1 − w₁w₂)² (SCOPE §3.2)."""
+"""The lecture's saddle point: y = w₁w₂x with one datum x = 1, ŷ = 1, so L = (1 − w₁w₂)² (course §3.2)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from jaxml.report import Claim, ExperimentConfig, Result, choice, integer, numbe
 DESCRIPTION = "The toy saddle L = (1 − w₁w₂)²: g, H = [[0, −2], [−2, 0]], eigenvalues ±2 and the escape step"
 SECTION = "3.2"
 
-# Closed forms the claims compare against (SCOPE §3.2): at θ′ = (0, 0), L = 1, g = 0, H = [[0, −2], [−2, 0]].
+# Closed forms the claims compare against (course §3.2): at θ′ = (0, 0), L = 1, g = 0, H = [[0, −2], [−2, 0]].
 LECTURE_H = np.array([[0.0, -2.0], [-2.0, 0.0]])
 EXACT = 1e-12  # the toy's numbers are exact in float64 (products of 0, 1 and 2)
 

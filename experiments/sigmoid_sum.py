@@ -1,5 +1,5 @@
 """Piecewise-linear curves are a constant plus hard sigmoids; sigmoid and ReLU sums approximate a smooth curve
-better with more units (SCOPE §1.4–1.6)."""
+better with more units (course §1.4–1.6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Multi-class classification: softmax regression on the digits, beside the shared-Σ generative model whose
-posterior has the same softmax-of-linear form (SCOPE §2.10)."""
+posterior has the same softmax-of-linear form (course §2.10)."""
 
 from __future__ import annotations
 

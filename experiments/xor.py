@@ -1,5 +1,5 @@
 """XOR: logistic regression fails, a hand-made feature transformation works, and a cascade of logistic
-regressions learns the transformation itself — deep learning (SCOPE §2.11).
+regressions learns the transformation itself — deep learning (course §2.11).
 
 Every claim is judged over ``replicates`` noisy XOR draws (keys split from ``seed``), with integer counts of
 correctly classified training points. The cascade's randomness is its start: each draw trains ``starts``

@@ -1,5 +1,5 @@
 """jaxml.classification (logistic / softmax regression through the trainer) and the Pokémon loader, against
-closed forms, finite differences, scikit-learn and the data set's documented counts (SCOPE §2.1–2.11)."""
+closed forms, finite differences, scikit-learn and the data set's documented counts (course §2.1–2.11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The classification experiments (SCOPE §2) in quick mode, their numbers checked against independent oracles
+"""The classification experiments (course §2) in quick mode, their numbers checked against independent oracles
 (scikit-learn, NumPy least squares, closed forms, the lecture's published values)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The critical-point experiments (SCOPE §3) in their quick variant: every claim's verdict as declared
+"""The critical-point experiments (course §3) in their quick variant: every claim's verdict as declared
 (run_quick), and their numbers checked against independent computations (closed forms, numpy's eigh of the
 returned Hessians/eigenvalues, scipy's statistics)."""
 

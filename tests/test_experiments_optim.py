@@ -1,4 +1,4 @@
-"""The optimization experiments (SCOPE §4) in their quick variant: every claim's verdict is the declared one
+"""The optimization experiments (course §4) in their quick variant: every claim's verdict is the declared one
 (run_quick), and the numbers behind the claims are checked against independent oracles — closed forms of gradient
 descent on a quadratic, NumPy re-implementations of the lecture's recurrences, optax's own optimizers and
 schedules, and least squares by ``numpy.linalg.lstsq``."""

@@ -1,4 +1,4 @@
-"""jaxml.generative against scikit-learn, scipy and the lecture's numbers (SCOPE §2.3–2.6, 2.9)."""
+"""jaxml.generative against scikit-learn, scipy and the lecture's numbers (course §2.3–2.6, 2.9)."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_to_linear_is_the_posterior_and_the_closed_form():
     np.testing.assert_allclose(
         jax.nn.sigmoid(xq @ w + b), generative.predict_proba(model, xq)[:, 1], rtol=1e-10, atol=1e-14
     )
-    # SCOPE §2.6 in numpy: w = Σ⁻¹(μ¹−μ²), b = −½μ¹ᵀΣ⁻¹μ¹ + ½μ²ᵀΣ⁻¹μ² + ln(N₁/N₂); C₁ = label 1.
+    # course §2.6 in numpy: w = Σ⁻¹(μ¹−μ²), b = −½μ¹ᵀΣ⁻¹μ¹ + ½μ²ᵀΣ⁻¹μ² + ln(N₁/N₂); C₁ = label 1.
     mu1, mu2 = x[y == 1].mean(0), x[y == 0].mean(0)
     sigma = np.einsum("k,kij->ij", np.bincount(y) / len(y), np.stack([np.cov(x[y == c].T, bias=True) for c in (0, 1)]))
     inv = np.linalg.inv(sigma)

@@ -101,7 +101,7 @@ def test_sgd_is_theta_minus_eta_g(x64):
 
 
 def _lecture_momentum(g: np.ndarray, etas: np.ndarray, lam: float) -> np.ndarray:
-    """SCOPE §4.2: m⁰ = 0, mᵗ = λmᵗ⁻¹ − ηgᵗ⁻¹, θᵗ = θᵗ⁻¹ + mᵗ; returns the steps m¹ … mᵀ."""
+    """course §4.2: m⁰ = 0, mᵗ = λmᵗ⁻¹ − ηgᵗ⁻¹, θᵗ = θᵗ⁻¹ + mᵗ; returns the steps m¹ … mᵀ."""
     m = np.zeros(g.shape[1])
     out = []
     for t in range(len(g)):
@@ -137,7 +137,7 @@ def test_momentum_under_a_schedule_keeps_each_steps_eta(x64):
 
 
 def _lecture_adagrad(g: np.ndarray, eta: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """SCOPE §4.4: θᵗ⁺¹ = θᵗ − η gᵗ/σᵗ, σᵗ = √(1/(t+1) Σₖ₌₀ᵗ (gᵏ)²), with ε inside the root as in the
+    """course §4.4: θᵗ⁺¹ = θᵗ − η gᵗ/σᵗ, σᵗ = √(1/(t+1) Σₖ₌₀ᵗ (gᵏ)²), with ε inside the root as in the
     lecture's Adagrad code (``lr / sqrt(sqr + eps)``); returns steps and σ."""
     steps, sigmas = [], []
     for t in range(len(g)):
@@ -173,7 +173,7 @@ def test_adagrad_equals_optax_with_eta_times_sqrt_t_plus_1(x64):
 
 
 def _lecture_rmsprop(g: np.ndarray, eta: float, alpha: float, eps: float) -> np.ndarray:
-    """SCOPE §4.5: σ⁰ = |g⁰|, σᵗ = √(α(σᵗ⁻¹)² + (1−α)(gᵗ)²), θᵗ⁺¹ = θᵗ − η gᵗ/√((σᵗ)² + ε)."""
+    """course §4.5: σ⁰ = |g⁰|, σᵗ = √(α(σᵗ⁻¹)² + (1−α)(gᵗ)²), θᵗ⁺¹ = θᵗ − η gᵗ/√((σᵗ)² + ε)."""
     sigma = np.abs(g[0])
     out = []
     for t in range(len(g)):

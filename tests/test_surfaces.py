@@ -49,7 +49,7 @@ def test_elongated_is_the_quadratic_with_curvatures_a_and_b(x64):
 
 
 def test_saddle_is_the_lectures_example(x64):
-    # SCOPE §3.2: L = (1 − w₁w₂)²: at 0, g = 0, H = [[0, −2], [−2, 0]], eigenvalues ±2
+    # course §3.2: L = (1 − w₁w₂)²: at 0, g = 0, H = [[0, −2], [−2, 0]], eigenvalues ±2
     zero = jnp.zeros(2)
     np.testing.assert_allclose(jax.grad(S.saddle)(zero), 0.0)
     H = np.asarray(jax.hessian(S.saddle)(zero))
