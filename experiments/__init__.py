@@ -1,4 +1,5 @@
-"""Lecture experiments: one module per result, run with ``python -m experiments <name>``.
+"""Lecture experiments: one module per result, run with ``python -m experiments <name>`` from a checkout
+(``python -m jaxml.experiments <name>`` from an installed wheel).
 
 Each module defines (see :mod:`jaxml.report`):
 
@@ -35,13 +36,29 @@ def _module_names() -> list[str]:
 
 
 def names() -> list[str]:
-    """All experiment names, in syllabus order (then by name)."""
+    """All experiment names, in syllabus order (then by name).
+
+    Returns:
+        list[str]: the module names of the experiments, sorted by their ``SECTION`` (then by name).
+    """
     found = [(_section_key(importlib.import_module(f"{__name__}.{n}").SECTION), n) for n in _module_names()]
     return [name for _, name in sorted(found)]
 
 
 def load(name: str) -> ModuleType:
-    """Import experiment ``name``; a ``ValueError`` lists the valid names when it does not exist."""
+    """Import experiment ``name``.
+
+    Args:
+        name: an experiment's module name (one of :func:`names`).
+
+    Returns:
+        ModuleType: the experiment module, with ``DESCRIPTION``, ``SECTION``, ``Config``, ``CLAIMS``, ``compute``
+        and ``figures``.
+
+    Raises:
+        ValueError: if there is no experiment ``name`` (the message lists the valid names).
+        TypeError: if the module lacks one of the required names.
+    """
     valid = _module_names()
     if name not in valid:
         raise ValueError(f"unknown experiment {name!r}; expected one of: {', '.join(sorted(valid))}")
@@ -53,7 +70,20 @@ def load(name: str) -> ModuleType:
 
 
 def run(name: str, config: ExperimentConfig) -> Result:
-    """Experiment ``name`` with ``config``: compute, the claims' verdicts, then the figures in ``out/<name>``."""
+    """Experiment ``name`` with ``config``: compute, the claims' verdicts, then the figures in ``out/<name>``.
+
+    Args:
+        name: an experiment's module name (one of :func:`names`).
+        config: its ``Config`` (``module.Config()``, ``.quick()``, or with fields replaced).
+
+    Returns:
+        Result: the numbers, the verdicts of the experiment's claims (computed from the numbers) and the paths of
+        the figures written.
+
+    Raises:
+        ValueError: if there is no experiment ``name``.
+        TypeError: if ``config`` is not that experiment's ``Config``.
+    """
     module = load(name)
     if not isinstance(config, module.Config):
         raise TypeError(f"config must be a {name}.Config, got {type(config).__name__}")

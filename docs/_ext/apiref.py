@@ -26,9 +26,10 @@ def _public_submodules(package: ModuleType) -> list[str]:
 
 
 def api_modules() -> list[str]:
-    """Every module with a page: jaxml's submodules, and the public modules of its subpackages whose names the
-    package does not re-export (``jaxml.optim.schedules``, ``jaxml.data.pokemon``)."""
-    found = []
+    """Every module with a page: ``jaxml.experiments`` (the experiments' registry), jaxml's submodules, and the
+    public modules of its subpackages whose names the package does not re-export (``jaxml.optim.schedules``,
+    ``jaxml.data.pokemon``)."""
+    found = ["jaxml.experiments"]  # the lecture experiments' registry: experiments/, installed under jaxml
     for short in jaxml.__all__:
         name = f"jaxml.{short}"
         module = importlib.import_module(name)

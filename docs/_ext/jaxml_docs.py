@@ -318,7 +318,10 @@ def _constant_doc(app, what, name, obj, options, lines) -> None:
 
 
 def _config_inited(app: Sphinx, config) -> None:
-    write_api_pages()  # before Sphinx lists the source files, so the pages are read and autosummary sees them
+    # before Sphinx lists the source files, so the pages are read; and named to autosummary, which otherwise
+    # looks for pages to generate stubs from only among those an earlier (incremental) build found
+    modules = write_api_pages()
+    config.autosummary_generate = [f"api/{m}.md" for m in modules]
 
 
 def _builder_inited(app: Sphinx) -> None:

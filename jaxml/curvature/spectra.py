@@ -197,10 +197,10 @@ def eigenpairs(
     """The k largest (``which="top"``) or smallest (``"bottom"``) eigenpairs (λ, u) of H = ∇²f(θ), matrix-free.
 
     Lanczos with full reorthogonalization from a random start (``key``: a PRNG key or an int seed), made right
-    for *degenerate* spectra, the normal case at a network's critical point (see
-    :mod:`jaxml.curvature._lanczos`): when the Krylov space closes (β ≈ 0) it goes on from a fresh random
-    direction, and once every wanted pair has residual ‖Hu − λu‖ ≤ ``tol``·``max|θ|`` (default √eps of the
-    parameters' dtype; ``max|θ|`` ≤ ‖H‖ is the largest Ritz value in magnitude) the pairs are locked and a random
+    for *degenerate* spectra, the normal case at a network's critical point: when the Krylov space closes
+    (β ≈ 0) it goes on from a fresh random direction, and once every wanted pair has residual
+    ‖Hu − λu‖ ≤ ``tol``·ρ (default √eps of the parameters' dtype; ρ ≤ ‖H‖ is the largest Ritz value in
+    magnitude, the Ritz values being Lanczos' estimates of H's eigenvalues) the pairs are locked and a random
     probe in their complement must find nothing beyond them. The run stops there (``converged``), after
     ``max_steps`` H·v products, or when the basis has no room left to probe (both with a ``RuntimeWarning``).
     Memory: the basis, (``basis_size`` + 1)·P numbers (default ``basis_size`` = 2·max(k, 5) + 19) whatever the
