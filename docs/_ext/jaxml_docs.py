@@ -283,9 +283,9 @@ class BenchmarkDirective(_MarkdownDirective):
 
 
 def _skip_fields(app, what, name, obj, skip, options):
-    # NamedTuple and dataclass fields are described by the class's ``Attributes:`` section: documenting them
-    # again as members would declare each twice.
-    if what == "class" and (isinstance(obj, property) or type(obj).__name__ == "_tuplegetter"):
+    # a NamedTuple's fields are described by the class's ``Attributes:`` section: documenting their getters
+    # ("Alias for field number 0") as members too would declare each twice
+    if what == "class" and type(obj).__name__ == "_tuplegetter":
         return True
     return None
 
@@ -298,13 +298,11 @@ def _constant_doc(app, what, name, obj, options, lines) -> None:
     own = "\n".join(lines).strip()
     if own and own != (inspect.getdoc(type(obj)) or "").strip():
         return
-    import sys as _sys
-
     from sphinx.pycode import ModuleAnalyzer
 
     package, _, attr = name.rpartition(".")
-    for modname in [package] + sorted(m for m in _sys.modules if m.startswith(package + ".")):
-        module = _sys.modules.get(modname)
+    for modname in [package] + sorted(m for m in sys.modules if m.startswith(package + ".")):
+        module = sys.modules.get(modname)
         if module is None or getattr(module, attr, None) is not obj:
             continue
         try:
