@@ -43,6 +43,7 @@ from jaxml.report import (
     bar,
     nonfinite,
     provenance,
+    tally,
     to_markdown,
     write_report,
     write_results_json,
@@ -237,11 +238,12 @@ def diverged_result(name: str, config: ExperimentConfig, reason: str) -> Result:
     expected = lambda c: c.expected and (c.quick or not config.is_quick)
     detail = f"Not reproduced: {reason}."
     claims = [Verdict(c.id, c.section, c.statement, False, {}, expected(c), detail) for c in module.CLAIMS]
+    held, missed = tally(claims)
     return Result(
         title=f"{module.DESCRIPTION} — the run diverged",
         summary=(
-            f"This run's numbers are not finite: {reason}. No lecture claim is judged on them; each is reported "
-            "*not reproduced*. To rerun, try a smaller learning rate (the defaults: drop the `--set`)."
+            f"This run's numbers are not finite: {reason}. No lecture claim is judged on them: {held} of "
+            f"{held + missed} reproduced. To rerun, try a smaller learning rate (the defaults: drop the `--set`)."
         ),
         claims=claims,
     )
