@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from jaxml.io import atomic_write_text
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -82,11 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": time.perf_counter() - start,
         "output": "".join(lines),
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{args.name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)  # never a half-written record
+    path = atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(record, indent=2) + "\n")
     print(f"recorded {path}", file=sys.stderr)
     return 0
 

@@ -375,7 +375,7 @@ def _tour(todo: Sequence[str], configs: dict[str, ExperimentConfig], out: Path, 
     header = _header(configs, prov, quick=quick)
     report = write_report(out / "report.md", sections, header + f"\nTotal experiment time: {total:.0f} s.\n", verdicts)
     flat: list[Verdict] = [v for vs in verdicts.values() for v in vs]
-    held = sum(v.holds for v in flat)
+    held, _ = tally(flat)
     print(f"claims: {held} of {len(flat)} reproduced; report: {report}")
 
 

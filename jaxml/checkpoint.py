@@ -212,6 +212,14 @@ def hyper_fingerprint(optimizer: optax.GradientTransformation) -> str:
     return ", ".join(map(show, jax.tree_util.tree_leaves(optimizer))) or "none"
 
 
+def _hash_leaf(digest: Any, leaf: Any) -> Any:
+    """Feed one array to ``digest``: its dtype and shape, then its bytes (C order, on the host)."""
+    value = np.asarray(to_host(leaf))
+    digest.update(f"{value.dtype}{value.shape}".encode())
+    digest.update(np.ascontiguousarray(value).tobytes())
+    return digest
+
+
 def program_fingerprint(fn: Callable[..., Any], *args: Any) -> str:
     """A hash of ``jax.make_jaxpr(fn)(*args)``: its text (memory addresses removed) and its constants' values.
 
@@ -228,9 +236,7 @@ def program_fingerprint(fn: Callable[..., Any], *args: Any) -> str:
     closed = jax.make_jaxpr(fn)(*args)
     digest = hashlib.sha256(re.sub(r"0x[0-9a-fA-F]+", "0x?", str(closed.jaxpr)).encode())
     for const in closed.consts:
-        value = np.asarray(to_host(const))
-        digest.update(f"{value.dtype}{value.shape}".encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
+        _hash_leaf(digest, const)
     return digest.hexdigest()[:16]
 
 
@@ -255,9 +261,7 @@ def value_fingerprint(tree: PyTree) -> str:
         return "none"
     digest = hashlib.sha256()
     for leaf in leaves:
-        value = np.asarray(to_host(leaf))
-        digest.update(f"{value.dtype}{value.shape}".encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
+        _hash_leaf(digest, leaf)
     return digest.hexdigest()[:16]
 
 
@@ -361,12 +365,7 @@ def checksum(tree: PyTree) -> str:
         >>> a == checksum([np.array([1.0, 2.0])]), a == checksum({"w": np.array([1.0, 2.0000001])})
         (True, False)
     """
-    digests = []
-    for leaf in jax.tree_util.tree_leaves(tree):
-        value = np.asarray(to_host(leaf))
-        digest = hashlib.sha256(f"{value.dtype}{value.shape}".encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
-        digests.append(digest.hexdigest())
+    digests = [_hash_leaf(hashlib.sha256(), leaf).hexdigest() for leaf in jax.tree_util.tree_leaves(tree)]
     return hashlib.sha256(" ".join(sorted(digests)).encode()).hexdigest()
 
 

@@ -941,9 +941,7 @@ def _locked(checkpoint_dir: Any) -> Any:
     lock = io.exclusive(checkpoint_dir, "checkpoint_dir")
     try:
         lock.__enter__()
-    except io.DirectoryInUse:
-        raise
-    except OSError as err:
+    except OSError as err:  # io.DirectoryInUse (a second writer) is not an OSError: it propagates as it is
         raise ValueError(
             f"checkpoint_dir {os.fspath(checkpoint_dir)!r} cannot be written: {err.strerror or err} "
             "(it must be a folder this process can create and write)"
@@ -1079,10 +1077,7 @@ def fit_sweep(
         lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], jnp.result_type(a)), model_state
     )  # fmt: skip
     _check_outputs(setup, one_run, one_state, shared, shared_val)
-    if data_per_run:
-        _check_data(setup.objective, one_run, data, val_data, per_run=True)
-    else:
-        _check_data(setup.objective, one_run, data, val_data)
+    _check_data(setup.objective, one_run, data, val_data, per_run=bool(data_per_run))
     setup = _with_aux_names(setup, one_run, one_state, shared)
 
     opt_state = jax.vmap(lambda p, h: make(h).init(p))(params, hparams)

@@ -304,7 +304,6 @@ def scale_by_momentum(
     check_hyperparameter("beta", beta, high=1.0)
     if ema:
         return first_moment(beta, bias_correction=bias_correction, nesterov=nesterov, mu_dtype=accumulator_dtype)
-    check_hyperparameter("beta", beta, high=1.0)
     if bias_correction or nesterov:
         raise ValueError("bias_correction=True and nesterov=True need ema=True (the heavy ball has no bias)")
     dtype = None if accumulator_dtype is None else jax.dtypes.canonicalize_dtype(accumulator_dtype)
