@@ -622,7 +622,9 @@ class Claim(NamedTuple):
             verdict is what it is (required in spirit for a claim that is not reproduced).
         effect: empirical claims: the name of the per-replicate effect in :attr:`Result.replicates` (positive:
             the claim holds in that replicate), judged by :func:`replicated`.
-        tests: how many sizes or models the effect is the best of (raises the bar; see :func:`bar`).
+        tests: how many sizes or models the effect is the best of (raises the bar; see :func:`bar`): an ``int``,
+            or the name of the metric that holds this run's count, where the config sets it (the sizes a
+            ``--set`` chose, the quick variant's fewer models).
         control: empirical claims: the config overrides that remove the lecture's mechanism (the negative
             control: ``{"momentum": 0.0}``, shuffled labels, …); the tests check the claim fails there.
     """
@@ -636,7 +638,7 @@ class Claim(NamedTuple):
     quick: bool = True
     explain: Callable[[Mapping[str, float]], str] | None = None
     effect: str | None = None
-    tests: int = 1
+    tests: int | str = 1
     control: Mapping[str, Any] | None = None
 
     @property
@@ -735,15 +737,27 @@ def evaluate(
         missing = [k for k in c.reads if k not in metrics]
         if c.empirical and c.effect not in replicates:
             missing.append(f"replicates[{c.effect!r}]")
+        if isinstance(c.tests, str) and c.tests not in metrics:
+            missing.append(c.tests)
         if missing:
             raise KeyError(f"claim {c.id!r} reads metrics the run did not produce: {missing}")
-        evidence = replicated(replicates[c.effect], tests=c.tests) if c.empirical else None
+        evidence = replicated(replicates[c.effect], tests=_tests(c, metrics)) if c.empirical else None
         holds = evidence.holds if evidence is not None else bool(c.predicate(metrics))
         detail = c.explain(metrics) if c.explain is not None else ""
         expected = c.expected and (c.quick or not quick)
         numbers = {k: _number(metrics[k]) for k in c.reads}
         out.append(Verdict(c.id, c.section, c.statement, holds, numbers, expected, detail, evidence))
     return out
+
+
+def _tests(claim: Claim, metrics: Mapping[str, float]) -> int:
+    """A claim's count of comparisons: its ``tests``, or this run's value of the metric it names."""
+    if not isinstance(claim.tests, str):
+        return claim.tests
+    value = metrics[claim.tests]
+    if isinstance(value, bool) or not float(value).is_integer():
+        raise ValueError(f"claim {claim.id!r}: metric {claim.tests!r} must hold a whole count of tests, got {value!r}")
+    return int(value)
 
 
 def _number(v: Any) -> float | None:

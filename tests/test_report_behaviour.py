@@ -589,3 +589,22 @@ def test_a_blank_legend_entry_is_refused_in_axes_and_figure_legends():
     fig.legend()
     plot.check(fig)
     plt.close(fig)
+
+
+def test_a_claims_count_of_tests_can_come_from_the_run():
+    """``tests`` naming a metric takes this run's count (a quick run's fewer sizes, a ``--set``), so the bar is
+    the one for the comparisons actually made; a missing or fractional count is an error, never a default."""
+    import numpy as np
+    import pytest
+
+    from jaxml.report import Claim, bar, evaluate
+
+    claim = Claim("c", "1.1", "s", effect="e", tests="comparisons")
+    effects = {"e": 1.0 + np.linspace(0.0, 0.1, 10)}
+    for count in (1, 6, 18):
+        (verdict,) = evaluate([claim], {"comparisons": count}, replicates=effects)
+        assert verdict.evidence.bar == pytest.approx(bar(count))
+    with pytest.raises(KeyError, match="comparisons"):
+        evaluate([claim], {}, replicates=effects)
+    with pytest.raises(ValueError, match="whole count"):
+        evaluate([claim], {"comparisons": 2.5}, replicates=effects)
